@@ -1,0 +1,80 @@
+// The component contract: one file per source, stage or sink, exporting `{ name, summary, options, create }`.
+// `options` is the single source of truth: it validates the YAML block and derives the CLI verb's flags.
+import { z } from 'zod';
+import type { Envelope } from './record.ts';
+import type { Logger } from './log.ts';
+
+export interface Context {
+  /** Relative paths in options are resolved against this folder (the pipeline file's, or the cwd). */
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Aborted on SIGINT/SIGTERM: sources stop reading, sinks finish or record what is in flight. */
+  signal: AbortSignal;
+  /** Go through every stage and the writer's planning without a single write. */
+  dryRun: boolean;
+  /** A `sk_live_` key is refused unless this is set. */
+  live: boolean;
+  /** Ledger file of the run, when the pipeline or the verb names one. */
+  ledgerPath?: string;
+}
+
+export type Transform = (input: AsyncIterable<Envelope>) => AsyncIterable<Envelope>;
+
+export interface SinkResult {
+  written: number;
+  failed: number;
+  skipped: number;
+}
+
+export type SinkWriter = (input: AsyncIterable<Envelope>) => Promise<SinkResult>;
+
+type Options = z.ZodObject;
+
+interface ComponentBase<O extends Options> {
+  name: string;
+  summary: string;
+  options: O;
+}
+
+export interface SourceComponent<O extends Options = Options> extends ComponentBase<O> {
+  kind: 'source';
+  create(options: z.output<O>, ctx: Context): AsyncIterable<Envelope>;
+}
+
+export interface StageComponent<O extends Options = Options> extends ComponentBase<O> {
+  kind: 'stage';
+  create(options: z.output<O>, ctx: Context): Transform | Promise<Transform>;
+}
+
+export interface SinkComponent<O extends Options = Options> extends ComponentBase<O> {
+  kind: 'sink';
+  create(options: z.output<O>, ctx: Context): SinkWriter | Promise<SinkWriter>;
+}
+
+export type Component = SourceComponent | StageComponent | SinkComponent;
+
+export function defineSource<O extends Options>(spec: Omit<SourceComponent<O>, 'kind'>): SourceComponent<O> {
+  return { kind: 'source', ...spec };
+}
+
+export function defineStage<O extends Options>(spec: Omit<StageComponent<O>, 'kind'>): StageComponent<O> {
+  return { kind: 'stage', ...spec };
+}
+
+export function defineSink<O extends Options>(spec: Omit<SinkComponent<O>, 'kind'>): SinkComponent<O> {
+  return { kind: 'sink', ...spec };
+}
+
+/**
+ * A file the component reads. `-` means stdin. The engine checks that it exists (reporting
+ * `file:line:col` in the pipeline file) and resolves it against `Context.baseDir` before `create`.
+ */
+export function inputPath() {
+  return z.string().min(1).meta({ pathRole: 'input' });
+}
+
+/** A file the component writes. `-` means stdout. Resolved against `Context.baseDir` before `create`. */
+export function outputPath() {
+  return z.string().min(1).meta({ pathRole: 'output' });
+}
