@@ -1,0 +1,113 @@
+// Valid envelopes as CSV: the WorkOS import layout (one row per organization membership), or a flat review
+// layout without password hashes. Every cell is made spreadsheet-safe except the password hash.
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import { z } from 'zod';
+import { defineSink, outputPath } from '../pipelines/component.ts';
+import { hasErrors, type Envelope } from '../pipelines/record.ts';
+import { openOutput } from './output.ts';
+import { spreadsheetSafe } from './spreadsheet-safe.ts';
+
+interface Layout {
+  columns: string[];
+  rows(envelope: Envelope): string[][];
+}
+
+function cell(value: string | undefined): string {
+  return spreadsheetSafe(value ?? '');
+}
+
+function booleanCell(value: boolean | undefined): string {
+  return value === undefined ? '' : String(value);
+}
+
+function jsonCell(value: object | undefined): string {
+  return value === undefined || Object.keys(value).length === 0 ? '' : cell(JSON.stringify(value));
+}
+
+/** A user with several organizations takes one row per organization, its user columns repeated. */
+const workosCsv: Layout = {
+  columns: [
+    'email',
+    'first_name',
+    'last_name',
+    'email_verified',
+    'external_id',
+    'password_hash',
+    'password_hash_type',
+    'metadata',
+    'org_id',
+    'org_external_id',
+    'org_name',
+    'role_slugs',
+  ],
+  rows({ user }) {
+    const userCells = [
+      cell(user.email),
+      cell(user.firstName),
+      cell(user.lastName),
+      booleanCell(user.emailVerified),
+      cell(user.externalId),
+      // Byte-exact, or the password no longer verifies; PHC and bcrypt hashes start with `$` anyway.
+      user.passwordHash ?? '',
+      cell(user.passwordHashType),
+      jsonCell(user.metadata),
+    ];
+    if (!user.orgs?.length) return [[...userCells, '', '', '', '']];
+    return user.orgs.map((org) => [...userCells, cell(org.id), cell(org.externalId), cell(org.name), cell(org.roles.join(','))]);
+  },
+};
+
+const flat: Layout = {
+  columns: ['seq', 'key', 'email', 'first_name', 'last_name', 'email_verified', 'external_id', 'metadata', 'orgs'],
+  rows({ seq, key, user }) {
+    return [
+      [
+        String(seq),
+        cell(key),
+        cell(user.email),
+        cell(user.firstName),
+        cell(user.lastName),
+        booleanCell(user.emailVerified),
+        cell(user.externalId),
+        jsonCell(user.metadata),
+        jsonCell(user.orgs),
+      ],
+    ];
+  },
+};
+
+const LAYOUTS = { 'workos-csv': workosCsv, flat };
+
+const options = z.object({
+  path: outputPath().default('-').describe('CSV file to write (created or truncated); `-` writes stdout'),
+  layout: z
+    .enum(['workos-csv', 'flat'])
+    .default('workos-csv')
+    .describe('`workos-csv`: the WorkOS import columns, one row per organization; `flat`: one row per user for review, never a password hash'),
+});
+
+export const csvSink = defineSink({
+  name: 'csv',
+  summary: 'Writes valid envelopes as spreadsheet-safe CSV (WorkOS import or flat layout); rows with error issues are left out.',
+  options,
+  create(options, ctx) {
+    const layout = LAYOUTS[options.layout];
+    return async (records) => {
+      const result = { written: 0, failed: 0, skipped: 0 };
+      async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
+        for await (const envelope of envelopes) {
+          if (hasErrors(envelope)) {
+            result.skipped++;
+            continue;
+          }
+          result.written++;
+          yield* layout.rows(envelope);
+        }
+      }
+      const output = await openOutput(options.path, ctx);
+      await pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end });
+      return result;
+    };
+  },
+});

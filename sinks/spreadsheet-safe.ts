@@ -1,0 +1,8 @@
+// Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection"); a leading single
+// quote makes Excel, LibreOffice and Google Sheets show the text as it is.
+const FORMULA_STARTS = new Set(['=', '+', '-', '@', '\t', '\r']);
+
+/** The cell text, prefixed with `'` when a spreadsheet would otherwise evaluate it. */
+export function spreadsheetSafe(cell: string): string {
+  return FORMULA_STARTS.has(cell.charAt(0)) ? `'${cell}` : cell;
+}

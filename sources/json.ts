@@ -1,0 +1,95 @@
+// A JSON document holding an array of records (top level, or under `key` such as Firebase's `users`), streamed
+// element by element with stream-json: the document is never held whole.
+import { addAbortSignal, pipeline } from 'node:stream';
+import { parser, type TokenName } from 'stream-json/parser.js';
+import { pick } from 'stream-json/filters/pick.js';
+import { streamArray, type StreamArrayItem } from 'stream-json/streamers/stream-array.js';
+import { z } from 'zod';
+import { defineSource, inputPath } from '../pipelines/component.ts';
+import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
+import { AuthpipeError } from '../pipelines/errors.ts';
+import { openInput } from './input.ts';
+
+const options = z.object({
+  path: inputPath().default('-').describe('JSON file to read; `-` reads stdin'),
+  key: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Dotted path to the array of records, e.g. `users` or `data.users`; absent: the document itself is the array'),
+});
+
+// Strings and numbers as single tokens: fewer tokens per record, and all the streamer reads anyway.
+const PARSER_OPTIONS = { streamValues: false };
+
+const KIND_OF_TOKEN: Partial<Record<TokenName, string>> = {
+  startObject: 'an object',
+  startString: 'a string',
+  stringValue: 'a string',
+  startNumber: 'a number',
+  numberValue: 'a number',
+  trueValue: 'a boolean',
+  falseValue: 'a boolean',
+  nullValue: 'null',
+};
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined): Envelope {
+  // stream-json gives no line numbers: the origin names the element instead, `users[41]` (zero-based).
+  const origin: Origin = { file, page: `${key ?? ''}[${item.key}]` };
+  if (isObject(item.value)) return rawEnvelope(item.key + 1, origin, item.value);
+  const issue = {
+    stage: 'json',
+    code: 'json.not_an_object',
+    level: 'error' as const,
+    message: `${file} ${origin.page}: the element is ${kindOf(item.value)}, not an object`,
+  };
+  return rawEnvelope(item.key + 1, origin, {}, [issue]);
+}
+
+export const jsonSource = defineSource({
+  name: 'json',
+  summary: 'Streams the records of a JSON array (the whole document, or the array at `key`) from a file or stdin.',
+  options,
+  async *create(options, ctx) {
+    const { key } = options;
+    const input = await openInput(options.path, ctx);
+    const where = key === undefined ? 'the top level' : `\`${key}\``;
+    const tokens = key === undefined ? parser.asStream(PARSER_OPTIONS) : pick.withParserAsStream({ ...PARSER_OPTIONS, filter: key, once: true });
+    const elements: AsyncIterable<StreamArrayItem> = addAbortSignal(
+      ctx.signal,
+      pipeline(input.stream, tokens, streamArray.asStream(), () => undefined),
+    );
+    // The first token that reaches the streamer says whether an array is there at all, without a per-token cost.
+    let first: TokenName | undefined;
+    tokens.once('data', (token: { name: TokenName }) => {
+      first = token.name;
+    });
+
+    try {
+      for await (const item of elements) yield elementEnvelope(item, input.name, key);
+    } catch (error) {
+      if (ctx.signal.aborted) return;
+      if (first !== undefined && first !== 'startArray') {
+        const code = key === undefined ? 'json.invalid' : 'json.key_not_found';
+        throw new AuthpipeError(code, `${input.name}: ${where} is ${KIND_OF_TOKEN[first] ?? first}, not an array of records`);
+      }
+      // stream-json's parse errors carry no code; a coded one comes from the file system, not from the document.
+      if (error instanceof Error && !('code' in error)) {
+        throw new AuthpipeError('json.invalid', `${input.name}: not valid JSON (${error.message})`);
+      }
+      throw error;
+    }
+    if (first === undefined && key !== undefined) {
+      throw new AuthpipeError('json.key_not_found', `${input.name}: no array of records at ${where}`);
+    }
+  },
+});

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { RateLimiter } from '../../../emulators/workos/rate-limit.ts';
+import { parseRate } from '../../../emulators/workos/server.ts';
+import { API_KEY, rawRequest, sdkFor, startWithSdk } from './harness.ts';
+
+test('parses rates written as requests per window', () => {
+  assert.deepEqual(parseRate('500/10s'), { limit: 500, windowMs: 10_000 });
+  assert.deepEqual(parseRate('50/1s'), { limit: 50, windowMs: 1000 });
+  assert.deepEqual(parseRate('50/s'), { limit: 50, windowMs: 1000 });
+  assert.deepEqual(parseRate('1000/1m'), { limit: 1000, windowMs: 60_000 });
+  assert.deepEqual(parseRate('100/500ms'), { limit: 100, windowMs: 500 });
+  assert.deepEqual(parseRate(' 6000 / 1h '), { limit: 6000, windowMs: 3_600_000 });
+});
+
+test('rejects a malformed rate with code rate.invalid and the text in the message', () => {
+  for (const text of ['', '500', '500/10', '0/1s', '500/0s', 'ten/1s', '5/1d', '-5/1s']) {
+    assert.throws(() => parseRate(text), { code: 'rate.invalid', message: `invalid rate "${text}": expected requests/window such as 500/10s, 50/1s, 1000/1m or 100/500ms` });
+  }
+});
+
+test('admits a request once the oldest admission leaves the window, however many were refused meanwhile', () => {
+  const limiter = new RateLimiter({ limit: 3, windowMs: 10_000 }, null);
+  assert.deepEqual([0, 1, 2].map((t) => limiter.retryAfterSeconds('k', 'write', t)), [0, 0, 0]);
+  assert.equal(limiter.retryAfterSeconds('k', 'write', 1000), 9);
+  assert.equal(limiter.retryAfterSeconds('k', 'write', 9500), 1);
+  assert.equal(limiter.retryAfterSeconds('k', 'write', 9999), 1);
+  assert.equal(limiter.retryAfterSeconds('k', 'write', 10_000), 0);
+  assert.equal(limiter.retryAfterSeconds('k', 'write', 10_000), 1);
+  assert.equal(limiter.retryAfterSeconds('k', 'write', 10_001), 0);
+  assert.equal(limiter.retryAfterSeconds('other key', 'write', 10_001), 0);
+  assert.equal(limiter.retryAfterSeconds('k', 'read', 10_001), 0);
+});
+
+const { emulator, workos } = await startWithSdk({ writes: { limit: 5, windowMs: 1000 }, reads: { limit: 3, windowMs: 60_000 } });
+after(() => emulator.close());
+
+test('answers the sixth write within a 5/1s window with 429 and a Retry-After the SDK reads as a number', async () => {
+  for (let i = 0; i < 5; i++) await workos.userManagement.createUser({ email: `w${i}@example.com` });
+  await assert.rejects(workos.userManagement.createUser({ email: 'w5@example.com' }), {
+    name: 'RateLimitExceededException',
+    status: 429,
+    message: 'Too many requests.',
+    retryAfter: 1,
+  });
+  const raw = await rawRequest(emulator, 'POST', '/user_management/users', { body: '{"email":"raw@example.com"}', headers: { authorization: `Bearer ${API_KEY}` } });
+  assert.deepEqual(raw, { status: 429, contentType: 'application/json', body: { message: 'Too many requests.', code: 'rate_limit_exceeded' } });
+  assert.equal(emulator.store.users.size, 5);
+  assert.deepEqual(emulator.requests.slice(-2).map(({ status, accepted }) => ({ status, accepted })), [
+    { status: 429, accepted: false },
+    { status: 429, accepted: false },
+  ]);
+});
+
+test('counts reads apart from writes, and other API keys apart', async () => {
+  const users = await workos.userManagement.listUsers();
+  assert.equal(users.data.length, 5);
+  await workos.userManagement.getUser(users.data[0]?.id as string);
+  await workos.userManagement.listUsers({ email: 'w1@example.com' });
+  await assert.rejects(workos.userManagement.listUsers(), { name: 'RateLimitExceededException', retryAfter: 60 });
+  assert.equal((await sdkFor(emulator, 'sk_test_other').userManagement.listUsers()).data.length, 5);
+});
+
+test('does not limit /organizations, which only the general limit covers', async () => {
+  for (let i = 0; i < 8; i++) await workos.organizations.createOrganization({ name: `Org ${i}` });
+  assert.equal(emulator.store.organizations.size, 8);
+});
+
+test('admits writes again once the window has moved on', async () => {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal((await workos.userManagement.createUser({ email: 'later@example.com' })).email, 'later@example.com');
+});

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Envelope, UserDraft } from '../../pipelines/record.ts';
+import { csvSink } from '../../sinks/csv.ts';
+import { contextIn, streamOf, tempDir } from '../sources/context.ts';
+
+const BCRYPT = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
+const WORKOS_HEADER =
+  'email,first_name,last_name,email_verified,external_id,password_hash,password_hash_type,metadata,org_id,org_external_id,org_name,role_slugs';
+
+function envelope(seq: number, user: UserDraft, issues: Envelope['issues'] = []): Envelope {
+  return { seq, key: user.externalId ? `ext:${user.externalId}` : `seq:${seq}`, origin: { file: 'users.csv', line: seq + 1 }, user, issues };
+}
+
+async function writeCsv(envelopes: Envelope[], options: Record<string, unknown> = {}) {
+  const dir = tempDir();
+  const file = path.join(dir, 'out.csv');
+  const writer = await csvSink.create(csvSink.options.parse({ path: file, ...options }), contextIn(dir));
+  const result = await writer(streamOf(envelopes));
+  return { result, text: readFileSync(file, 'utf8') };
+}
+
+const ana = envelope(1, {
+  email: 'ana@example.com',
+  firstName: 'Ana',
+  lastName: 'Silva',
+  emailVerified: true,
+  externalId: 'user_1',
+  passwordHash: BCRYPT,
+  passwordHashType: 'bcrypt',
+  metadata: { plan: 'pro' },
+  orgs: [
+    { externalId: 'acme', name: 'Acme, Inc.', roles: ['admin', 'member'] },
+    { id: 'org_01HZ', name: 'Beta', roles: [] },
+  ],
+});
+const bo = envelope(2, { email: 'bo@example.com', emailVerified: false });
+
+test('writes the WorkOS import layout with one row per organization of a user', async () => {
+  const { result, text } = await writeCsv([ana, bo]);
+  assert.equal(
+    text,
+    [
+      WORKOS_HEADER,
+      `ana@example.com,Ana,Silva,true,user_1,${BCRYPT},bcrypt,"{""plan"":""pro""}",,acme,"Acme, Inc.","admin,member"`,
+      `ana@example.com,Ana,Silva,true,user_1,${BCRYPT},bcrypt,"{""plan"":""pro""}",org_01HZ,,Beta,`,
+      'bo@example.com,,,false,,,,,,,,',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
+});
+
+test('escapes cells a spreadsheet would run as formulas but keeps the password hash byte-exact', async () => {
+  const hash = '+fZbEZpV1+8g/Rf0iKYxXYk2vQ==';
+  const { text } = await writeCsv([
+    envelope(1, { email: 'ana@example.com', firstName: '=cmd|"/c calc"!A1', lastName: '+1', externalId: '-2', passwordHash: hash, orgs: [{ name: '@x', roles: [] }] }),
+  ]);
+  assert.equal(text, `${WORKOS_HEADER}\nana@example.com,"'=cmd|""/c calc""!A1",'+1,,'-2,${hash},,,,,'@x,\n`);
+});
+
+test('writes the flat layout with the envelope key and organizations as JSON, never a password hash', async () => {
+  const { text } = await writeCsv([ana, bo], { layout: 'flat' });
+  assert.equal(
+    text,
+    [
+      'seq,key,email,first_name,last_name,email_verified,external_id,metadata,orgs',
+      '1,ext:user_1,ana@example.com,Ana,Silva,true,user_1,"{""plan"":""pro""}","[{""externalId"":""acme"",""name"":""Acme, Inc."",""roles"":[""admin"",""member""]},{""id"":""org_01HZ"",""name"":""Beta"",""roles"":[]}]"',
+      '2,seq:2,bo@example.com,,,false,,,',
+      '',
+    ].join('\n'),
+  );
+  assert.ok(!text.includes(BCRYPT));
+});
+
+test('leaves out rows with an error issue and counts them as skipped', async () => {
+  const invalid = envelope(3, { email: 'not-an-email' }, [{ stage: 'validate', code: 'email.invalid', level: 'error', message: 'users.csv:4: bad email' }]);
+  const warned = envelope(4, { email: 'cy@example.com' }, [{ stage: 'validate', code: 'name.missing', level: 'warning', message: 'users.csv:5: no name' }]);
+  const { result, text } = await writeCsv([bo, invalid, warned]);
+  assert.equal(text, `${WORKOS_HEADER}\nbo@example.com,,,false,,,,,,,,\ncy@example.com,,,,,,,,,,,\n`);
+  assert.deepEqual(result, { written: 2, failed: 0, skipped: 1 });
+});
+
+test('writes only the header when there is no row', async () => {
+  const { text } = await writeCsv([]);
+  assert.equal(text, `${WORKOS_HEADER}\n`);
+});
+
+test('writes all of 100,000 rows to a file', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'large.csv');
+  async function* many(): AsyncGenerator<Envelope> {
+    for (let seq = 1; seq <= 100_000; seq++) yield envelope(seq, { email: `u${seq}@example.com`, externalId: `user_${seq}` });
+  }
+  const writer = await csvSink.create(csvSink.options.parse({ path: file }), contextIn(dir));
+  assert.deepEqual(await writer(many()), { written: 100_000, failed: 0, skipped: 0 });
+  const lines = readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length, 100_002);
+  assert.equal(lines[100_000], 'u100000@example.com,,,,user_100000,,,,,,,');
+  assert.equal(lines[100_001], '');
+});
+
+test('fails with sink.file_unwritable naming the file when its folder does not exist', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'missing', 'out.csv');
+  const writer = await csvSink.create(csvSink.options.parse({ path: file }), contextIn(dir));
+  await assert.rejects(writer(streamOf([bo])), { code: 'sink.file_unwritable', message: `cannot write output file ${file} (ENOENT)` });
+});

@@ -1,0 +1,35 @@
+// What the source and sink tests share: a real temp folder and a run context rooted in it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Context } from '../../pipelines/component.ts';
+import { createLogger } from '../../pipelines/log.ts';
+
+/** A fresh folder under the system temp folder, removed when the test process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-files-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function contextIn(baseDir: string, signal: AbortSignal = new AbortController().signal): Context {
+  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, dryRun: false, live: false };
+}
+
+/** Writes `content` to `name` in a fresh temp folder and returns the folder and the file's absolute path. */
+export function fileWith(name: string, content: string | Buffer): { dir: string; file: string } {
+  const dir = tempDir();
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  return { dir, file };
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+export async function* streamOf<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { csvSource } from '../../sources/csv.ts';
+import { collect, contextIn, fileWith } from './context.ts';
+
+async function readCsv(content: string) {
+  const { dir, file } = fileWith('users.csv', content);
+  return collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
+}
+
+test('turns a row with too few cells into an error issue naming file, line and counts, and reads on', async () => {
+  const envelopes = await readCsv('id,email,name\nu1,ana@example.com,Ana\nu2,bo@example.com\nu3,cy@example.com,Cy\n');
+  assert.deepEqual(envelopes[1], {
+    seq: 2,
+    key: 'seq:2',
+    origin: { file: 'users.csv', line: 3 },
+    user: {},
+    raw: { id: 'u2', email: 'bo@example.com' },
+    issues: [{ stage: 'csv', code: 'csv.ragged_row', level: 'error', message: 'users.csv:3: expected 3 cells (one per column), got 2' }],
+  });
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.origin.line, envelope.issues.length]),
+    [
+      [1, 2, 0],
+      [2, 3, 1],
+      [3, 4, 0],
+    ],
+  );
+});
+
+test('keeps the named cells of a row with too many cells and flags it', async () => {
+  const envelopes = await readCsv('id,email\nu1,ana@example.com,surplus,more\nu2,bo@example.com\n');
+  assert.deepEqual(envelopes[0].raw, { id: 'u1', email: 'ana@example.com' });
+  assert.deepEqual(envelopes[0].issues, [
+    { stage: 'csv', code: 'csv.ragged_row', level: 'error', message: 'users.csv:2: expected 2 cells (one per column), got 4' },
+  ]);
+  assert.deepEqual(envelopes[1].issues, []);
+});
+
+test('reports a quote left open at the end of the file on the line where its record starts', async () => {
+  const envelopes = await readCsv('email,name\nana@example.com,Ana\nbo@example.com,"Bo\nand the rest\n');
+  assert.deepEqual(envelopes, [
+    { seq: 1, key: 'seq:1', origin: { file: 'users.csv', line: 2 }, user: {}, raw: { email: 'ana@example.com', name: 'Ana' }, issues: [] },
+    {
+      seq: 2,
+      key: 'seq:2',
+      origin: { file: 'users.csv', line: 3 },
+      user: {},
+      raw: {},
+      issues: [{ stage: 'csv', code: 'csv.parse_error', level: 'error', message: 'users.csv:3: a quote opened in this record is never closed' }],
+    },
+  ]);
+});
+
+test('keeps stray quotes inside cells as text instead of merging the rows that follow', async () => {
+  const envelopes = await readCsv('email,name\nana@example.com,Ana "AJ" Silva\nbo@example.com,"Bo"x\ncy@example.com,Cy\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw?.name]),
+    [
+      [2, 'Ana "AJ" Silva'],
+      [3, '"Bo"x'],
+      [4, 'Cy'],
+    ],
+  );
+});
+
+test('does not repeat cell contents, such as a password hash, in a parse error message', async () => {
+  const hash = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
+  const envelopes = await readCsv(`email,password_digest\nana@example.com,"${hash}\n`);
+  assert.equal(envelopes[0].issues[0].code, 'csv.parse_error');
+  assert.ok(!envelopes[0].issues[0].message.includes(hash));
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { csvSource } from '../../sources/csv.ts';
+import { collect, contextIn, fileWith } from './context.ts';
+
+async function readCsv(content: string | Buffer, options: Record<string, unknown> = {}) {
+  const { dir, file } = fileWith('users.csv', content);
+  return collect(csvSource.create(csvSource.options.parse({ path: file, ...options }), contextIn(dir)));
+}
+
+test('names each cell by the header row and numbers records from 1 with the line they start on', async () => {
+  const envelopes = await readCsv('id,email\nu1,ana@example.com\nu2,bo@example.com\n');
+  assert.deepEqual(envelopes, [
+    { seq: 1, key: 'seq:1', origin: { file: 'users.csv', line: 2 }, user: {}, raw: { id: 'u1', email: 'ana@example.com' }, issues: [] },
+    { seq: 2, key: 'seq:2', origin: { file: 'users.csv', line: 3 }, user: {}, raw: { id: 'u2', email: 'bo@example.com' }, issues: [] },
+  ]);
+});
+
+test('drops a UTF-8 byte order mark so the first column keeps its plain name', async () => {
+  const envelopes = await readCsv(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('email,name\nana@example.com,Ana\n')]));
+  assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Ana' });
+});
+
+test('reads CRLF line endings without leaving a carriage return in the last cell', async () => {
+  const envelopes = await readCsv('email,name\r\nana@example.com,Ana\r\nbo@example.com,Bo\r\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw]),
+    [
+      [2, { email: 'ana@example.com', name: 'Ana' }],
+      [3, { email: 'bo@example.com', name: 'Bo' }],
+    ],
+  );
+});
+
+test('keeps a comma inside a quoted cell', async () => {
+  const envelopes = await readCsv('email,name\nana@example.com,"Silva, Ana"\n');
+  assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Silva, Ana' });
+});
+
+test('gives a record with a quoted line break the line it starts on, and the next record its true line', async () => {
+  const envelopes = await readCsv('email,note\nana@example.com,"first\nsecond\nthird"\nbo@example.com,plain\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw]),
+    [
+      [2, { email: 'ana@example.com', note: 'first\nsecond\nthird' }],
+      [5, { email: 'bo@example.com', note: 'plain' }],
+    ],
+  );
+});
+
+test('counts a quoted CRLF line break as one line', async () => {
+  const envelopes = await readCsv('email,note\r\nana@example.com,"first\r\nsecond"\r\nbo@example.com,plain\r\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.origin.line),
+    [2, 4],
+  );
+  assert.equal(envelopes[0].raw?.note, 'first\r\nsecond');
+});
+
+test('skips blank lines without giving them a sequence number, and keeps counting their lines', async () => {
+  const envelopes = await readCsv('\nemail\n\nana@example.com\n   \n\nbo@example.com\n\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.origin.line, envelope.raw?.email]),
+    [
+      [1, 4, 'ana@example.com'],
+      [2, 7, 'bo@example.com'],
+    ],
+  );
+});
+
+test('keeps unicode names intact', async () => {
+  const envelopes = await readCsv('email,first_name,last_name\nzoe@example.com,Zoë,Ñúñez\nli@example.com,李,小龍 🐉\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.raw),
+    [
+      { email: 'zoe@example.com', first_name: 'Zoë', last_name: 'Ñúñez' },
+      { email: 'li@example.com', first_name: '李', last_name: '小龍 🐉' },
+    ],
+  );
+});
+
+test('names the cells of a headerless file with the given columns, from line 1', async () => {
+  const envelopes = await readCsv('kYi4,user1@test.com,false\nx9Q2,user2@test.com,true\n', { columns: ['localId', 'email', 'emailVerified'] });
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw]),
+    [
+      [1, { localId: 'kYi4', email: 'user1@test.com', emailVerified: 'false' }],
+      [2, { localId: 'x9Q2', email: 'user2@test.com', emailVerified: 'true' }],
+    ],
+  );
+});
+
+test('splits cells on another delimiter when asked', async () => {
+  const envelopes = await readCsv('email;name\nana@example.com;Silva, Ana\n', { delimiter: ';' });
+  assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Silva, Ana' });
+});
+
+test('keeps exact start lines across many read chunks of a large file with multi-line cells', async () => {
+  const lines: string[] = ['email,note'];
+  const expectedStarts: number[] = [];
+  let nextLine = 2;
+  for (let index = 0; index < 12000; index++) {
+    expectedStarts.push(nextLine);
+    const multiLine = index % 3 === 0;
+    lines.push(multiLine ? `u${index}@example.com,"line one\r\nline two"` : `u${index}@example.com,single`);
+    nextLine += multiLine ? 2 : 1;
+  }
+  const text = lines.join('\r\n');
+  assert.ok(text.length > 3 * 64 * 1024, 'the file spans several 64 KiB read chunks');
+  const envelopes = await readCsv(text);
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.origin.line),
+    expectedStarts,
+  );
+  assert.equal(envelopes.at(-1)?.raw?.email, 'u11999@example.com');
+});
+
+test('fails with source.file_not_found naming the file when it does not exist', async () => {
+  const { dir } = fileWith('other.csv', '');
+  await assert.rejects(collect(csvSource.create(csvSource.options.parse({ path: `${dir}/missing.csv` }), contextIn(dir))), {
+    code: 'source.file_not_found',
+    message: `input file not found: ${dir}/missing.csv`,
+  });
+});
+
+test('stops reading when the run is interrupted', async () => {
+  const { dir, file } = fileWith('users.csv', `email\n${Array.from({ length: 20000 }, (_, index) => `u${index}@example.com`).join('\n')}\n`);
+  const controller = new AbortController();
+  let read = 0;
+  for await (const envelope of csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir, controller.signal))) {
+    assert.equal(envelope.seq, read + 1);
+    read++;
+    controller.abort();
+  }
+  assert.equal(read, 1);
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Envelope } from '../../pipelines/record.ts';
+import { ndjsonSource } from '../../sources/ndjson.ts';
+import { collect, contextIn, fileWith } from './context.ts';
+
+async function readNdjson(content: string) {
+  const { dir, file } = fileWith('users.ndjson', content);
+  return collect(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir)));
+}
+
+test('wraps each JSON object line as a raw record numbered from 1 with its line', async () => {
+  const envelopes = await readNdjson('{"user_id":"auth0|1","email":"ana@example.com"}\n{"user_id":"auth0|2"}\n');
+  assert.deepEqual(envelopes, [
+    { seq: 1, key: 'seq:1', origin: { file: 'users.ndjson', line: 1 }, user: {}, raw: { user_id: 'auth0|1', email: 'ana@example.com' }, issues: [] },
+    { seq: 2, key: 'seq:2', origin: { file: 'users.ndjson', line: 2 }, user: {}, raw: { user_id: 'auth0|2' }, issues: [] },
+  ]);
+});
+
+test('passes an envelope written by another verb through unchanged', async () => {
+  const envelope: Envelope = {
+    seq: 41,
+    key: 'ext:user_06',
+    origin: { file: 'users.csv', line: 43 },
+    user: { email: 'ana@example.com', orgs: [{ externalId: 'acme', roles: ['admin'] }] },
+    issues: [{ stage: 'validate', code: 'email.invalid', level: 'warning', message: 'users.csv:43: odd address' }],
+  };
+  const envelopes = await readNdjson(`${JSON.stringify(envelope)}\n`);
+  assert.deepEqual(envelopes, [envelope]);
+});
+
+test('turns a line that is not JSON into an error envelope with its line number, and reads on', async () => {
+  const envelopes = await readNdjson('{"email":"ana@example.com"}\n{"email": $2b$10$abcdefghijklmnopqrstuv\n{"email":"bo@example.com"}\n');
+  assert.deepEqual(envelopes[1], {
+    seq: 2,
+    key: 'seq:2',
+    origin: { file: 'users.ndjson', line: 2 },
+    user: {},
+    raw: {},
+    issues: [{ stage: 'ndjson', code: 'ndjson.invalid_json', level: 'error', message: 'users.ndjson:2: the line is not valid JSON' }],
+  });
+  assert.deepEqual(envelopes[2].raw, { email: 'bo@example.com' });
+});
+
+test('flags a JSON line that is not an object', async () => {
+  const envelopes = await readNdjson('["ana@example.com"]\n42\nnull\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.issues[0].message),
+    [
+      'users.ndjson:1: the line is an array, not a JSON object',
+      'users.ndjson:2: the line is a number, not a JSON object',
+      'users.ndjson:3: the line is null, not a JSON object',
+    ],
+  );
+  assert.ok(envelopes.every((envelope) => envelope.issues[0].code === 'ndjson.invalid_json'));
+});
+
+test('skips blank and whitespace-only lines but counts them in line numbers', async () => {
+  const envelopes = await readNdjson('\n{"n":1}\n\n   \n{"n":2}\n\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.origin.line, envelope.raw]),
+    [
+      [1, 2, { n: 1 }],
+      [2, 5, { n: 2 }],
+    ],
+  );
+});
+
+test('reads CRLF line endings, a byte order mark and a last line without a newline', async () => {
+  const envelopes = await readNdjson('\uFEFF{"n":1}\r\n\r\n{"n":"two"}\r\n{"n":3}');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [1, { n: 1 }, []],
+      [3, { n: 'two' }, []],
+      [4, { n: 3 }, []],
+    ],
+  );
+});
+
+test('reads a line far longer than a read chunk', async () => {
+  const note = 'x'.repeat(3 * 1024 * 1024);
+  const envelopes = await readNdjson(`{"n":1}\n${JSON.stringify({ n: 2, note })}\n{"n":3}\n`);
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw?.n]),
+    [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ],
+  );
+  assert.equal(envelopes[1].raw?.note, note);
+});
+
+test('fails with source.file_not_found naming the file when it does not exist', async () => {
+  const { dir } = fileWith('other.ndjson', '');
+  await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: `${dir}/missing.ndjson` }), contextIn(dir))), {
+    code: 'source.file_not_found',
+    message: `input file not found: ${dir}/missing.ndjson`,
+  });
+});
+
+test('fails with source.file_unreadable when the path is a folder', async () => {
+  const { dir } = fileWith('other.ndjson', '');
+  await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: dir }), contextIn(dir))), {
+    code: 'source.file_unreadable',
+    message: `input path is a folder, not a file: ${dir}`,
+  });
+});
