@@ -1,0 +1,176 @@
+// Turns each source record (`raw`) into a WorkOS user draft: a provider preset first, then the declarative
+// mapping on top, then memberships joined from the org and role mapping files.
+import { pipeline } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
+import { z } from 'zod';
+import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
+import { AuthpipeError } from '../pipelines/errors.ts';
+import { hasErrors, keyOf, type OrgRef, type UserDraft } from '../pipelines/record.ts';
+import { openInput } from '../sources/input.ts';
+import { addIssue, applyMapping, compileMapping, mappingOptions } from './mapping.ts';
+import { PRESET_NAMES, presets } from './presets/index.ts';
+
+// Mapping files are read whole into memory at create(): they hold a few short ids per membership, small next to
+// the export that streams through, and every record must be able to look its user up.
+const ORG_FILE = { columns: ['user_id', 'org_external_id', 'org_name'], required: 2 } as const;
+const ROLE_FILE = { columns: ['user_id', 'org_external_id', 'role_slug'], required: 3 } as const;
+
+function mappingFile() {
+  return inputPath().refine((path) => path !== '-', { message: 'a mapping file cannot be read from stdin, which carries the records' });
+}
+
+const options = z.object({
+  preset: z
+    .enum(PRESET_NAMES)
+    .optional()
+    .describe(`Provider preset applied before \`fields\`: ${PRESET_NAMES.join(' or ')} (none by default)`),
+  ...mappingOptions,
+  orgs: mappingFile()
+    .optional()
+    .describe(
+      'CSV with header `user_id,org_external_id,org_name` (org_name optional): one line per membership, several lines ' +
+        'for a user in several orgs; user_id is matched against the mapped externalId (for clerk: the Clerk user id)',
+    ),
+  roles: mappingFile()
+    .optional()
+    .describe(
+      'CSV with header `user_id,org_external_id,role_slug`: one line per role, several lines for several roles in ' +
+        'one org; a role in an org missing from `orgs` makes that membership too',
+    ),
+});
+
+type MappingFileLayout = typeof ORG_FILE | typeof ROLE_FILE;
+
+interface ParsedRow {
+  record: string[];
+  info: { lines: number };
+}
+
+function invalidMappingFile(place: string, reason: string): AuthpipeError {
+  return new AuthpipeError('map.mapping_file_invalid', `${place}: ${reason}`);
+}
+
+/** Where each layout column sits in the file, -1 when an optional column is absent. */
+function columnPositions(file: string, header: string[], layout: MappingFileLayout): number[] {
+  const names = header.map((name) => name.toLowerCase());
+  return layout.columns.map((column, index) => {
+    const position = names.indexOf(column);
+    if (position === -1 && index < layout.required) {
+      const expected = layout.columns.slice(0, layout.required).join(',');
+      throw invalidMappingFile(`${file}:1`, `the header has no "${column}" column (expected ${expected}, then any others)`);
+    }
+    return position;
+  });
+}
+
+/** Yields, per data line, the layout's columns in layout order; any malformed line stops the run with its place. */
+async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Context): AsyncGenerator<string[]> {
+  const input = await openInput(file, ctx);
+  const parser = parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true });
+  const rows: AsyncIterable<ParsedRow> = pipeline(input.stream, parser, () => undefined);
+  let positions: number[] | undefined;
+  let width = 0;
+  try {
+    for await (const { record, info } of rows) {
+      if (positions === undefined) {
+        positions = columnPositions(input.name, record, layout);
+        width = record.length;
+        continue;
+      }
+      const place = `${input.name}:${info.lines}`;
+      if (record.length !== width) throw invalidMappingFile(place, `expected ${width} cells (one per column), got ${record.length}`);
+      const values = positions.map((position) => (position === -1 ? '' : record[position]));
+      for (let index = 0; index < layout.required; index++) {
+        if (values[index] === '') throw invalidMappingFile(place, `${layout.columns[index]} is empty`);
+      }
+      yield values;
+    }
+  } catch (error) {
+    if (error instanceof CsvError) throw invalidMappingFile(`${input.name}:${error.lines}`, `not valid CSV (${error.code})`);
+    throw error;
+  }
+  if (positions === undefined) {
+    throw invalidMappingFile(`${input.name}:1`, `the file is empty; expected the header ${layout.columns.join(',')}`);
+  }
+}
+
+/** Role slugs by org external id, by source user id. */
+type Memberships = Map<string, Map<string, Set<string>>>;
+
+function membershipRoles(memberships: Memberships, userId: string, orgExternalId: string): Set<string> {
+  let orgs = memberships.get(userId);
+  if (orgs === undefined) memberships.set(userId, (orgs = new Map()));
+  let roles = orgs.get(orgExternalId);
+  if (roles === undefined) orgs.set(orgExternalId, (roles = new Set()));
+  return roles;
+}
+
+async function loadMemberships(orgFile: string | undefined, roleFile: string | undefined, ctx: Context): Promise<Map<string, OrgRef[]>> {
+  const memberships: Memberships = new Map();
+  // Names belong to orgs, not to memberships: a role-only membership still gets the name another line gave.
+  const orgNames = new Map<string, string>();
+  if (orgFile !== undefined) {
+    for await (const [userId, orgExternalId, orgName] of readMappingFile(orgFile, ORG_FILE, ctx)) {
+      membershipRoles(memberships, userId, orgExternalId);
+      if (orgName !== '' && !orgNames.has(orgExternalId)) orgNames.set(orgExternalId, orgName);
+    }
+  }
+  if (roleFile !== undefined) {
+    for await (const [userId, orgExternalId, roleSlug] of readMappingFile(roleFile, ROLE_FILE, ctx)) {
+      membershipRoles(memberships, userId, orgExternalId).add(roleSlug);
+    }
+  }
+  const orgsByUser = new Map<string, OrgRef[]>();
+  for (const [userId, orgs] of memberships) {
+    const refs: OrgRef[] = [];
+    for (const [externalId, roles] of orgs) {
+      const name = orgNames.get(externalId);
+      refs.push(name === undefined ? { externalId, roles: [...roles] } : { externalId, name, roles: [...roles] });
+    }
+    orgsByUser.set(userId, refs);
+  }
+  return orgsByUser;
+}
+
+function joinMemberships(orgsByUser: Map<string, OrgRef[]>, user: UserDraft): void {
+  if (user.externalId === undefined) return;
+  const orgs = orgsByUser.get(user.externalId);
+  if (orgs === undefined) return;
+  // Copies, so a later stage that annotates one user's orgs never touches another user's.
+  const copies = orgs.map((org) => ({ ...org, roles: [...org.roles] }));
+  user.orgs = user.orgs === undefined ? copies : user.orgs.concat(copies);
+}
+
+export const mapStage = defineStage({
+  name: 'map',
+  summary: 'Maps source records onto WorkOS users with a provider preset and declarative field mappings, and joins org and role files.',
+  options,
+  async create(options, ctx) {
+    const preset = options.preset === undefined ? undefined : presets[options.preset];
+    const mapping = compileMapping(options);
+    const orgsByUser =
+      options.orgs === undefined && options.roles === undefined ? undefined : await loadMemberships(options.orgs, options.roles, ctx);
+
+    return async function* mapRecords(input) {
+      for await (const envelope of input) {
+        const raw = envelope.raw;
+        // A record the source already rejected has nothing trustworthy to map.
+        if (hasErrors(envelope)) {
+          yield envelope;
+          continue;
+        }
+        if (raw === undefined) {
+          addIssue(envelope, 'error', 'map.no_source_record', 'raw', 'the record carries no source fields (raw) to map');
+          yield envelope;
+          continue;
+        }
+        envelope.user = {};
+        preset?.map(raw, envelope);
+        applyMapping(mapping, raw, envelope);
+        if (orgsByUser !== undefined) joinMemberships(orgsByUser, envelope.user);
+        envelope.key = keyOf(envelope.user, envelope.seq);
+        yield envelope;
+      }
+    };
+  },
+});

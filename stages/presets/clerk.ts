@@ -1,0 +1,113 @@
+// Clerk dashboard export (sources.md §5): cells read by header name, since public samples order the columns
+// differently (test-vectors.md §6). All knowledge of Clerk's columns and password hashers lives here.
+import type { Envelope } from '../../pipelines/record.ts';
+import { addIssue, cell, quoteHashName, setMetadata, type SourceRecord } from '../mapping.ts';
+import type { Preset } from './index.ts';
+
+const BCRYPT = /^\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+const ARGON2 = /^\$argon2(i|id)\$/;
+const POSITIVE_INTEGER = /^[1-9]\d*$/;
+const BASE64_PADDING = /=+$/;
+
+const NO_PASSWORD = 'the user is created without a password and must reset it';
+
+/** The separator of multi-value cells is unconfirmed: commas, semicolons, pipes and whitespace all count. */
+function isListSeparator(code: number): boolean {
+  return code === 44 || code === 59 || code === 124 || code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+/** Whether `list` holds `item` as a whole entry, comparing without case. */
+function listIncludes(list: string, item: string): boolean {
+  const haystack = list.toLowerCase();
+  const needle = item.toLowerCase();
+  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
+    const end = at + needle.length;
+    const startsEntry = at === 0 || isListSeparator(haystack.charCodeAt(at - 1));
+    const endsEntry = end === haystack.length || isListSeparator(haystack.charCodeAt(end));
+    if (startsEntry && endsEntry) return true;
+  }
+  return false;
+}
+
+function unpadded(base64: string): string {
+  return base64.replace(BASE64_PADDING, '');
+}
+
+/**
+ * Clerk's `scrypt_firebase` digest is `hash$salt$signer key$salt separator$rounds$mem cost`; WorkOS takes the
+ * documented PHC form (workos-api.md §9): unpadded base64, params in the order r, m, ss, sk.
+ */
+function firebaseScryptPhc(digest: string): string | undefined {
+  const parts = digest.split('$');
+  if (parts.length !== 6) return undefined;
+  const [hash, salt, signerKey, saltSeparator, rounds, memCost] = parts;
+  if (!hash || !salt || !signerKey || !POSITIVE_INTEGER.test(rounds) || !POSITIVE_INTEGER.test(memCost)) return undefined;
+  const params = `r=${rounds},m=${memCost},ss=${unpadded(saltSeparator)},sk=${unpadded(signerKey)}`;
+  return `$firebase-scrypt$v=1$${params}$${unpadded(salt)}$${unpadded(hash)}`;
+}
+
+function malformed(envelope: Envelope, hasher: string): void {
+  addIssue(envelope, 'warning', 'hash.malformed', 'passwordHash', `password_digest is not a valid ${hasher} hash; ${NO_PASSWORD}`);
+}
+
+/** Branches on `password_hasher`, never on the digest's prefix (sources.md §5). */
+function mapPassword(raw: SourceRecord, envelope: Envelope): void {
+  const digest = cell(raw, 'password_digest');
+  if (digest === undefined) return;
+  const hasher = cell(raw, 'password_hasher')?.toLowerCase();
+  const user = envelope.user;
+  switch (hasher) {
+    case 'bcrypt':
+      if (!BCRYPT.test(digest)) return malformed(envelope, hasher);
+      user.passwordHash = digest;
+      user.passwordHashType = 'bcrypt';
+      return;
+    case 'scrypt_firebase': {
+      const phc = firebaseScryptPhc(digest);
+      if (phc === undefined) return malformed(envelope, hasher);
+      user.passwordHash = phc;
+      user.passwordHashType = 'firebase-scrypt';
+      return;
+    }
+    case 'argon2i':
+    case 'argon2id':
+      if (!ARGON2.test(digest)) return malformed(envelope, hasher);
+      user.passwordHash = digest;
+      user.passwordHashType = 'argon2';
+      return;
+    default: {
+      const which =
+        hasher === undefined ? 'no password_hasher is given' : `password_hasher ${quoteHashName(hasher)} has no WorkOS equivalent`;
+      addIssue(envelope, 'warning', 'hash.unsupported', 'passwordHash', `${which}; ${NO_PASSWORD}`);
+    }
+  }
+}
+
+function mapClerkUser(raw: SourceRecord, envelope: Envelope): void {
+  const user = envelope.user;
+  const email = cell(raw, 'primary_email_address');
+  if (email !== undefined) {
+    user.email = email;
+    const verified = cell(raw, 'verified_email_addresses');
+    user.emailVerified = verified !== undefined && listIncludes(verified, email);
+  }
+  const firstName = cell(raw, 'first_name');
+  if (firstName !== undefined) user.firstName = firstName;
+  const lastName = cell(raw, 'last_name');
+  if (lastName !== undefined) user.lastName = lastName;
+  const id = cell(raw, 'id');
+  if (id !== undefined) user.externalId = id;
+  const username = cell(raw, 'username');
+  if (username !== undefined) setMetadata(user, 'username', username);
+  const totpSecret = cell(raw, 'totp_secret');
+  if (totpSecret !== undefined) user.totpSecret = totpSecret;
+  mapPassword(raw, envelope);
+}
+
+export const clerkPreset: Preset = {
+  name: 'clerk',
+  summary:
+    'Clerk dashboard export: id -> externalId, primary email (verified when listed in verified_email_addresses), ' +
+    'names, username -> metadata, TOTP secret; bcrypt, scrypt_firebase and argon2 digests kept, other hashers dropped with a warning',
+  map: mapClerkUser,
+};

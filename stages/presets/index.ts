@@ -1,0 +1,22 @@
+// Mapping presets by name: `map: { preset: clerk }` picks one. A preset is the only place that knows a provider's
+// export columns; the `map` stage applies its declarative `fields` on top of it.
+import type { Envelope } from '../../pipelines/record.ts';
+import type { SourceRecord } from '../mapping.ts';
+import { clerkPreset } from './clerk.ts';
+import { workosCsvPreset } from './workos-csv.ts';
+
+export interface Preset {
+  name: string;
+  summary: string;
+  /** Fills `envelope.user` from the source record; bad cells become issues on the envelope, never throws. */
+  map(raw: SourceRecord, envelope: Envelope): void;
+}
+
+export const presets = {
+  clerk: clerkPreset,
+  'workos-csv': workosCsvPreset,
+} as const satisfies Record<string, Preset>;
+
+export type PresetName = keyof typeof presets;
+
+export const PRESET_NAMES = Object.keys(presets) as [PresetName, ...PresetName[]];

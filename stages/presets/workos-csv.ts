@@ -1,0 +1,104 @@
+// The WorkOS user import CSV: one user and at most one organization per row. A user on several rows (one per
+// organization) is NOT merged here, since a streaming stage cannot see the other rows: each row is mapped on its
+// own, and the validate and dedupe stages decide what several rows for one user mean.
+import type { Envelope, OrgRef } from '../../pipelines/record.ts';
+import {
+  addIssue,
+  cell,
+  isPasswordHashType,
+  metadataValue,
+  parseBoolean,
+  quoteHashName,
+  setMetadata,
+  type SourceRecord,
+} from '../mapping.ts';
+import type { Preset } from './index.ts';
+
+function mapMetadata(text: string, envelope: Envelope): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    addIssue(envelope, 'error', 'metadata.invalid_json', 'metadata', 'metadata is not a JSON object');
+    return;
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    const flat = metadataValue(value);
+    if (flat !== undefined) setMetadata(envelope.user, key, flat);
+  }
+}
+
+function mapPassword(raw: SourceRecord, envelope: Envelope): void {
+  const hash = cell(raw, 'password_hash');
+  if (hash === undefined) return;
+  const type = cell(raw, 'password_hash_type')?.toLowerCase();
+  if (type !== undefined && isPasswordHashType(type)) {
+    envelope.user.passwordHash = hash;
+    envelope.user.passwordHashType = type;
+    return;
+  }
+  const which = type === undefined ? 'password_hash_type is empty' : `WorkOS does not accept the hash type ${quoteHashName(type)}`;
+  addIssue(envelope, 'warning', 'hash.unsupported', 'passwordHash', `${which}; the user is created without a password and must reset it`);
+}
+
+function roleSlugs(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const roles: string[] = [];
+  for (const slug of text.split(',')) {
+    const trimmed = slug.trim();
+    if (trimmed !== '') roles.push(trimmed);
+  }
+  return roles;
+}
+
+function mapOrg(raw: SourceRecord, envelope: Envelope): void {
+  const id = cell(raw, 'org_id');
+  const externalId = cell(raw, 'org_external_id');
+  const name = cell(raw, 'org_name');
+  const roles = roleSlugs(cell(raw, 'role_slugs'));
+  if (id === undefined && externalId === undefined) {
+    if (name !== undefined || roles.length > 0) {
+      const message = 'org_name or role_slugs given without org_id or org_external_id; no membership is made';
+      addIssue(envelope, 'warning', 'org.unidentified', 'orgs', message);
+    }
+    return;
+  }
+  const org: OrgRef = { roles };
+  if (id !== undefined) org.id = id;
+  if (externalId !== undefined) org.externalId = externalId;
+  if (name !== undefined) org.name = name;
+  envelope.user.orgs = [org];
+}
+
+function mapWorkosCsvRow(raw: SourceRecord, envelope: Envelope): void {
+  const user = envelope.user;
+  const email = cell(raw, 'email');
+  if (email !== undefined) user.email = email;
+  const firstName = cell(raw, 'first_name');
+  if (firstName !== undefined) user.firstName = firstName;
+  const lastName = cell(raw, 'last_name');
+  if (lastName !== undefined) user.lastName = lastName;
+  const verified = parseBoolean(raw.email_verified);
+  if (verified === null) {
+    addIssue(envelope, 'error', 'field.invalid_boolean', 'emailVerified', 'email_verified is not one of true/false/1/0/yes/no');
+  } else if (verified !== undefined) {
+    user.emailVerified = verified;
+  }
+  const externalId = cell(raw, 'external_id');
+  if (externalId !== undefined) user.externalId = externalId;
+  mapPassword(raw, envelope);
+  const metadata = cell(raw, 'metadata');
+  if (metadata !== undefined) mapMetadata(metadata, envelope);
+  mapOrg(raw, envelope);
+}
+
+export const workosCsvPreset: Preset = {
+  name: 'workos-csv',
+  summary:
+    'WorkOS import CSV: email, names, email_verified, external_id, password_hash(+_type), metadata (a JSON object), ' +
+    'and one org per row (org_id/org_external_id/org_name, comma-separated role_slugs); rows are not merged',
+  map: mapWorkosCsvRow,
+};
