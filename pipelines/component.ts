@@ -23,7 +23,9 @@ export type Transform = (input: AsyncIterable<Envelope>) => AsyncIterable<Envelo
 
 export interface SinkResult {
   written: number;
+  /** Valid rows the destination refused (the ledger holds why). */
   failed: number;
+  /** Valid rows deliberately not sent, such as rows unchanged since the last run. Invalid rows are not counted here. */
   skipped: number;
 }
 

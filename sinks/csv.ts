@@ -97,10 +97,8 @@ export const csvSink = defineSink({
       const result = { written: 0, failed: 0, skipped: 0 };
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
         for await (const envelope of envelopes) {
-          if (hasErrors(envelope)) {
-            result.skipped++;
-            continue;
-          }
+          // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
+          if (hasErrors(envelope)) continue;
           result.written++;
           yield* layout.rows(envelope);
         }

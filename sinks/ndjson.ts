@@ -19,10 +19,8 @@ export const ndjsonSink = defineSink({
       const result = { written: 0, failed: 0, skipped: 0 };
       async function* lines(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string> {
         for await (const envelope of envelopes) {
-          if (hasErrors(envelope)) {
-            result.skipped++;
-            continue;
-          }
+          // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
+          if (hasErrors(envelope)) continue;
           result.written++;
           // JSON.stringify leaves out a property whose value is undefined.
           yield `${JSON.stringify(options.keepRaw ? envelope : { ...envelope, raw: undefined })}\n`;

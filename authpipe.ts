@@ -1,0 +1,169 @@
+// The authpipe CLI: parses flags and hands over to the engine in pipelines/.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { Component } from './pipelines/component.ts';
+import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
+import { execute, type RunFlags } from './pipelines/execute.ts';
+import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
+import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
+import { registry } from './pipelines/registry.ts';
+import { envelopeTransport } from './pipelines/transport.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+const stdinEnvelopes = { component: registry.source.ndjson, options: { path: '-' } };
+
+function withOutputFlags(command: Command): Command {
+  return command.option('--quiet', 'print nothing on stderr but warnings and errors').option('--json', 'print the end-of-run summary as JSON on stderr');
+}
+
+function verbOptions(command: Command, component: Component, positional?: string, positionalValue?: string) {
+  return validateVerbOptions(component, componentOptionsFrom(command, component, positionalValue, positional), process.cwd());
+}
+
+const program = new Command('authpipe')
+  .description('Streaming, exactly-once user migration into WorkOS')
+  .version(version)
+  .showHelpAfterError()
+  .exitOverride();
+
+withOutputFlags(program.command('run'))
+  .description('run a pipeline file')
+  .argument('<pipeline>', 'pipeline YAML file')
+  .option('--dry-run', 'go through every stage and plan the writes without sending any')
+  .option('--ledger <path>', 'ledger file (overrides the pipeline file)')
+  .option('--set <path=value>', 'override a value of the pipeline file, e.g. sink.rate=100/10s', (value: string, all: string[]) => [...all, value], [])
+  .option('--live', 'allow a sk_live_ key')
+  .action(async (file: string, flags: RunFlags & { set: string[] }) => {
+    const spec = loadPipeline(file, { sets: flags.set });
+    process.exitCode = await execute({
+      name: spec.name,
+      flags: { ...flags, ledger: flags.ledger ?? spec.ledger },
+      baseDir: spec.baseDir,
+      verb: false,
+      resumeHint: `run the same command again to resume: authpipe run ${file}`,
+      build: async (ctx) => ({
+        source: spec.source,
+        stages: spec.stages,
+        writer: await spec.sink.component.create(spec.sink.options, ctx),
+      }),
+    });
+  });
+
+program
+  .command('check')
+  .description('validate a pipeline file; print every problem as file:line:col')
+  .argument('<pipeline>', 'pipeline YAML file')
+  .action((file: string) => {
+    loadPipeline(file);
+    process.stderr.write(`${file}: ok\n`);
+  });
+
+const read = program.command('read').description('read a source and print NDJSON envelopes on stdout');
+for (const source of Object.values(registry.source)) {
+  const command = withOutputFlags(read.command(source.name).description(source.summary).argument('[input]', 'file to read, - for stdin', '-'));
+  addComponentFlags(command, source, 'path').action(async (input: string, flags: RunFlags) => {
+    const options = verbOptions(command, source, 'path', input);
+    process.exitCode = await execute({
+      name: `read ${source.name}`,
+      flags,
+      baseDir: process.cwd(),
+      verb: true,
+      build: async () => ({ source: { component: source, options }, stages: [], writer: envelopeTransport(process.stdout) }),
+    });
+  });
+}
+
+for (const stage of Object.values(registry.stage)) {
+  const command = withOutputFlags(program.command(stage.name).description(`${stage.summary} (NDJSON stdin -> stdout)`));
+  addComponentFlags(command, stage).action(async (flags: RunFlags) => {
+    const options = verbOptions(command, stage);
+    process.exitCode = await execute({
+      name: stage.name,
+      flags,
+      baseDir: process.cwd(),
+      verb: true,
+      build: async () => ({ source: stdinEnvelopes, stages: [{ component: stage, options }], writer: envelopeTransport(process.stdout) }),
+    });
+  });
+}
+
+const write = program.command('write').description('write NDJSON envelopes from stdin to a sink');
+for (const sink of Object.values(registry.sink)) {
+  const takesPath = 'path' in sink.options.shape;
+  const command = withOutputFlags(write.command(sink.name).description(sink.summary));
+  if (takesPath) command.argument('[output]', 'file to write, - for stdout', '-');
+  else command.option('--ledger <path>', 'ledger file').option('--dry-run', 'plan the writes without sending any').option('--live', 'allow a sk_live_ key');
+  addComponentFlags(command, sink, takesPath ? 'path' : undefined).action(async (...args: unknown[]) => {
+    const output = takesPath ? (args[0] as string) : undefined;
+    const flags = (takesPath ? args[1] : args[0]) as RunFlags;
+    const options = verbOptions(command, sink, takesPath ? 'path' : undefined, output);
+    process.exitCode = await execute({
+      name: `write ${sink.name}`,
+      flags,
+      baseDir: process.cwd(),
+      verb: takesPath,
+      build: async (ctx) => ({ source: stdinEnvelopes, stages: [], writer: await sink.create(options, ctx) }),
+    });
+  });
+}
+
+program
+  .command('emulator')
+  .description('run the local WorkOS API emulator (for trying pipelines without an account)')
+  .option('--port <n>', 'port to listen on', '8787')
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--rate <budget>', 'write budget per API key, e.g. 500/10s, or "none"', '500/10s')
+  .option('--read-rate <budget>', 'read budget per API key, or "none"', '1000/10s')
+  .option('--faults <spec>', 'faults to inject, e.g. status=503:0.05,latency=20-80,storm=429x40:retry=2')
+  .option('--single-role', 'answer role_slugs with several roles as an environment without multiple roles does')
+  .action(async (flags: { port: string; host: string; rate: string; readRate: string; faults?: string; singleRole?: boolean }) => {
+    const { parseRate, startWorkosEmulator } = await import('./emulators/workos/server.ts');
+    const budget = (text: string) => (text === 'none' ? null : parseRate(text));
+    const emulator = await startWorkosEmulator({
+      port: Number(flags.port),
+      host: flags.host,
+      writes: budget(flags.rate),
+      reads: budget(flags.readRate),
+      faults: flags.faults,
+      multipleRoles: !flags.singleRole,
+      record: false,
+    });
+    process.stderr.write(`WorkOS emulator listening on ${emulator.url} (writes ${flags.rate}, reads ${flags.readRate}); Ctrl-C stops it\n`);
+    process.stderr.write(`  export WORKOS_API_URL=${emulator.url} WORKOS_API_KEY=sk_test_local\n`);
+    await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+    await emulator.close();
+  });
+
+// A reader that closes the pipe early (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportFailure(error);
+}
+
+function reportFailure(error: unknown): number {
+  if (error instanceof PipelineFileError) {
+    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    return 2;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`authpipe: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
+    // commander has already printed its usage message (or the help/version text, exit 0).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+    process.stderr.write(`authpipe: ${error.message} [${error.code}]\n`);
+    return 1;
+  }
+  process.stderr.write(`authpipe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}

@@ -1,0 +1,36 @@
+// `npm run bench`: generates Clerk exports and measures each case in its own process, so peak RSS is
+// the case's own. Numbers go to BENCHMARKS.md by hand, with the machine and the date.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeClerkExport } from '../fixtures/generate/clerk.ts';
+
+interface CaseResult {
+  rows: number;
+  ms: number;
+  maxRssMb: number;
+}
+
+const sizes = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
+const workDir = path.join(os.tmpdir(), 'authpipe-bench');
+mkdirSync(workDir, { recursive: true });
+
+function runCase(script: string, ...args: string[]): CaseResult {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'cases', script), ...args], { encoding: 'utf8' });
+  return JSON.parse(output) as CaseResult;
+}
+
+console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}`);
+console.log('| rows | csv-parse alone | read csv / map clerk / validate / write ndjson | ratio | peak RSS (pipeline) |');
+console.log('|---:|---:|---:|---:|---:|');
+for (const rows of sizes) {
+  const file = path.join(workDir, `clerk-${rows}.csv`);
+  if (!existsSync(file)) await writeClerkExport(file, rows);
+  const baseline = runCase('csv-parse-only.ts', file);
+  const output = path.join(workDir, `clerk-${rows}.ndjson`);
+  const pipeline = runCase('clerk-pipeline.ts', file, output);
+  rmSync(output, { force: true });
+  const rate = (result: CaseResult) => `${(result.ms / 1000).toFixed(2)} s (${Math.round(result.rows / (result.ms / 1000)).toLocaleString('en')} rows/s)`;
+  console.log(`| ${rows.toLocaleString('en')} | ${rate(baseline)} | ${rate(pipeline)} | ${(pipeline.ms / baseline.ms).toFixed(2)}x | ${pipeline.maxRssMb.toFixed(0)} MB |`);
+}

@@ -1,0 +1,72 @@
+// Runs a plan as a command: context, signals, progress, summary and exit code.
+import type { Context, SinkWriter } from './component.ts';
+import { createLogger } from './log.ts';
+import { startProgress } from './progress.ts';
+import { emptyStats, exitCodeOf, runPipeline, type RunPlan } from './run.ts';
+import { summaryJson, summaryLine, summaryText } from './summary.ts';
+
+export interface RunFlags {
+  quiet?: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+  live?: boolean;
+  ledger?: string;
+}
+
+export function createContext(flags: RunFlags, baseDir: string, signal: AbortSignal): Context {
+  return {
+    baseDir,
+    env: process.env,
+    log: createLogger({ quiet: flags.quiet === true }),
+    signal,
+    dryRun: flags.dryRun === true,
+    live: flags.live === true,
+    ledgerPath: flags.ledger,
+  };
+}
+
+/** SIGINT/SIGTERM: the first asks the source to stop and in-flight work to finish; the second quits. */
+function stopOnSignals(controller: AbortController, ctx: () => Context | undefined): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    ctx()?.log.info(`\n${signal}: stopping after in-flight rows are recorded (send again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+export interface Execution {
+  name: string;
+  flags: RunFlags;
+  baseDir: string;
+  /** A pipeline run draws progress and a full summary; a verb in a Unix chain reports in one line. */
+  verb: boolean;
+  build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter }>;
+  /** Printed on interruption, e.g. how to resume. */
+  resumeHint?: string;
+}
+
+export async function execute(execution: Execution): Promise<number> {
+  const controller = new AbortController();
+  let ctx: Context | undefined;
+  const releaseSignals = stopOnSignals(controller, () => ctx);
+  const stats = emptyStats();
+  const stopProgress = !execution.verb && !execution.flags.quiet ? startProgress(stats) : () => undefined;
+  try {
+    ctx = createContext(execution.flags, execution.baseDir, controller.signal);
+    const plan = await execution.build(ctx);
+    await runPipeline(plan, ctx, stats);
+  } finally {
+    stopProgress();
+    releaseSignals();
+  }
+  if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats));
+  else if (!execution.flags.quiet) process.stderr.write((execution.verb ? summaryLine : summaryText)(execution.name, stats));
+  if (stats.interrupted && execution.resumeHint) process.stderr.write(`${execution.resumeHint}\n`);
+  return exitCodeOf(stats);
+}

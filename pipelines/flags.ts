@@ -1,0 +1,61 @@
+// A verb's flags, derived from its component's option schema so YAML and CLI never drift.
+import { Command, Option } from 'commander';
+import type { Component } from './component.ts';
+import { describeOptions, type OptionField } from './options.ts';
+
+function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+function parserFor(field: OptionField): ((value: string) => unknown) | undefined {
+  switch (field.kind) {
+    case 'number':
+      return (value) => Number(value);
+    case 'list':
+      return (value) => value.split(',').map((item) => item.trim()).filter(Boolean);
+    case 'json':
+      return (value) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          // Non-JSON text is still a valid value for options that also accept a plain string.
+          return value;
+        }
+      };
+    default:
+      return undefined;
+  }
+}
+
+function optionFor(field: OptionField): Option {
+  const flag = `--${flagName(field.key)}`;
+  const hint = field.kind === 'list' ? '<a,b,...>' : field.kind === 'json' ? '<json>' : '<value>';
+  const option = new Option(field.kind === 'boolean' ? flag : `${flag} ${hint}`, field.description);
+  if (field.choices && field.kind === 'enum') option.choices(field.choices);
+  if (field.defaultValue !== undefined) option.default(undefined, JSON.stringify(field.defaultValue));
+  const parse = parserFor(field);
+  if (parse) option.argParser(parse);
+  return option;
+}
+
+/** Adds one flag per option, except `positional`, which the verb takes as an argument. */
+export function addComponentFlags(command: Command, component: Component, positional?: string): Command {
+  for (const field of describeOptions(component.options)) {
+    if (field.key !== positional) command.addOption(optionFor(field));
+  }
+  return command;
+}
+
+/** The options a verb was given, keyed like the YAML block (commander already camel-cases flags). */
+export function componentOptionsFrom(command: Command, component: Component, positionalValue?: string, positional?: string): Record<string, unknown> {
+  const given: Record<string, unknown> = {};
+  const values = command.opts();
+  for (const field of describeOptions(component.options)) {
+    if (field.key === positional) {
+      if (positionalValue !== undefined) given[field.key] = positionalValue;
+    } else if (values[field.key] !== undefined) {
+      given[field.key] = values[field.key];
+    }
+  }
+  return given;
+}

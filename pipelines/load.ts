@@ -1,0 +1,230 @@
+// Pipeline file -> validated spec. Every problem is collected and reported at once as file:line:col,
+// before a single row is read.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
+import { z } from 'zod';
+import type { Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
+import { PipelineFileError, UsageError, type Problem } from './errors.ts';
+import { interpolate, isWholeReference } from './interpolate.ts';
+import { describeOptions } from './options.ts';
+import { registry, type ComponentKind } from './registry.ts';
+import { didYouMean } from './suggest.ts';
+
+export interface Block<C extends Component> {
+  component: C;
+  options: Record<string, unknown>;
+}
+
+export interface PipelineSpec {
+  file: string;
+  baseDir: string;
+  name: string;
+  source: Block<SourceComponent>;
+  stages: Block<StageComponent>[];
+  sink: Block<SinkComponent>;
+  ledger?: string;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** `--set path=value` overrides, applied before validation. */
+  sets?: string[];
+}
+
+type PathSegment = string | number;
+
+const block = z.looseObject({ use: z.string().min(1) });
+const pipelineShape = z.strictObject({
+  version: z.literal(1).describe('Pipeline file format version'),
+  name: z.string().min(1).describe('Name of the migration, used in logs and the ledger'),
+  source: block,
+  stages: z.array(block).default([]),
+  sink: block,
+  ledger: z.string().min(1).optional().describe('SQLite ledger file of this migration'),
+});
+
+class ProblemCollector {
+  readonly problems: Problem[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  at(offset: number, code: string, message: string): void {
+    const { line, col } = this.lines.linePos(offset);
+    this.problems.push({ file: this.file, line, col, code, message });
+  }
+
+  /** Reports at the node found at `where`, or at its nearest existing parent when the key is absent. */
+  atPath(where: PathSegment[], code: string, message: string): void {
+    this.at(this.offsetOf(where), code, message);
+  }
+
+  /** Reports at a key of a mapping, for unknown keys. */
+  atKey(mapPath: PathSegment[], key: string, code: string, message: string): void {
+    const map = mapPath.length === 0 ? this.doc.contents : this.doc.getIn(mapPath, true);
+    if (isMap(map)) {
+      const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key);
+      if (pair && isNode(pair.key) && pair.key.range) return this.at(pair.key.range[0], code, message);
+    }
+    this.atPath(mapPath, code, message);
+  }
+
+  private offsetOf(where: PathSegment[]): number {
+    for (let depth = where.length; depth >= 0; depth--) {
+      const node = depth === 0 ? this.doc.contents : this.doc.getIn(where.slice(0, depth), true);
+      if (isNode(node) && node.range) return node.range[0];
+    }
+    return 0;
+  }
+}
+
+function parseSet(assignment: string): { where: PathSegment[]; value: unknown } {
+  const equals = assignment.indexOf('=');
+  if (equals <= 0) throw new UsageError('cli.invalid_set', `--set expects path=value, got "${assignment}"`);
+  const where = assignment
+    .slice(0, equals)
+    .split('.')
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+  return { where, value: parseYamlValue(assignment.slice(equals + 1)) };
+}
+
+function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: ProblemCollector): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const original = node.value;
+      const { value, missing } = interpolate(original, env);
+      for (const name of missing) {
+        report.at(node.range?.[0] ?? 0, 'pipeline.unset_variable', `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
+      }
+      node.value = isWholeReference(original) && value !== '' ? parseYamlValue(value) : value;
+    },
+  });
+}
+
+/** Resolves path options against `baseDir` ('-' stays stdin/stdout) and reports input files that do not exist. */
+function resolvePaths(
+  component: Component,
+  parsed: Record<string, unknown>,
+  baseDir: string,
+  onMissingInput: (key: string, absolute: string) => void,
+): Record<string, unknown> {
+  const options = { ...parsed };
+  for (const field of describeOptions(component.options)) {
+    const value = options[field.key];
+    if (!field.pathRole || typeof value !== 'string' || value === '-') continue;
+    const absolute = path.resolve(baseDir, value);
+    if (field.pathRole === 'input' && !existsSync(absolute)) onMissingInput(field.key, absolute);
+    options[field.key] = absolute;
+  }
+  return options;
+}
+
+function validateBlock<K extends ComponentKind>(
+  kind: K,
+  raw: Record<string, unknown>,
+  where: PathSegment[],
+  baseDir: string,
+  report: ProblemCollector,
+): Block<(typeof registry)[K][string]> | undefined {
+  const { use, ...given } = raw as { use: string } & Record<string, unknown>;
+  const components = registry[kind];
+  const component = components[use] as (typeof registry)[K][string] | undefined;
+  if (!component) {
+    report.atPath([...where, 'use'], 'pipeline.unknown_component', `unknown ${kind} "${use}"${didYouMean(use, Object.keys(components))}; known: ${Object.keys(components).join(', ')}`);
+    return undefined;
+  }
+  const parsed = component.options.strict().safeParse(given);
+  if (!parsed.success) {
+    const known = Object.keys(component.options.shape);
+    for (const issue of parsed.error.issues) {
+      const issuePath = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          const hint = issuePath.length === 0 ? didYouMean(key, known) : '';
+          report.atKey([...where, ...issuePath], key, 'pipeline.unknown_key', `${kind} "${use}" has no option "${key}"${hint}`);
+        }
+      } else {
+        const label = issuePath.length > 0 ? issuePath.join('.') : use;
+        report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${issue.message}`);
+      }
+    }
+    return undefined;
+  }
+  const options = resolvePaths(component, parsed.data, baseDir, (key, absolute) =>
+    report.atPath([...where, key], 'pipeline.file_not_found', `${kind} "${use}" option ${key}: file not found: ${absolute}`),
+  );
+  return { component, options };
+}
+
+export function loadPipeline(file: string, { env = process.env, sets = [] }: LoadOptions = {}): PipelineSpec {
+  const absoluteFile = path.resolve(file);
+  if (!existsSync(absoluteFile)) throw new UsageError('pipeline.not_found', `pipeline file not found: ${file}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(absoluteFile, 'utf8'), { lineCounter: lines, keepSourceTokens: true, prettyErrors: false });
+  const report = new ProblemCollector(file, doc, lines);
+  for (const error of doc.errors) report.at(error.pos[0], 'pipeline.yaml_syntax', error.message.split('\n')[0]);
+  if (report.problems.length > 0) throw new PipelineFileError(report.problems);
+
+  for (const assignment of sets) {
+    const { where, value } = parseSet(assignment);
+    doc.setIn(where, value);
+  }
+  interpolateScalars(doc, env, report);
+
+  const js: unknown = doc.toJS();
+  const top = pipelineShape.safeParse(js);
+  if (!top.success) {
+    for (const issue of top.error.issues) {
+      const where = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          report.atKey(where, key, 'pipeline.unknown_key', `unknown key "${key}"${didYouMean(key, Object.keys(pipelineShape.shape))}`);
+        }
+      } else {
+        report.atPath(where, 'pipeline.invalid', `${where.join('.') || 'pipeline'}: ${issue.message}`);
+      }
+    }
+  }
+  // Unknown top-level keys do not stop the blocks from being checked: every problem is reported at once.
+  const shape = top.success ? top : pipelineShape.loose().safeParse(js);
+  if (!shape.success) throw new PipelineFileError(report.problems);
+
+  const baseDir = path.dirname(absoluteFile);
+  const spec = shape.data;
+  const source = validateBlock('source', spec.source, ['source'], baseDir, report);
+  const stages = spec.stages.map((stage, index) => validateBlock('stage', stage, ['stages', index], baseDir, report));
+  const sink = validateBlock('sink', spec.sink, ['sink'], baseDir, report);
+  if (report.problems.length > 0 || !source || !sink || stages.some((stage) => !stage)) {
+    throw new PipelineFileError(report.problems.sort((a, b) => a.line - b.line || a.col - b.col));
+  }
+  return {
+    file: absoluteFile,
+    baseDir,
+    name: spec.name,
+    source,
+    stages: stages.filter((stage): stage is Block<StageComponent> => stage !== undefined),
+    sink,
+    ledger: spec.ledger === undefined ? undefined : path.resolve(baseDir, spec.ledger),
+  };
+}
+
+/** Validates flag values for a verb against the same schema as the YAML block. */
+export function validateVerbOptions(component: Component, given: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+  const parsed = component.options.strict().safeParse(given);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const flag = key ? `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}` : component.name;
+      return `${flag}: ${issue.message}`;
+    });
+    throw new UsageError('cli.invalid_option', messages.join('\n'));
+  }
+  return resolvePaths(component, parsed.data, baseDir, (key, absolute) => {
+    throw new UsageError('cli.file_not_found', `--${key}: file not found: ${absolute}`);
+  });
+}

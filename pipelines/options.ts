@@ -1,0 +1,71 @@
+// Reads a component's zod option schema as plain field descriptions: the one place that knows zod's
+// internals, so the loader (path checks), the CLI (flags) and the README (reference) agree.
+import { z } from 'zod';
+
+export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'json';
+
+export interface OptionField {
+  key: string;
+  kind: FieldKind;
+  description: string;
+  required: boolean;
+  defaultValue?: unknown;
+  choices?: string[];
+  pathRole?: 'input' | 'output';
+}
+
+interface ZodDefinition {
+  type: string;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  entries?: Record<string, string>;
+  defaultValue?: unknown;
+}
+
+function definitionOf(schema: z.ZodType): ZodDefinition {
+  return schema._zod.def as unknown as ZodDefinition;
+}
+
+function kindOf(definition: ZodDefinition): Pick<OptionField, 'kind' | 'choices'> {
+  switch (definition.type) {
+    case 'string':
+      return { kind: 'string' };
+    case 'number':
+      return { kind: 'number' };
+    case 'boolean':
+      return { kind: 'boolean' };
+    case 'enum':
+      return { kind: 'enum', choices: Object.values(definition.entries ?? {}) };
+    case 'array': {
+      const element = definition.element ? definitionOf(definition.element) : undefined;
+      return element && (element.type === 'string' || element.type === 'enum')
+        ? { kind: 'list', choices: element.type === 'enum' ? Object.values(element.entries ?? {}) : undefined }
+        : { kind: 'json' };
+    }
+    default:
+      return { kind: 'json' };
+  }
+}
+
+export function describeField(key: string, schema: z.ZodType): OptionField {
+  let description: string | undefined;
+  let pathRole: OptionField['pathRole'];
+  let required = true;
+  let defaultValue: unknown;
+  let current = schema;
+  for (;;) {
+    const meta = current.meta() as { description?: string; pathRole?: OptionField['pathRole'] } | undefined;
+    description ??= meta?.description ?? current.description;
+    pathRole ??= meta?.pathRole;
+    const definition = definitionOf(current);
+    if (definition.type === 'optional' || definition.type === 'default' || definition.type === 'prefault') required = false;
+    if (definition.type === 'default') defaultValue = definition.defaultValue;
+    if (!definition.innerType) break;
+    current = definition.innerType;
+  }
+  return { key, description: description ?? '', required, defaultValue, pathRole, ...kindOf(definitionOf(current)) };
+}
+
+export function describeOptions(schema: z.ZodObject): OptionField[] {
+  return Object.entries(schema.shape).map(([key, field]) => describeField(key, field as z.ZodType));
+}

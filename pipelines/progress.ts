@@ -1,0 +1,18 @@
+// Progress for people on stderr: one rewritten line on a TTY, a plain line every 10 s otherwise.
+import type { RunStats } from './run.ts';
+
+export function startProgress(stats: RunStats, stream: NodeJS.WriteStream = process.stderr): () => void {
+  const started = performance.now();
+  const tty = stream.isTTY === true;
+  const render = () => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? Math.round(stats.read / seconds) : 0;
+    return `read ${stats.read} rows, ${rate} rows/s, invalid ${stats.invalidRows}, ${seconds.toFixed(0)} s`;
+  };
+  const timer = setInterval(() => stream.write(tty ? `\r${render()}\u001b[K` : `${render()}\n`), tty ? 250 : 10_000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (tty) stream.write('\r\u001b[K');
+  };
+}

@@ -1,0 +1,21 @@
+// `use:` names -> components. Adding a component is one file and one line here.
+import type { SinkComponent, SourceComponent, StageComponent } from './component.ts';
+import { csvSource } from '../sources/csv.ts';
+import { jsonSource } from '../sources/json.ts';
+import { ndjsonSource } from '../sources/ndjson.ts';
+import { mapStage } from '../stages/map.ts';
+import { validateStage } from '../stages/validate.ts';
+import { csvSink } from '../sinks/csv.ts';
+import { ndjsonSink } from '../sinks/ndjson.ts';
+
+function byName<C extends { name: string }>(...components: C[]): Record<string, C> {
+  return Object.fromEntries(components.map((component) => [component.name, component]));
+}
+
+export const registry = {
+  source: byName<SourceComponent>(csvSource, ndjsonSource, jsonSource),
+  stage: byName<StageComponent>(mapStage, validateStage),
+  sink: byName<SinkComponent>(ndjsonSink, csvSink),
+};
+
+export type ComponentKind = keyof typeof registry;

@@ -1,0 +1,53 @@
+// The end-of-run summary on stderr, for people (text) or machines (--json).
+import type { RunStats } from './run.ts';
+import { exitCodeOf } from './run.ts';
+
+function byCode(tally: Record<string, number>): string {
+  return Object.entries(tally)
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+}
+
+export function rowsPerSecond(stats: RunStats): number {
+  return stats.elapsedMs > 0 ? Math.round((stats.read / stats.elapsedMs) * 1000) : 0;
+}
+
+export function summaryText(name: string, stats: RunStats): string {
+  const status = stats.interrupted ? 'interrupted' : 'finished';
+  const lines = [
+    `${name}: ${status} in ${(stats.elapsedMs / 1000).toFixed(2)} s`,
+    `  read      ${stats.read} rows (${rowsPerSecond(stats)} rows/s)`,
+    `  written   ${stats.written}`,
+  ];
+  if (stats.skipped > 0) lines.push(`  skipped   ${stats.skipped}`);
+  if (stats.failed > 0) lines.push(`  failed    ${stats.failed}`);
+  lines.push(`  invalid   ${stats.invalidRows}${stats.invalidRows > 0 ? `   ${byCode(stats.invalidByCode)}` : ''}`);
+  const warnings = Object.values(stats.warningsByCode).reduce((sum, n) => sum + n, 0);
+  lines.push(`  warnings  ${warnings}${warnings > 0 ? `   ${byCode(stats.warningsByCode)}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line per verb, so a Unix chain of verbs reports without drowning the terminal. */
+export function summaryLine(name: string, stats: RunStats): string {
+  const status = stats.interrupted ? 'interrupted' : 'finished';
+  const invalid = stats.invalidRows > 0 ? ` (${byCode(stats.invalidByCode)})` : '';
+  const warnings = Object.values(stats.warningsByCode).reduce((sum, n) => sum + n, 0);
+  return `${name}: ${status}, ${stats.read} rows in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${warnings} warnings\n`;
+}
+
+export function summaryJson(name: string, stats: RunStats): string {
+  return `${JSON.stringify({
+    name,
+    read: stats.read,
+    written: stats.written,
+    skipped: stats.skipped,
+    failed: stats.failed,
+    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode },
+    warnings: { byCode: stats.warningsByCode },
+    elapsedMs: Math.round(stats.elapsedMs),
+    rowsPerSecond: rowsPerSecond(stats),
+    interrupted: stats.interrupted,
+    exitCode: exitCodeOf(stats),
+  })}\n`;
+}

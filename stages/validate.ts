@@ -1,0 +1,60 @@
+// Checks mapped users against what WorkOS accepts before any write is spent on them. Findings become issues on the
+// envelope; rows with errors flow on (the engine and sinks keep them out of the sink and count them by code).
+import { z } from 'zod';
+import { defineStage } from '../pipelines/component.ts';
+import { hasErrors } from '../pipelines/record.ts';
+import { duplicatesRule } from './validate/duplicates.ts';
+import { emailRule } from './validate/email.ts';
+import { hashRule } from './validate/hash.ts';
+import { metadataLimitsRule } from './validate/metadata-limits.ts';
+import { orgsRule } from './validate/orgs.ts';
+import type { RuleRun, ValidationRule } from './validate/rule.ts';
+
+// Run order: duplicates last, so a row the other rules reject never claims an email or an external id.
+const RULE_NAMES = ['email', 'hash', 'metadata-limits', 'orgs', 'duplicates'] as const;
+type RuleName = (typeof RULE_NAMES)[number];
+
+const RULES: Record<RuleName, ValidationRule> = {
+  email: emailRule,
+  hash: hashRule,
+  'metadata-limits': metadataLimitsRule,
+  orgs: orgsRule,
+  duplicates: duplicatesRule,
+};
+
+const options = z.object({
+  rules: z
+    .array(z.enum(RULE_NAMES))
+    .min(1, 'name at least one rule, or leave the validate stage out')
+    .default([...RULE_NAMES])
+    .describe(
+      'Rules to apply (default all): email (present, valid syntax), hash (type and layout), metadata-limits (WorkOS ' +
+        'metadata and external id limits), orgs (organization references and role slugs), duplicates (emails, ignoring ' +
+        'case, and external ids seen earlier in the stream; the index lives in a temp file under TMPDIR)',
+    ),
+});
+
+export const validateStage = defineStage({
+  name: 'validate',
+  summary: 'Checks each user against WorkOS rules (email syntax, hash layout, metadata limits, org references, duplicates) and records what fails as issues.',
+  options,
+  create(options, ctx) {
+    const rules = RULE_NAMES.filter((name) => options.rules.includes(name)).map((name) => RULES[name]);
+
+    return async function* validateRecords(input) {
+      const runs: RuleRun[] = [];
+      try {
+        for (const rule of rules) runs.push(rule.start(ctx));
+        for await (const envelope of input) {
+          // A row an earlier stage rejected is left as it is: checking what was never mapped only adds noise.
+          if (!hasErrors(envelope)) {
+            for (const run of runs) run.check(envelope);
+          }
+          yield envelope;
+        }
+      } finally {
+        for (const run of runs) run.close?.();
+      }
+    };
+  },
+});

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Envelope } from '../../pipelines/record.ts';
+import { runChain } from './cli.ts';
+
+function errorCodes(envelopes: Envelope[]): Record<string, string[]> {
+  const byKey: Record<string, string[]> = {};
+  for (const envelope of envelopes) {
+    const codes = envelope.issues.filter((issue) => issue.level === 'error').map((issue) => issue.code);
+    if (codes.length > 0) byKey[`${envelope.origin.file}:${envelope.origin.line}`] = codes;
+  }
+  return byKey;
+}
+
+test('read csv | map --preset clerk | validate turns the Clerk export into WorkOS-shaped envelopes', async () => {
+  const result = await runChain(
+    'authpipe read csv fixtures/clerk/users.csv | authpipe map --preset clerk --orgs fixtures/clerk/org-mapping.csv --roles fixtures/clerk/role-mapping.csv | authpipe validate',
+  );
+  const envelopes = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  assert.equal(envelopes.length, 21);
+  assert.deepEqual(errorCodes(envelopes), {
+    'fixtures/clerk/users.csv:9': ['email.missing'],
+    'fixtures/clerk/users.csv:10': ['email.invalid'],
+    'fixtures/clerk/users.csv:11': ['email.duplicate'],
+    'fixtures/clerk/users.csv:22': ['email.duplicate'],
+  });
+  const ana = envelopes[0];
+  assert.equal(ana.key, 'ext:user_2aNa01');
+  assert.deepEqual(
+    { email: ana.user.email, emailVerified: ana.user.emailVerified, firstName: ana.user.firstName, type: ana.user.passwordHashType },
+    { email: 'ana@example.com', emailVerified: true, firstName: 'Ana', type: 'bcrypt' },
+  );
+  assert.deepEqual(ana.user.orgs, [
+    { externalId: 'org_acme', name: 'Acme, Inc.', roles: ['admin', 'billing'] },
+    { externalId: 'org_globex', name: 'Globex', roles: ['member'] },
+  ]);
+  // Every verb reports on stderr, never on stdout; the chain ends with validate's "some rows invalid" status.
+  assert.match(result.stderr, /^validate: finished, 21 rows in [\d.]+ s, 4 invalid \(email\.duplicate 2, email\.missing 1, email\.invalid 1\), \d+ warnings$/m);
+  assert.equal(result.code, 3);
+});
+
+test('a verb reads envelopes written by another verb, including invalid ones', async () => {
+  const result = await runChain('printf "email\\nnot-an-email\\nok@example.com\\n" | authpipe read csv - --quiet | authpipe map --quiet --fields \'{"email":"email"}\' | authpipe validate --quiet');
+  const envelopes = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.user.email, envelope.issues.map((issue) => issue.code)]),
+    [
+      [1, 'not-an-email', ['email.invalid']],
+      [2, 'ok@example.com', []],
+    ],
+  );
+  assert.equal(result.stderr, '');
+});

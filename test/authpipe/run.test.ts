@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Envelope } from '../../pipelines/record.ts';
+import { runCli } from './cli.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-run-'));
+
+interface Summary {
+  read: number;
+  written: number;
+  invalid: { rows: number; byCode: Record<string, number> };
+  warnings: { byCode: Record<string, number> };
+  exitCode: number;
+}
+
+test('run writes only valid rows, reports the rest by code, and exits 3', async () => {
+  const output = path.join(dir, 'rows.ndjson');
+  const result = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--json'], { env: { OUT: output } });
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as Summary;
+  assert.deepEqual(
+    { read: summary.read, written: summary.written, invalid: summary.invalid, exitCode: summary.exitCode },
+    { read: 21, written: 17, invalid: { rows: 4, byCode: { 'email.missing': 1, 'email.invalid': 1, 'email.duplicate': 2 } }, exitCode: 3 },
+  );
+  const rows = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  assert.equal(rows.length, 17);
+  assert.ok(rows.every((row) => row.raw === undefined && !row.issues.some((issue) => issue.level === 'error')));
+});
+
+test('run exits 0 when every row is written, and --set overrides the pipeline file', async () => {
+  const input = path.join(dir, 'clean.csv');
+  writeFileSync(input, 'primary_email_address,id,first_name\nana@example.com,user_1,Ana\nbo@example.com,user_2,Bo\n');
+  const output = path.join(dir, 'clean.ndjson');
+  const result = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--quiet', '--set', `source.path=${input}`], {
+    env: { OUT: output },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, '');
+  assert.deepEqual(
+    readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email),
+    ['ana@example.com', 'bo@example.com'],
+  );
+});
+
+test('an input that cannot be read is a fatal error, exit 1, naming the file', async () => {
+  const broken = path.join(dir, 'broken.json');
+  writeFileSync(broken, '{"users": [ {"email": "a@example.com"}, ');
+  const pipeline = path.join(dir, 'json.yaml');
+  writeFileSync(pipeline, `version: 1\nname: json\nsource: { use: json, path: ${broken}, key: users }\nsink: { use: ndjson, path: ${path.join(dir, 'out.ndjson')} }\n`);
+  const result = await runCli(['run', pipeline]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /broken\.json.*\[json\.invalid\]/);
+  assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
+});

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { PipelineFileError, formatProblem } from '../../pipelines/errors.ts';
+import { loadPipeline } from '../../pipelines/load.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-load-'));
+writeFileSync(path.join(dir, 'users.csv'), 'email\na@example.com\n');
+
+function pipelineFile(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(file: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadPipeline(file, { env });
+  } catch (error) {
+    if (error instanceof PipelineFileError) return error.problems.map((problem) => formatProblem({ ...problem, file: path.basename(problem.file) }));
+    throw error;
+  }
+  assert.fail('expected the pipeline file to be rejected');
+}
+
+test('loads a valid file, resolving paths against the file and applying defaults', () => {
+  const file = pipelineFile('ok.yaml', 'version: 1\nname: ok\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
+  const spec = loadPipeline(file, { env: {} });
+  assert.equal(spec.name, 'ok');
+  assert.equal(spec.source.component.name, 'csv');
+  assert.equal(spec.source.options.path, path.join(dir, 'users.csv'));
+  assert.equal(spec.sink.options.path, '-');
+  assert.deepEqual(spec.stages, []);
+});
+
+test('reports every problem at once, each at its line and column', () => {
+  const file = pipelineFile(
+    'bad.yaml',
+    [
+      'version: 1',
+      'name: bad',
+      'source: { use: csv, path: missing.csv }',
+      'stages:',
+      '  - use: map',
+      '    preest: clerk',
+      '  - use: valdate',
+      'sink:',
+      '  use: ndjson',
+      'ledgr: x.db',
+      '',
+    ].join('\n'),
+  );
+  const problems = problemsOf(file);
+  assert.equal(problems.length, 4);
+  assert.match(problems[0], /^bad\.yaml:3:27: source "csv" option path: file not found: .*missing\.csv \[pipeline\.file_not_found\]$/);
+  assert.equal(problems[1], 'bad.yaml:6:5: stage "map" has no option "preest" (did you mean "preset"?) [pipeline.unknown_key]');
+  assert.match(problems[2], /^bad\.yaml:7:10: unknown stage "valdate" \(did you mean "validate"\?\)/);
+  assert.equal(problems[3], 'bad.yaml:10:1: unknown key "ledgr" (did you mean "ledger"?) [pipeline.unknown_key]');
+});
+
+test('reports a wrong type at the value', () => {
+  const file = pipelineFile('types.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv, delimiter: 5 }\nsink: { use: ndjson }\n');
+  const [problem] = problemsOf(file);
+  assert.match(problem, /^types\.yaml:3:49: source "csv" option delimiter: .*expected string.* \[pipeline\.invalid_option\]$/);
+});
+
+test('reports an unset variable without a default where it is used', () => {
+  const file = pipelineFile('vars.yaml', 'version: 1\nname: v\nsource: { use: csv, path: "${INPUT}" }\nsink: { use: ndjson }\n');
+  const problems = problemsOf(file);
+  assert.equal(problems[0], 'vars.yaml:3:27: environment variable INPUT is not set (write ${INPUT:-default} to give a default) [pipeline.unset_variable]');
+});
+
+test('interpolates variables and defaults before validation', () => {
+  const file = pipelineFile('interp.yaml', 'version: 1\nname: ${NAME:-fallback}\nsource: { use: csv, path: "${INPUT}" }\nsink: { use: ndjson }\n');
+  const spec = loadPipeline(file, { env: { INPUT: 'users.csv' } });
+  assert.equal(spec.name, 'fallback');
+  assert.equal(spec.source.options.path, path.join(dir, 'users.csv'));
+});
+
+test('applies --set overrides before validation', () => {
+  const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: nope.csv }\nsink: { use: ndjson }\n');
+  const spec = loadPipeline(file, { env: {}, sets: ['source.path=users.csv', 'name=renamed'] });
+  assert.equal(spec.name, 'renamed');
+  assert.equal(spec.source.options.path, path.join(dir, 'users.csv'));
+});
+
+test('reports YAML syntax errors with their position', () => {
+  const file = pipelineFile('syntax.yaml', 'version: 1\nname: [unclosed\nsource: x\n');
+  const [problem] = problemsOf(file);
+  assert.match(problem, /^syntax\.yaml:\d+:\d+: .* \[pipeline\.yaml_syntax\]$/);
+});
