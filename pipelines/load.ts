@@ -92,6 +92,13 @@ function parseSet(assignment: string): { where: PathSegment[]; value: unknown } 
   return { where, value: parseYamlValue(assignment.slice(equals + 1)) };
 }
 
+/** `concurrency: ${CONCURRENCY:-8}` must still validate as a number, and `live: ${LIVE:-false}` as a boolean. */
+function typedScalar(value: string): string | number | boolean {
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+}
+
 function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: ProblemCollector): void {
   visit(doc, {
     Scalar(_key, node) {
@@ -101,7 +108,7 @@ function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: Probl
       for (const name of missing) {
         report.at(node.range?.[0] ?? 0, 'pipeline.unset_variable', `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
       }
-      node.value = isWholeReference(original) && value !== '' ? parseYamlValue(value) : value;
+      node.value = isWholeReference(original) ? typedScalar(value) : value;
     },
   });
 }

@@ -3,6 +3,7 @@ import type { SinkComponent, SourceComponent, StageComponent } from './component
 import { csvSource } from '../sources/csv.ts';
 import { jsonSource } from '../sources/json.ts';
 import { ndjsonSource } from '../sources/ndjson.ts';
+import { dedupeStage } from '../stages/dedupe.ts';
 import { mapStage } from '../stages/map.ts';
 import { validateStage } from '../stages/validate.ts';
 import { csvSink } from '../sinks/csv.ts';
@@ -14,7 +15,7 @@ function byName<C extends { name: string }>(...components: C[]): Record<string, 
 
 export const registry = {
   source: byName<SourceComponent>(csvSource, ndjsonSource, jsonSource),
-  stage: byName<StageComponent>(mapStage, validateStage),
+  stage: byName<StageComponent>(mapStage, dedupeStage, validateStage),
   sink: byName<SinkComponent>(ndjsonSink, csvSink),
 };
 

@@ -1,0 +1,55 @@
+// The WorkOS import CSV (and other exports) list a user in several organizations as several adjacent rows.
+// Merging them here keeps every membership; the validate stage would otherwise reject the later rows as duplicates.
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import { defineStage } from '../pipelines/component.ts';
+import { describeOrigin, hasErrors, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
+
+const COMPARED_FIELDS = ['email', 'emailVerified', 'firstName', 'lastName', 'externalId', 'metadata', 'passwordHash', 'passwordHashType', 'totpSecret'] as const;
+
+function sameOrg(a: OrgRef, b: OrgRef): boolean {
+  return (a.id !== undefined && a.id === b.id) || (a.externalId !== undefined && a.externalId === b.externalId);
+}
+
+function mergeOrgs(into: UserDraft, from: OrgRef[]): void {
+  const orgs = (into.orgs ??= []);
+  for (const org of from) {
+    const existing = orgs.find((candidate) => sameOrg(candidate, org));
+    if (!existing) orgs.push({ ...org, roles: [...org.roles] });
+    else for (const role of org.roles) if (!existing.roles.includes(role)) existing.roles.push(role);
+  }
+}
+
+function merge(first: Envelope, next: Envelope): void {
+  const differing = COMPARED_FIELDS.filter((field) => next.user[field] !== undefined && !isDeepStrictEqual(first.user[field], next.user[field]));
+  if (differing.length > 0) {
+    first.issues.push({
+      stage: 'dedupe',
+      code: 'dedupe.conflicting_fields',
+      level: 'warning',
+      message: `${describeOrigin(next.origin)}: same user as ${describeOrigin(first.origin)} with other ${differing.join(', ')}; the first row's values are kept`,
+    });
+  }
+  mergeOrgs(first.user, next.user.orgs ?? []);
+  first.issues.push(...next.issues);
+}
+
+export const dedupeStage = defineStage({
+  name: 'dedupe',
+  summary: 'Merges adjacent rows of the same user (same key) into one, joining their organizations and roles.',
+  options: z.object({}),
+  create() {
+    return async function* dedupe(input) {
+      let pending: Envelope | undefined;
+      for await (const envelope of input) {
+        if (pending && pending.key === envelope.key && !hasErrors(pending) && !hasErrors(envelope)) {
+          merge(pending, envelope);
+          continue;
+        }
+        if (pending) yield pending;
+        pending = envelope;
+      }
+      if (pending) yield pending;
+    };
+  },
+});

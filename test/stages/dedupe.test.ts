@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Context } from '../../pipelines/component.ts';
+import { createLogger } from '../../pipelines/log.ts';
+import type { Envelope, OrgRef } from '../../pipelines/record.ts';
+import { dedupeStage } from '../../stages/dedupe.ts';
+
+const ctx: Context = { baseDir: '.', env: {}, log: createLogger({ quiet: true }), signal: new AbortController().signal, dryRun: false, live: false };
+
+function row(line: number, externalId: string, orgs: OrgRef[], firstName = 'Ana'): Envelope {
+  return { seq: line - 1, key: `ext:${externalId}`, origin: { file: 'users.csv', line }, user: { email: `${externalId}@example.com`, externalId, firstName, orgs }, issues: [] };
+}
+
+async function dedupe(rows: Envelope[]): Promise<Envelope[]> {
+  const transform = await dedupeStage.create(dedupeStage.options.parse({}), ctx);
+  const out: Envelope[] = [];
+  for await (const envelope of transform((async function* () { yield* rows; })())) out.push(envelope);
+  return out;
+}
+
+test('merges adjacent rows of one user into one envelope with every organization and role', async () => {
+  const out = await dedupe([
+    row(2, 'crm-1', [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }]),
+    row(3, 'crm-1', [{ externalId: 'globex', name: 'Globex', roles: ['member'] }]),
+    row(4, 'crm-1', [{ externalId: 'acme', name: 'Acme', roles: ['billing', 'admin'] }]),
+    row(5, 'crm-2', []),
+  ]);
+  assert.deepEqual(
+    out.map((envelope) => [envelope.origin.line, envelope.user.orgs]),
+    [
+      [2, [{ externalId: 'acme', name: 'Acme', roles: ['admin', 'billing'] }, { externalId: 'globex', name: 'Globex', roles: ['member'] }]],
+      [5, []],
+    ],
+  );
+  assert.deepEqual(out[0].issues, []);
+});
+
+test('keeps the first row values and warns when a later row of the same user disagrees', async () => {
+  const [merged] = await dedupe([row(2, 'crm-1', []), row(3, 'crm-1', [], 'Anna')]);
+  assert.equal(merged.user.firstName, 'Ana');
+  assert.deepEqual(merged.issues.map((issue) => [issue.code, issue.message]), [
+    ['dedupe.conflicting_fields', "users.csv:3: same user as users.csv:2 with other firstName; the first row's values are kept"],
+  ]);
+});
+
+test('leaves rows that are not adjacent, or that carry errors, to the validate stage', async () => {
+  const invalid = row(3, 'crm-1', []);
+  invalid.issues.push({ stage: 'csv', code: 'csv.ragged_row', level: 'error', message: 'users.csv:3: ragged' });
+  const out = await dedupe([row(2, 'crm-1', []), invalid, row(4, 'crm-2', []), row(5, 'crm-1', [])]);
+  assert.deepEqual(out.map((envelope) => envelope.origin.line), [2, 3, 4, 5]);
+});
