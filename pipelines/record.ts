@@ -72,8 +72,8 @@ export function rawEnvelope(seq: number, origin: Origin, raw: Record<string, unk
   return { seq, key: `seq:${seq}`, origin, user: {}, raw, issues };
 }
 
-/** Where a record came from, for messages: `users.csv:12`. */
+/** Where a record came from, for messages: `users.csv:12`, or `users.json users[41]` where lines are unknown. */
 export function describeOrigin(origin: Origin): string {
-  const place = origin.file ?? origin.page ?? 'input';
-  return origin.line === undefined ? place : `${place}:${origin.line}`;
+  if (origin.line !== undefined) return `${origin.file ?? 'input'}:${origin.line}`;
+  return [origin.file, origin.page].filter(Boolean).join(' ') || 'input';
 }

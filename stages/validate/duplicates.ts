@@ -91,9 +91,9 @@ function openIndex(folder: string): DuplicateIndex {
   let db: Database.Database | undefined;
   try {
     db = new Database(path.join(folder, 'index.db'));
-    // Nothing here must survive a crash: no journal, no fsync, one connection. Big pages and a fixed 64 MiB cache
-    // keep random inserts off the disk for the first few million rows; past that the OS page cache serves them.
-    db.pragma('page_size = 65536');
+    // Nothing here must survive a crash: no journal, no fsync, one connection. A fixed 64 MiB cache holds the index
+    // of about a million rows; past that, pages come from the OS page cache, and small (default 4 KiB) pages keep
+    // each of those misses cheap.
     db.pragma('cache_size = -65536');
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');

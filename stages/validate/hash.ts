@@ -62,9 +62,9 @@ const FORMATS: Record<PasswordHashType, HashFormat> = {
     matches: isFirebaseScrypt,
     layout: '$firebase-scrypt$v=1$r=<rounds>,m=<mem_cost>,ss=<separator>,sk=<signer key>$<salt>$<hash>, all base64',
   },
-  argon2: { matches: (hash) => ARGON2.test(hash), layout: '$argon2id$v=19$m=<KiB>,t=<iterations>,p=<parallelism>$<salt>$<hash>' },
+  argon2: { matches: (hash) => ARGON2.test(hash), layout: '$argon2id$v=19$m=<KiB>,t=<iterations>,p=<parallelism>$<salt>$<hash> (or argon2i, argon2d)' },
   scrypt: { matches: (hash) => SCRYPT.test(hash), layout: '$scrypt$ln=<log2 N>,r=<block size>,p=<parallelism>$<salt>$<hash>' },
-  pbkdf2: { matches: (hash) => PBKDF2.test(hash), layout: '$pbkdf2-sha256$i=<iterations>[,l=<length>]$<salt>$<hash>' },
+  pbkdf2: { matches: (hash) => PBKDF2.test(hash), layout: '$pbkdf2-sha256$i=<iterations>[,l=<length>]$<salt>$<hash> (or sha1, sha512)' },
   ssha: { matches: (hash) => BASE64.test(hash), layout: 'base64', unconfirmed: true },
   ssha256: { matches: (hash) => BASE64.test(hash), layout: 'base64', unconfirmed: true },
 };
@@ -84,7 +84,7 @@ function checkHash(envelope: Envelope): void {
     return;
   }
   if (!isPasswordHashType(type)) {
-    const message = `WorkOS does not accept the hash type ${quoteHashName(type)}; it takes ${PASSWORD_HASH_TYPES.join(', ')}`;
+    const message = `WorkOS does not accept ${quoteHashName(type)} as a hash type; it takes ${PASSWORD_HASH_TYPES.join(', ')}`;
     addIssue(envelope, 'error', 'hash.type_unsupported', 'passwordHashType', message);
     return;
   }

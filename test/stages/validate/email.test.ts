@@ -16,6 +16,7 @@ const VALID = [
   'a@1example.com',
   'a@example.xn--p1ai',
   `${'x'.repeat(64)}@x.com`,
+  `${'x'.repeat(60)}@${'y.'.repeat(95)}com`,
 ];
 
 const INVALID = [

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Envelope, UserDraft } from '../../pipelines/record.ts';
+import { validateStage } from '../../stages/validate.ts';
+import { collect, streamOf } from '../sources/context.ts';
+import { envelopeOf, findings, validate, validator } from './validate/run.ts';
+
+/** One user that breaks every rule once. */
+const BROKEN_EVERYWHERE: UserDraft = {
+  email: 'ana@@example.com',
+  passwordHash: 'd41d8cd98f00b204e9800998ecf8427e',
+  passwordHashType: 'bcrypt',
+  metadata: { plan: 'é' },
+  orgs: [{ id: 'acme', roles: ['admin'] }],
+};
+
+test('applies every rule by default, in a fixed order that ends with duplicates', async () => {
+  assert.deepEqual(validateStage.options.parse({}), { rules: ['email', 'hash', 'metadata-limits', 'orgs', 'duplicates'] });
+  const transform = await validator(['email', 'duplicates', 'hash', 'metadata-limits', 'orgs']);
+  const envelopes = await collect(transform(streamOf([envelopeOf(BROKEN_EVERYWHERE), envelopeOf({ email: 'bo@example.com' }, 3), envelopeOf({ email: 'BO@example.com' }, 4)])));
+  assert.deepEqual(
+    envelopes.map((envelope) => findings(envelope)),
+    [['error email.invalid', 'error hash.format_mismatch', 'error metadata.value_invalid', 'error org.id_invalid'], [], ['error email.duplicate']],
+  );
+});
+
+test('applies only the rules it is given, whatever order they are listed in', async () => {
+  const [envelope] = await validate(['orgs', 'hash'], [BROKEN_EVERYWHERE]);
+  assert.deepEqual(findings(envelope), ['error hash.format_mismatch', 'error org.id_invalid']);
+});
+
+test('rejects an unknown rule name, listing the known ones, and an empty list', () => {
+  const unknown = validateStage.options.safeParse({ rules: ['email', 'dupes'] });
+  assert.equal(unknown.success, false);
+  assert.deepEqual(unknown.error?.issues[0].path, ['rules', 1]);
+  assert.equal(unknown.error?.issues[0].message, 'Invalid option: expected one of "email"|"hash"|"metadata-limits"|"orgs"|"duplicates"');
+  const empty = validateStage.options.safeParse({ rules: [] });
+  assert.equal(empty.error?.issues[0].message, 'name at least one rule, or leave the validate stage out');
+});
+
+test('passes a row an earlier stage rejected through untouched', async () => {
+  const rejected: Envelope = envelopeOf({ email: 'not an address' }, 2, [
+    { stage: 'map', code: 'field.invalid_type', level: 'error', message: 'users.csv:2: email holds an object or a list, not text', field: 'email' },
+  ]);
+  const before = structuredClone(rejected);
+  const [envelope] = await collect((await validator(['email', 'duplicates']))(streamOf([rejected])));
+  assert.equal(envelope, rejected);
+  assert.deepEqual(envelope, before);
+});
+
+test('checks a row that carries only warnings from earlier stages, keeping those warnings', async () => {
+  const warned = envelopeOf({ email: 'a@b' }, 2, [{ stage: 'map', code: 'metadata.dropped', level: 'warning', message: 'users.csv:2: metadata "x" is left out' }]);
+  const [envelope] = await collect((await validator(['email']))(streamOf([warned])));
+  assert.deepEqual(findings(envelope), ['warning metadata.dropped', 'error email.invalid']);
+});
+
+test('lets rejected and warned rows flow on in order, each finding marked with the validate stage', async () => {
+  const envelopes = await validate(['email'], [{ email: 'a@b' }, { email: 'ana@example.com' }, { email: 'josé@example.com' }, {}]);
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.seq),
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    envelopes.flatMap((envelope) => envelope.issues.map((issue) => [issue.stage, issue.level, issue.field])),
+    [
+      ['validate', 'error', 'email'],
+      ['validate', 'warning', 'email'],
+      ['validate', 'error', 'email'],
+    ],
+  );
+});
