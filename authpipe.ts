@@ -1,14 +1,25 @@
 // The authpipe CLI: parses flags and hands over to the engine in pipelines/.
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import type { Component } from './pipelines/component.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Command, Option } from 'commander';
+import { stringify } from 'csv-stringify';
+import type { Component, SinkComponent } from './pipelines/component.ts';
 import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
 import { execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
 import { registry } from './pipelines/registry.ts';
 import { envelopeTransport } from './pipelines/transport.ts';
+import { spreadsheetSafe } from './sinks/spreadsheet-safe.ts';
+import { workosSink } from './sinks/workos.ts';
+import { ledgerSource } from './sources/ledger.ts';
+import { ERROR_CLASSES, ROW_STATES } from './state/schema.ts';
+import { openLedger, type ErrorClass, type LedgerRow, type RowState } from './state/ledger.ts';
+import { REPLAY_CLASSES, type ReplayClass } from './state/replay.ts';
+import { ID_MAP_COLUMNS, idMapRecord, rowRecord, statusText } from './state/report.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 const stdinEnvelopes = { component: registry.source.ndjson, options: { path: '-' } };
@@ -19,6 +30,36 @@ function withOutputFlags(command: Command): Command {
 
 function verbOptions(command: Command, component: Component, positional?: string, positionalValue?: string) {
   return validateVerbOptions(component, componentOptionsFrom(command, component, positionalValue, positional), process.cwd());
+}
+
+/**
+ * The options a sink verb was given, over the sink settings the ledger's last run recorded (base URL, rates,
+ * concurrency), so `replay` and `write --ledger` reach the same server the same way. Never the API key.
+ */
+function withRecordedSettings(sink: SinkComponent, given: Record<string, unknown>, ledgerPath: string | undefined): Record<string, unknown> {
+  if (ledgerPath === undefined || !existsSync(ledgerPath)) return given;
+  const ledger = openLedger(ledgerPath, { readonly: true });
+  try {
+    const recorded = ledger.lastSinkSettings();
+    if (recorded?.sink !== sink.name) return given;
+    const reused = Object.entries(recorded).filter(([key]) => key in sink.options.shape);
+    return { ...Object.fromEntries(reused), ...given };
+  } finally {
+    ledger.close();
+  }
+}
+
+/** Opens an existing ledger for reading; it may be in use by a running import. */
+function readLedger(file: string) {
+  return openLedger(path.resolve(file), { readonly: true });
+}
+
+/** Prints each record as one JSON line, at the pace stdout takes them. */
+async function printJsonLines<T>(records: Iterable<T>, toJson: (record: T) => unknown): Promise<void> {
+  function* lines() {
+    for (const record of records) yield `${JSON.stringify(toJson(record))}\n`;
+  }
+  await pipeline(Readable.from(lines()), process.stdout, { end: false });
 }
 
 const program = new Command('authpipe')
@@ -93,11 +134,13 @@ for (const sink of Object.values(registry.sink)) {
   const takesPath = 'path' in sink.options.shape;
   const command = withOutputFlags(write.command(sink.name).description(sink.summary));
   if (takesPath) command.argument('[output]', 'file to write, - for stdout', '-');
-  else command.option('--ledger <path>', 'ledger file').option('--dry-run', 'plan the writes without sending any').option('--live', 'allow a sk_live_ key');
+  // The sink's own `live` option gives the verb its --live flag.
+  else command.option('--ledger <path>', 'ledger file').option('--dry-run', 'plan the writes without sending any');
   addComponentFlags(command, sink, takesPath ? 'path' : undefined).action(async (...args: unknown[]) => {
     const output = takesPath ? (args[0] as string) : undefined;
     const flags = (takesPath ? args[1] : args[0]) as RunFlags;
-    const options = verbOptions(command, sink, takesPath ? 'path' : undefined, output);
+    const given = componentOptionsFrom(command, sink, output, takesPath ? 'path' : undefined);
+    const options = validateVerbOptions(sink, withRecordedSettings(sink, given, flags.ledger), process.cwd());
     process.exitCode = await execute({
       name: `write ${sink.name}`,
       flags,
@@ -107,6 +150,85 @@ for (const sink of Object.values(registry.sink)) {
     });
   });
 }
+
+withOutputFlags(program.command('replay'))
+  .description("send a ledger's failed rows again from their stored payloads, or --export them for fixing")
+  .requiredOption('--ledger <path>', 'ledger file')
+  .addOption(new Option('--class <class>', 'rows to take: failed in WorkOS (retryable, permanent), kept out by validation (invalid), or all').choices(REPLAY_CLASSES).default('retryable'))
+  .option('--export', 'print the rows as NDJSON envelopes with what went wrong attached (no password hashes); `authpipe write workos --ledger` takes them back')
+  .option('--dry-run', 'plan the writes without sending any')
+  .option('--live', 'allow a sk_live_ key')
+  .action(async (flags: RunFlags & { ledger: string; class: ReplayClass; export?: boolean }) => {
+    const source = { component: ledgerSource, options: { path: path.resolve(flags.ledger), class: flags.class } };
+    process.exitCode = await execute({
+      name: flags.export ? 'replay --export' : 'replay',
+      flags,
+      baseDir: process.cwd(),
+      verb: flags.export === true,
+      resumeHint: `run the same command again to resume: authpipe replay --ledger ${flags.ledger} --class ${flags.class}`,
+      build: async (ctx) => {
+        if (flags.export) return { source, stages: [], writer: envelopeTransport(process.stdout) };
+        const options = workosSink.options.parse(withRecordedSettings(workosSink, {}, flags.ledger));
+        return { source, stages: [], writer: await workosSink.create(options, ctx) };
+      },
+    });
+  });
+
+const ledgerVerb = program.command('ledger').description('look into a ledger: counts, rows, and the map from source users to WorkOS ids');
+
+ledgerVerb
+  .command('status')
+  .description('rows by state, failed and invalid rows by class and code, organizations, memberships, factors')
+  .requiredOption('--ledger <path>', 'ledger file')
+  .option('--json', 'print the counts as JSON')
+  .action((flags: { ledger: string; json?: boolean }) => {
+    const ledger = readLedger(flags.ledger);
+    try {
+      const status = ledger.status();
+      process.stdout.write(flags.json ? `${JSON.stringify(status)}\n` : statusText(flags.ledger, status));
+    } finally {
+      ledger.close();
+    }
+  });
+
+ledgerVerb
+  .command('rows')
+  .description('print rows as NDJSON: origin, state, attempts, WorkOS id, error and issues (never the payload)')
+  .requiredOption('--ledger <path>', 'ledger file')
+  .option('--state <states>', `only these states, comma-separated: ${ROW_STATES.join(', ')}`, (value: string) => value.split(',').map((state) => state.trim()))
+  .addOption(new Option('--class <class>', 'only rows failed or invalid with this class').choices(ERROR_CLASSES))
+  .action(async (flags: { ledger: string; state?: string[]; class?: ErrorClass }) => {
+    const unknown = flags.state?.filter((state) => !(ROW_STATES as readonly string[]).includes(state)) ?? [];
+    if (unknown.length > 0) throw new UsageError('cli.invalid_option', `--state: unknown state ${unknown.join(', ')}; expected ${ROW_STATES.join(', ')}`);
+    const ledger = readLedger(flags.ledger);
+    try {
+      const rows = ledger.rows({ states: flags.state as RowState[] | undefined, errorClass: flags.class });
+      await printJsonLines(rows, rowRecord);
+    } finally {
+      ledger.close();
+    }
+  });
+
+ledgerVerb
+  .command('export')
+  .description('print the map from each source user to its WorkOS user id (key, email, external_id, workos_user_id, state)')
+  .requiredOption('--ledger <path>', 'ledger file')
+  .addOption(new Option('--format <format>', 'output format').choices(['csv', 'ndjson']).default('csv'))
+  .action(async (flags: { ledger: string; format: 'csv' | 'ndjson' }) => {
+    const ledger = readLedger(flags.ledger);
+    try {
+      if (flags.format === 'ndjson') {
+        await printJsonLines(ledger.rows(), idMapRecord);
+      } else {
+        // Emails and ids come from the source export: a cell starting with `=` must not run in a spreadsheet.
+        const safe = (row: LedgerRow) => Object.fromEntries(Object.entries(idMapRecord(row)).map(([column, value]) => [column, spreadsheetSafe(value)]));
+        const records = Readable.from(ledger.rows()).map(safe);
+        await pipeline(records, stringify({ header: true, columns: [...ID_MAP_COLUMNS] }), process.stdout, { end: false });
+      }
+    } finally {
+      ledger.close();
+    }
+  });
 
 program
   .command('emulator')

@@ -22,7 +22,7 @@ test('check prints every problem as file:line:col and exits 2', async () => {
   assert.deepEqual(
     lines.map((line) => line.replace(`${file}:`, 'broken.yaml:')),
     [
-      'broken.yaml:3:16: unknown source "cvs" (did you mean "csv"?); known: csv, ndjson, json [pipeline.unknown_component]',
+      'broken.yaml:3:16: unknown source "cvs" (did you mean "csv"?); known: csv, ndjson, json, ledger [pipeline.unknown_component]',
       'broken.yaml:4:22: sink "ndjson" has no option "pth" (did you mean "path"?) [pipeline.unknown_key]',
       'broken.yaml:5:1: unknown key "retries" [pipeline.unknown_key]',
     ],

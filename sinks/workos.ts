@@ -1,0 +1,192 @@
+// The WorkOS writer (design.md, "The writer"): users, organizations, memberships and TOTP factors, each effect
+// spent exactly once under the rate budget, every step recorded in the ledger so that a run can be killed
+// at any moment and resumed.
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { defineSink, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
+import { AuthpipeError } from '../pipelines/errors.ts';
+import type { Envelope } from '../pipelines/record.ts';
+import { openLedger, type Ledger, type SinkSettings } from '../state/ledger.ts';
+import { WorkosApi } from './workos/api.ts';
+import { createWorkosClient, hostOptions } from './workos/client.ts';
+import { RATE_PATTERN, formatRate, parseRate } from './workos/limiter.ts';
+import { OrgResolver } from './workos/orgs.ts';
+import { WritePlan } from './workos/plan.ts';
+import { RowWriter } from './workos/row-writer.ts';
+import { createTransport } from './workos/transport.ts';
+
+const rate = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(RATE_PATTERN, 'expected calls per window such as 500/10s, 50/1s or 1000/1m, or none')
+    .default(fallback);
+
+const options = z.object({
+  apiKey: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('WorkOS API key; default: the WORKOS_API_KEY environment variable, else WORKOS_SECRET_KEY. Never logged, never stored in the ledger'),
+  baseUrl: z
+    .string()
+    .trim()
+    .optional()
+    .describe(
+      'API base URL: http(s)://host[:port] for another server such as `authpipe emulator`, `embedded` to run the WorkOS emulator inside this process, or empty for api.workos.com; default: the WORKOS_API_URL environment variable, else api.workos.com',
+    ),
+  rate: rate('500/10s').describe('Write budget (users, memberships, factors, org creates): no window of this length ever holds more calls; none = no budget. Default 500/10s, the WorkOS limit'),
+  readRate: rate('1000/10s').describe('Read budget (lookups), kept apart from writes. Default 1000/10s, the WorkOS limit'),
+  concurrency: z.number().int().min(1).max(256).default(8).describe('Rows written at the same time; the input is not read further while all are busy. Default 8'),
+  retries: z.number().int().min(0).max(20).default(5).describe('Retries of a call that timed out or got a 5xx or a network error, with backoff, before the row is failed/retryable. Default 5'),
+  timeout: z.number().int().min(1).default(60_000).describe('Milliseconds to wait for an answer; a call without one counts as retryable (it may have landed). Default 60000'),
+  live: z.boolean().default(false).describe('Allow a live (sk_live_) key, i.e. writing to production; also --live. Default false'),
+  totpIssuer: z.string().min(1).optional().describe('Issuer shown in authenticator apps for imported TOTP factors; default: WorkOS picks one'),
+});
+
+type WorkosOptions = z.output<typeof options>;
+
+const EMBEDDED = 'embedded';
+/** Any key works against the embedded emulator; none is needed to try authpipe out. */
+const EMBEDDED_KEY = 'sk_test_embedded';
+
+function apiKeyOf(options: WorkosOptions, baseUrl: string, ctx: Context): string | undefined {
+  const key = options.apiKey ?? ctx.env.WORKOS_API_KEY ?? ctx.env.WORKOS_SECRET_KEY;
+  return key || (baseUrl === EMBEDDED ? EMBEDDED_KEY : undefined);
+}
+
+function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {
+  return { sink: 'workos', baseUrl, rate: options.rate, readRate: options.readRate, concurrency: options.concurrency, retries: options.retries };
+}
+
+function checkKey(apiKey: string | undefined, options: WorkosOptions, ctx: Context): string {
+  if (apiKey === undefined) {
+    throw new AuthpipeError('workos.missing_key', 'no WorkOS API key: set WORKOS_API_KEY (or WORKOS_SECRET_KEY), or apiKey in the sink options');
+  }
+  if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) {
+    throw new AuthpipeError(
+      'workos.live_key_refused',
+      'the API key is a live key (sk_live_), which writes to production; nothing was sent. Pass --live (or live: true in the sink options) if that is what you want',
+    );
+  }
+  return apiKey;
+}
+
+function planner(options: WorkosOptions, ctx: Context, apiKey: string | undefined): SinkWriter {
+  if (apiKey === undefined) ctx.log.warn('workos: no API key set; a real run would stop before its first call (set WORKOS_API_KEY)');
+  else if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) ctx.log.warn('workos: the key is a live (sk_live_) key; a real run needs --live');
+  return async (records) => {
+    const ledger = ctx.ledgerPath === undefined ? null : openExistingLedger(ctx.ledgerPath);
+    try {
+      const plan = new WritePlan(ledger);
+      for await (const envelope of records) plan.add(envelope);
+      for (const line of plan.describe(parseRate(options.rate))) ctx.log.info(line);
+      return { written: 0, failed: 0, skipped: plan.counts.unchanged };
+    } finally {
+      ledger?.close();
+    }
+  };
+}
+
+function openExistingLedger(file: string): Ledger | null {
+  try {
+    return openLedger(file, { readonly: true });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ledger.missing') return null;
+    throw error;
+  }
+}
+
+async function startEmbeddedEmulator() {
+  // Only the embedded mode needs the emulator: loaded on demand, a sink never depends on it otherwise.
+  const { startWorkosEmulator } = await import('../emulators/workos/server.ts');
+  return startWorkosEmulator({ record: false });
+}
+
+function summary(rows: RowWriter, ledger: Ledger): string {
+  const { created, updated, found, completed, unchanged, failed, invalid, interrupted } = rows.counts;
+  const parts = [`workos: ${rows.written} written (${created} created, ${updated} updated, ${found} already in WorkOS, ${completed} completed)`, `${unchanged} unchanged`];
+  if (failed > 0) {
+    const codes = [...rows.failuresByCode].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count} ${label}`);
+    parts.push(`${failed} failed (${codes.join(', ')})`);
+  }
+  if (invalid > 0) parts.push(`${invalid} invalid recorded`);
+  if (interrupted > 0) parts.push(`${interrupted} left for the next run`);
+  return `${parts.join(', ')}; ledger ${ledger.file}`;
+}
+
+/** Reads rows only while fewer than `concurrency` are being written: a slow API pauses the source. */
+async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concurrency: number, signal: AbortSignal): Promise<void> {
+  const limit = pLimit(concurrency);
+  // Rows in progress by key: a second row with the same key waits for the first one.
+  const inProgress = new Map<string, Promise<void>>();
+  // A fatal error (a bad API key, a broken ledger) stops the reading; the rows in progress finish first.
+  const stopped: { error?: unknown; failed: boolean } = { failed: false };
+  for await (const envelope of records) {
+    if (signal.aborted || stopped.failed) break;
+    const { key } = envelope;
+    const sameKey = inProgress.get(key);
+    if (sameKey !== undefined) await sameKey;
+    const task: Promise<void> = limit(() => rows.write(envelope))
+      .catch((error: unknown) => {
+        if (stopped.failed) return;
+        stopped.failed = true;
+        stopped.error = error;
+      })
+      .finally(() => {
+        if (inProgress.get(key) === task) inProgress.delete(key);
+      });
+    inProgress.set(key, task);
+    if (limit.activeCount + limit.pendingCount >= concurrency) await Promise.race(inProgress.values());
+  }
+  await Promise.all(inProgress.values());
+  if (stopped.failed) throw stopped.error;
+}
+
+export const workosSink = defineSink({
+  name: 'workos',
+  summary: 'Writes users, organizations, memberships and TOTP factors to WorkOS under a rate budget, exactly once, resumable from the ledger.',
+  options,
+  async create(options, ctx): Promise<SinkWriter> {
+    const baseUrl = options.baseUrl ?? ctx.env.WORKOS_API_URL?.trim() ?? '';
+    const apiKey = apiKeyOf(options, baseUrl, ctx);
+    ctx.log.redact(apiKey);
+    if (baseUrl !== EMBEDDED) hostOptions(baseUrl);
+    if (ctx.dryRun) return planner(options, ctx, apiKey);
+    const key = checkKey(apiKey, options, ctx);
+    if (ctx.ledgerPath === undefined) {
+      throw new AuthpipeError('workos.ledger_required', 'the workos sink needs a ledger to write exactly once: set `ledger:` in the pipeline file or pass --ledger PATH');
+    }
+    const ledger = openLedger(ctx.ledgerPath);
+    return async (records): Promise<SinkResult> => {
+      const emulator = baseUrl === EMBEDDED ? await startEmbeddedEmulator() : null;
+      const transport = createTransport();
+      const writes = parseRate(options.rate);
+      const api = new WorkosApi({
+        sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
+        writes,
+        reads: parseRate(options.readRate),
+        retries: options.retries,
+        log: ctx.log,
+        signal: ctx.signal,
+      });
+      const rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
+      const runId = ledger.startRun(settingsOf(options, baseUrl));
+      ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(writes)}, ${options.concurrency} rows at a time`);
+      try {
+        await writeAll(records, rows, options.concurrency, ctx.signal);
+      } finally {
+        try {
+          ledger.finishRun(runId, { ...rows.counts, written: rows.written });
+          ctx.log.info(summary(rows, ledger));
+        } finally {
+          api.close();
+          transport.close();
+          ledger.close();
+          await emulator?.close();
+        }
+      }
+      return { written: rows.written, failed: rows.counts.failed, skipped: rows.counts.unchanged };
+    };
+  },
+});

@@ -1,0 +1,125 @@
+// Every WorkOS call of a run goes through here: through the budget of its kind, paused on 429, retried with
+// backoff when it is safe to retry. The SDK retries nothing under /user_management or /organizations
+// (workos-api.md §2), so this is the only retry layer.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkOS } from '@workos-inc/node';
+import { AuthpipeError } from '../../pipelines/errors.ts';
+import type { Logger } from '../../pipelines/log.ts';
+import { CallFailed, classify, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
+import { Interrupted, PauseGate, RequestLimiter, formatRate, type RateBudget } from './limiter.ts';
+
+export type CallKind = 'read' | 'write';
+
+export interface ApiSettings {
+  sdk: WorkOS;
+  writes: RateBudget | null;
+  reads: RateBudget | null;
+  /** Retries of a call that failed with a timeout, a 5xx or a network error. */
+  retries: number;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+const RETRY_BASE_MS = 200;
+const RETRY_CAP_MS = 30_000;
+const RATE_LIMIT_BASE_MS = 1000;
+const RATE_LIMIT_CAP_MS = 60_000;
+/** Two pauses that start within this long of each other (or one window of the budget) count as repeated 429s. */
+const REPEAT_WINDOW_MS = 10_000;
+
+/** Exponential, with jitter so that calls failed together do not come back together. */
+function backoffMs(attempt: number, baseMs: number, capMs: number): number {
+  return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+}
+
+export class WorkosApi {
+  readonly sdk: WorkOS;
+  readonly retries: number;
+  private readonly pause: PauseGate;
+  private readonly limiters: Record<CallKind, RequestLimiter>;
+  private readonly windows: Record<CallKind, number>;
+  private rateLimitedInARow = 0;
+  private lastPauseAt = -Infinity;
+  private readonly stopOnAbort = () => this.close();
+
+  constructor(private readonly settings: ApiSettings) {
+    this.sdk = settings.sdk;
+    this.retries = settings.retries;
+    this.pause = new PauseGate(settings.signal);
+    this.limiters = { write: new RequestLimiter(settings.writes, this.pause), read: new RequestLimiter(settings.reads, this.pause) };
+    this.windows = { write: settings.writes?.windowMs ?? REPEAT_WINDOW_MS, read: settings.reads?.windowMs ?? REPEAT_WINDOW_MS };
+    settings.signal.addEventListener('abort', this.stopOnAbort, { once: true });
+  }
+
+  /** Sends one request. A 429 never takes effect, so it pauses every call and sends the request again. */
+  async send<T>(kind: CallKind, request: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const result = await this.limiters[kind].schedule(request);
+        this.rateLimitedInARow = 0;
+        return result;
+      } catch (error) {
+        if (isUnauthorized(error)) {
+          throw new AuthpipeError('workos.unauthorized', 'WorkOS rejected the API key (401 Unauthorized): check WORKOS_API_KEY (or the apiKey option) and the base URL');
+        }
+        if (!isRateLimited(error)) throw error;
+        this.rateLimited(kind, retryAfterMs(error));
+      }
+    }
+  }
+
+  /** A call that may be sent twice without harm: timeouts, 5xx and network errors are retried after a backoff. */
+  async idempotent<T>(kind: CallKind, request: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.send(kind, request);
+      } catch (error) {
+        const failure = this.failureOf(error);
+        if (!this.mayRetry(failure, retry)) throw new CallFailed(failure);
+        await this.backoff(retry);
+      }
+    }
+  }
+
+  /** The classified failure of an SDK call; interruptions, fatal errors and our bugs are thrown on. */
+  failureOf(error: unknown): Failure {
+    if (error instanceof Interrupted || error instanceof AuthpipeError || error instanceof CallFailed) throw error;
+    return classify(error);
+  }
+
+  mayRetry(failure: Failure, retry: number): boolean {
+    return failure.errorClass === 'retryable' && retry < this.retries;
+  }
+
+  async backoff(retry: number): Promise<void> {
+    try {
+      await sleep(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS), undefined, { signal: this.settings.signal });
+    } catch {
+      throw new Interrupted();
+    }
+  }
+
+  /** Stops the budgets: calls waiting for their turn fail with Interrupted, their timers end. */
+  close(): void {
+    this.settings.signal.removeEventListener('abort', this.stopOnAbort);
+    this.limiters.write.stop();
+    this.limiters.read.stop();
+  }
+
+  private rateLimited(kind: CallKind, hintMs: number | null): void {
+    this.rateLimitedInARow++;
+    const waitMs = hintMs ?? backoffMs(this.rateLimitedInARow - 1, RATE_LIMIT_BASE_MS, RATE_LIMIT_CAP_MS);
+    // Calls in flight together are answered 429 together: only the first one starts a pause.
+    if (!this.pause.pauseFor(waitMs)) return;
+    const now = performance.now();
+    const repeated = now - this.lastPauseAt < this.windows[kind] + waitMs;
+    this.lastPauseAt = now;
+    const { log } = this.settings;
+    const reason = hintMs === null ? 'no Retry-After, backing off' : 'Retry-After';
+    log.info(`workos: rate limited (429); pausing every call for ${(waitMs / 1000).toFixed(1)} s (${reason})`);
+    if (!repeated) return;
+    const lowered = this.limiters[kind].slowDown();
+    if (lowered === null) log.warn(`workos: 429s keep coming with no ${kind} budget set; set a ${kind === 'write' ? 'rate' : 'readRate'} such as 500/10s`);
+    else log.warn(`workos: 429s keep coming; ${kind} budget lowered to ${formatRate(lowered)}`);
+  }
+}

@@ -1,0 +1,106 @@
+// What a failed SDK call means for the writer, from the exception SDK v8.13 throws (workos-api.md §7): worth
+// retrying (timeouts, 5xx, network), permanent (other 4xx, with WorkOS's code), or a special answer the
+// writer acts on (rate limited, duplicate user, conflict, not found, bad API key).
+import {
+  BadRequestException,
+  GenericServerException,
+  NotFoundException,
+  OauthException,
+  RateLimitExceededException,
+  UnauthorizedException,
+  UnprocessableEntityException,
+} from '@workos-inc/node';
+import type { CallErrorClass, RowError } from '../../state/ledger.ts';
+
+export type Failure = RowError<CallErrorClass> & { status: number | null };
+
+/** A call that failed for good (after its retries); the row records `failure`. */
+export class CallFailed extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+    this.name = 'CallFailed';
+  }
+}
+
+const DUPLICATE_USER_CODES = new Set(['email_not_available', 'external_id_already_used']);
+
+function statusOf(error: unknown): number | null {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : null;
+}
+
+function subCodes(errors: unknown[] | undefined): string[] {
+  return (errors ?? []).map((entry) => (entry as { code?: unknown } | null)?.code).filter((code): code is string => typeof code === 'string');
+}
+
+export function isRateLimited(error: unknown): error is RateLimitExceededException {
+  return error instanceof RateLimitExceededException;
+}
+
+/** The server's Retry-After in ms, or null when it gave none (missing, or unreadable). */
+export function retryAfterMs(error: RateLimitExceededException): number | null {
+  return error.retryAfter === null || !Number.isFinite(error.retryAfter) ? null : Math.max(0, error.retryAfter * 1000);
+}
+
+/**
+ * The user already exists: 400 user_creation_error with an email_not_available or external_id_already_used
+ * sub-code, or a 409 from older servers. A bare user_creation_error is a different problem.
+ */
+export function isDuplicateUser(error: unknown): boolean {
+  if (statusOf(error) === 409) return true;
+  return error instanceof BadRequestException && error.code === 'user_creation_error' && subCodes(error.errors).some((code) => DUPLICATE_USER_CODES.has(code));
+}
+
+/** 409: what we create exists already (a membership, for instance). ConflictException is not exported. */
+export function isConflict(error: unknown): boolean {
+  return statusOf(error) === 409;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof NotFoundException;
+}
+
+/** A wrong API key fails every call alike, so the run stops instead of failing each row. */
+export function isUnauthorized(error: unknown): boolean {
+  return error instanceof UnauthorizedException;
+}
+
+const retryableStatus = (status: number) => status === 408 || status >= 500;
+
+function byStatus(status: number, code: string, message: string): Failure {
+  return { errorClass: retryableStatus(status) ? 'retryable' : 'permanent', code, message, status };
+}
+
+/** The SDK wraps what is not an HTTP error answer (network failure, non-JSON body) as "Unexpected error". */
+function unexpected(error: Error): Failure {
+  const cause = error.cause as { name?: unknown; rawStatus?: unknown; message?: unknown } | undefined;
+  if (cause?.name === 'ParseError' && typeof cause.rawStatus === 'number') {
+    return byStatus(cause.rawStatus, `http_${cause.rawStatus}`, `WorkOS answered ${cause.rawStatus} with a body that is not JSON`);
+  }
+  return { errorClass: 'retryable', code: 'network_error', message: error.message, status: null };
+}
+
+/** Classifies an SDK failure; anything else is our bug and is thrown back. */
+export function classify(error: unknown): Failure {
+  if (error instanceof BadRequestException) {
+    const codes = subCodes(error.errors);
+    const message = codes.length === 0 ? error.message : `${error.message} (${codes.join(', ')})`;
+    return { errorClass: 'permanent', code: error.code ?? 'bad_request', message, status: 400 };
+  }
+  if (error instanceof UnprocessableEntityException) return { errorClass: 'permanent', code: error.code ?? 'unprocessable_entity', message: error.message, status: 422 };
+  if (error instanceof NotFoundException) return { errorClass: 'permanent', code: error.code ?? 'not_found', message: error.message, status: 404 };
+  if (error instanceof UnauthorizedException) return { errorClass: 'permanent', code: 'unauthorized', message: 'WorkOS rejected the API key (401 Unauthorized)', status: 401 };
+  if (error instanceof OauthException) {
+    if (error.status === 408) return { errorClass: 'retryable', code: 'timeout', message: 'no answer from WorkOS in time (the call may have taken effect)', status: 408 };
+    return byStatus(error.status, error.error ?? `http_${error.status}`, error.message);
+  }
+  if (error instanceof GenericServerException) {
+    const code = (error.rawData as { code?: unknown } | null)?.code;
+    return byStatus(error.status, typeof code === 'string' ? code : `http_${error.status}`, error.message);
+  }
+  if (error instanceof Error && error.name === 'ConflictException') return { errorClass: 'permanent', code: 'conflict', message: error.message, status: 409 };
+  if (error instanceof Error && error.message.startsWith('Unexpected error') && error.cause !== undefined) return unexpected(error);
+  // A 2xx answer without JSON makes the SDK's deserializer read a property of null.
+  if (error instanceof TypeError) return { errorClass: 'retryable', code: 'invalid_response', message: `WorkOS answered without the expected JSON body (${error.message})`, status: null };
+  throw error;
+}

@@ -1,0 +1,151 @@
+// Rate budgets for WorkOS calls (workos-api.md §8: 500 writes and 1,000 reads per 10 s per environment).
+//
+// A budget is a bottleneck reservoir of `limit` tokens. A call takes a token when it starts and gives it
+// back one window (plus a margin) after its answer arrived. A call reaches the server between its start and
+// its answer, so two calls that share a token reach it more than a window apart, and any window of that
+// length, wherever it starts, holds at most `limit` calls. A fixed-window refill could put twice the budget
+// into a window that straddles two refills; this cannot.
+import { setTimeout as sleep } from 'node:timers/promises';
+import Bottleneck from 'bottleneck';
+
+export interface RateBudget {
+  limit: number;
+  windowMs: number;
+}
+
+/** Keeps clocks that tick apart (ours, the server's) from letting a call in a hair early. */
+const SAFETY_MARGIN_MS = 5;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** `500/10s`, `50/1s`, `50/s`, `1000/1m`, `100/500ms`, or `none` for no budget. */
+export const RATE_PATTERN = /^(none|\d+\s*\/\s*\d*\s*(ms|s|m|h))$/;
+
+/** Parses a RATE_PATTERN text (the option schema has checked it); null for `none`. */
+export function parseRate(text: string): RateBudget | null {
+  const match = /^(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)$/.exec(text.trim());
+  if (!match) return null;
+  return { limit: Number(match[1]), windowMs: Number(match[2] || 1) * (UNIT_MS[match[3] as string] as number) };
+}
+
+export function formatRate(budget: RateBudget | null): string {
+  if (budget === null) return 'none';
+  const { windowMs } = budget;
+  const window = windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
+  return `${budget.limit}/${window}`;
+}
+
+/** The run was interrupted (SIGINT/SIGTERM) while a call waited for its turn. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted before the call was sent');
+    this.name = 'Interrupted';
+  }
+}
+
+/** After a 429, every call waits until the server's Retry-After (or our backoff) has passed. */
+export class PauseGate {
+  private until = 0;
+
+  constructor(private readonly signal: AbortSignal) {}
+
+  /** Extends the pause to at least `ms` from now; true when no pause was running, i.e. a new pause starts. */
+  pauseFor(ms: number): boolean {
+    const now = performance.now();
+    const fresh = now >= this.until;
+    this.until = Math.max(this.until, now + ms);
+    return fresh;
+  }
+
+  get paused(): boolean {
+    return performance.now() < this.until;
+  }
+
+  async passed(): Promise<void> {
+    for (let wait = this.until - performance.now(); wait > 0; wait = this.until - performance.now()) {
+      try {
+        await sleep(wait, undefined, { signal: this.signal });
+      } catch {
+        throw new Interrupted();
+      }
+    }
+  }
+}
+
+/** Every call of one budget (writes, or reads) goes through one of these; with no budget it only honours pauses. */
+export class RequestLimiter {
+  private readonly bottleneck: Bottleneck | null;
+  private readonly floor: number;
+  private limit: number;
+  /** Tokens to keep when they come back, after the budget was lowered. */
+  private debt = 0;
+  /** When each call still holding a token was answered, oldest first, from `head`. */
+  private answeredAt: number[] = [];
+  private head = 0;
+  private refillTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly budget: RateBudget | null,
+    private readonly pause: PauseGate,
+  ) {
+    this.bottleneck = budget && new Bottleneck({ reservoir: budget.limit });
+    this.limit = budget?.limit ?? 0;
+    this.floor = Math.max(1, Math.ceil(this.limit / 10));
+  }
+
+  schedule<T>(call: () => Promise<T>): Promise<T> {
+    if (this.bottleneck === null) return this.run(call);
+    return this.bottleneck.schedule(() => this.run(call)).catch((error: unknown) => {
+      throw error instanceof Bottleneck.BottleneckError ? new Interrupted() : error;
+    });
+  }
+
+  /** Lowers the budget by a fifth (not below a tenth of the configured one); the new budget, or null if there is none. */
+  slowDown(): RateBudget | null {
+    if (this.budget === null) return null;
+    const lowered = Math.max(this.floor, Math.floor(this.limit * 0.8));
+    this.debt += this.limit - lowered;
+    this.limit = lowered;
+    return { limit: lowered, windowMs: this.budget.windowMs };
+  }
+
+  /** Drops the calls waiting for a token (they fail with Interrupted); calls already sent finish. */
+  stop(): void {
+    if (this.refillTimer !== null) clearTimeout(this.refillTimer);
+    this.refillTimer = null;
+    void this.bottleneck?.stop({ dropWaitingJobs: true });
+  }
+
+  private async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.pause.paused) await this.pause.passed();
+    try {
+      return await call();
+    } finally {
+      if (this.budget !== null) this.answered(this.budget.windowMs);
+    }
+  }
+
+  private answered(windowMs: number): void {
+    this.answeredAt.push(performance.now());
+    if (this.refillTimer === null) this.refillTimer = setTimeout(() => this.refill(windowMs), windowMs + SAFETY_MARGIN_MS);
+  }
+
+  private refill(windowMs: number): void {
+    this.refillTimer = null;
+    const due = performance.now() - windowMs - SAFETY_MARGIN_MS;
+    let returned = 0;
+    while (this.head < this.answeredAt.length && (this.answeredAt[this.head] as number) <= due) {
+      this.head++;
+      returned++;
+    }
+    if (this.head >= 1024 || this.head === this.answeredAt.length) {
+      this.answeredAt = this.answeredAt.slice(this.head);
+      this.head = 0;
+    }
+    const kept = Math.min(this.debt, returned);
+    this.debt -= kept;
+    if (returned > kept) void this.bottleneck?.incrementReservoir(returned - kept);
+    if (this.head < this.answeredAt.length) {
+      const next = (this.answeredAt[this.head] as number) - due;
+      this.refillTimer = setTimeout(() => this.refill(windowMs), Math.max(1, Math.ceil(next)));
+    }
+  }
+}

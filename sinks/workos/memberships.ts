@@ -1,0 +1,84 @@
+// A user's organization memberships: created once each (409 means it is there already), roles brought in
+// line when the source changes them. Each is tracked in the ledger, so a resume never sends a done one again.
+import type { OrgRef } from '../../pipelines/record.ts';
+import type { Ledger } from '../../state/ledger.ts';
+import type { WorkosApi } from './api.ts';
+import { CallFailed, type Failure } from './classify.ts';
+import { orgKeyOf, type OrgResolver } from './orgs.ts';
+
+export const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
+/** One role goes as role_slug, several as role_slugs; none lets WorkOS give its default role. */
+function roleOptions(roles: string[]): { roleSlug?: string; roleSlugs?: string[] } {
+  if (roles.length === 0) return {};
+  return roles.length === 1 ? { roleSlug: roles[0] } : { roleSlugs: roles };
+}
+
+function explained(failure: Failure, org: OrgRef): Failure {
+  const name = JSON.stringify(org.externalId ?? org.id);
+  if (failure.code === 'multiple_roles_not_enabled') {
+    return {
+      ...failure,
+      message: `membership in ${name} needs several roles, but multiple roles are not enabled in this WorkOS environment: enable them (Dashboard > Roles) or map the user to one role`,
+    };
+  }
+  return { ...failure, message: `membership in ${name}: ${failure.message}` };
+}
+
+async function setRoles(api: WorkosApi, membershipId: string, roles: string[]): Promise<void> {
+  if (roles.length === 0) return;
+  await api.idempotent('write', () => api.sdk.userManagement.updateOrganizationMembership(membershipId, roleOptions(roles)));
+}
+
+async function createMembership(api: WorkosApi, userId: string, organizationId: string, roles: string[]): Promise<string> {
+  const { userManagement } = api.sdk;
+  try {
+    return (await api.idempotent('write', () => userManagement.createOrganizationMembership({ userId, organizationId, ...roleOptions(roles) }))).id;
+  } catch (error) {
+    if (!(error instanceof CallFailed && error.failure.status === 409)) throw error;
+  }
+  // Already a member: from an earlier attempt whose answer was lost, or from before the migration.
+  const listed = await api.idempotent('read', () => userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active', 'pending'] }));
+  const existing = listed.data[0];
+  if (existing === undefined) {
+    throw new CallFailed({ errorClass: 'retryable', code: 'conflict', message: 'WorkOS reports the membership exists but does not list it', status: 409 });
+  }
+  const current = existing.roles?.map((role) => role.slug) ?? [existing.role.slug];
+  if (!sameRoles(current, roles)) await setRoles(api, existing.id, roles);
+  return existing.id;
+}
+
+/**
+ * Brings every membership of the row's user in line with its org refs. Each one is attempted and recorded;
+ * the first failure (or null) is returned for the row. Memberships no longer in the source are left alone.
+ */
+export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: OrgResolver, userKey: string, userId: string, refs: readonly OrgRef[]): Promise<Failure | null> {
+  let firstFailure: Failure | null = null;
+  for (const org of refs) {
+    const orgKey = orgKeyOf(org);
+    if (orgKey === null) {
+      firstFailure ??= { errorClass: 'permanent', code: 'organization_reference_missing', message: 'an organization reference has neither an id nor an external id', status: null };
+      continue;
+    }
+    const roles = [...new Set(org.roles)];
+    const known = ledger.membership(userKey, orgKey);
+    if (known?.state === 'done' && sameRoles(known.roles, roles)) continue;
+    try {
+      const organizationId = await orgs.resolve(org, orgKey);
+      let membershipId: string;
+      if (known?.state === 'done' && known.workosMembershipId !== null) {
+        await setRoles(api, known.workosMembershipId, roles);
+        membershipId = known.workosMembershipId;
+      } else {
+        membershipId = await createMembership(api, userId, organizationId, roles);
+      }
+      ledger.membershipDone(userKey, orgKey, roles, membershipId);
+    } catch (error) {
+      if (!(error instanceof CallFailed)) throw error;
+      const failure = explained(error.failure, org);
+      ledger.membershipFailed(userKey, orgKey, roles, failure);
+      firstFailure ??= failure;
+    }
+  }
+  return firstFailure;
+}

@@ -1,0 +1,65 @@
+// Organizations are resolved once per org key for all rows and all runs: the ledger first, then a lookup by
+// external id, then a create. Rows that need an org while it is being resolved wait for that one resolution.
+import { createHash } from 'node:crypto';
+import type { OrgRef } from '../../pipelines/record.ts';
+import type { Ledger } from '../../state/ledger.ts';
+import type { WorkosApi } from './api.ts';
+import { CallFailed } from './classify.ts';
+
+/** `id:<WorkOS id>` for an org given by id, `ext:<external id>` otherwise; null when the ref names neither. */
+export function orgKeyOf(org: OrgRef): string | null {
+  if (org.id !== undefined) return `id:${org.id}`;
+  if (org.externalId !== undefined) return `ext:${org.externalId}`;
+  return null;
+}
+
+/** The same org key always sends the same key, so a create retried after a lost answer makes one org. */
+function idempotencyKeyOf(orgKey: string): string {
+  return `authpipe-org-${createHash('sha256').update(orgKey).digest('base64url')}`;
+}
+
+export class OrgResolver {
+  private readonly resolutions = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly api: WorkosApi,
+    private readonly ledger: Ledger,
+  ) {}
+
+  /** The WorkOS id of `org`; an org given by id is taken as it is. */
+  resolve(org: OrgRef, orgKey: string): Promise<string> {
+    if (org.id !== undefined) return Promise.resolve(org.id);
+    let resolution = this.resolutions.get(orgKey);
+    if (resolution === undefined) {
+      resolution = this.lookUpOrCreate(org, org.externalId ?? '', orgKey);
+      // A failure is kept too: every row of this run that needs the org fails alike instead of asking again.
+      this.resolutions.set(orgKey, resolution);
+    }
+    return resolution;
+  }
+
+  private async lookUpOrCreate(org: OrgRef, externalId: string, orgKey: string): Promise<string> {
+    const known = this.ledger.org(orgKey);
+    if (known !== undefined) return known.workosOrgId;
+    const { organizations } = this.api.sdk;
+    try {
+      const found = await this.api.idempotent('read', () => organizations.getOrganizationByExternalId(encodeURIComponent(externalId)));
+      this.ledger.orgResolved(orgKey, { workosOrgId: found.id, name: found.name });
+      return found.id;
+    } catch (error) {
+      if (!(error instanceof CallFailed && error.failure.status === 404)) throw error;
+    }
+    const name = org.name;
+    if (name === undefined) {
+      throw new CallFailed({
+        errorClass: 'permanent',
+        code: 'organization_not_found',
+        message: `organization ${JSON.stringify(externalId)} is not in WorkOS, and the row gives no name to create it with`,
+        status: 404,
+      });
+    }
+    const created = await this.api.idempotent('write', () => organizations.createOrganization({ name, externalId }, { idempotencyKey: idempotencyKeyOf(orgKey) }));
+    this.ledger.orgResolved(orgKey, { workosOrgId: created.id, name: created.name });
+    return created.id;
+  }
+}

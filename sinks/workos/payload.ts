@@ -1,0 +1,98 @@
+// A user draft as WorkOS calls take it, and what changed between two drafts of one user.
+import { createHash } from 'node:crypto';
+import type { CreateUserOptions, UpdateUserOptions } from '@workos-inc/node';
+import type { UserDraft } from '../../pipelines/record.ts';
+import type { UserChanges } from '../../state/ledger.ts';
+
+type SdkHashType = CreateUserOptions['passwordHashType'];
+
+const SCALAR_FIELDS = ['email', 'emailVerified', 'firstName', 'lastName', 'externalId'] as const;
+
+/** Identifies a payload: equal hashes, nothing to send again. */
+export function payloadHash(payload: string): string {
+  return createHash('sha256').update(payload).digest('base64url');
+}
+
+export function createUserOptions(user: UserDraft): CreateUserOptions {
+  return {
+    // A row without an email is refused by WorkOS (422) and recorded as such; the validate stage catches it earlier.
+    email: user.email ?? '',
+    emailVerified: user.emailVerified,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    externalId: user.externalId,
+    metadata: user.metadata,
+    passwordHash: user.passwordHash,
+    // pbkdf2 and ssha256 are in WorkOS's enum but not in SDK v8's type; the SDK passes the value through (§9).
+    passwordHashType: user.passwordHashType as SdkHashType,
+  };
+}
+
+export function updateUserOptions(userId: string, changes: UserChanges): UpdateUserOptions {
+  return { userId, ...changes, passwordHashType: changes.passwordHashType as SdkHashType };
+}
+
+function metadataChanges(before: Record<string, string> = {}, after: Record<string, string> = {}): Record<string, string | null> | null {
+  const changes: Record<string, string | null> = {};
+  let changed = false;
+  for (const [key, value] of Object.entries(after)) {
+    if (before[key] !== value) {
+      changes[key] = value;
+      changed = true;
+    }
+  }
+  for (const key of Object.keys(before)) {
+    if (!(key in after)) {
+      changes[key] = null;
+      changed = true;
+    }
+  }
+  return changed ? changes : null;
+}
+
+/**
+ * The user fields to send so that WorkOS, holding `stored`, holds `next`. A field `next` leaves out is left
+ * as it is in WorkOS; a metadata key it leaves out is removed (WorkOS removes a key set to null).
+ */
+export function changesBetween(stored: UserDraft, next: UserDraft): UserChanges | null {
+  const changes: UserChanges = {};
+  let changed = false;
+  for (const field of SCALAR_FIELDS) {
+    const value = next[field];
+    if (value !== undefined && value !== stored[field]) {
+      Object.assign(changes, { [field]: value });
+      changed = true;
+    }
+  }
+  if (next.passwordHash !== undefined && (next.passwordHash !== stored.passwordHash || next.passwordHashType !== stored.passwordHashType)) {
+    changes.passwordHash = next.passwordHash;
+    changes.passwordHashType = next.passwordHashType;
+    changed = true;
+  }
+  const metadata = metadataChanges(stored.metadata, next.metadata);
+  if (metadata !== null) {
+    changes.metadata = metadata;
+    changed = true;
+  }
+  return changed ? changes : null;
+}
+
+/** Changes still unsent, then newer ones on top: what WorkOS lacks after both. */
+export function mergeChanges(older: UserChanges | null, newer: UserChanges | null): UserChanges | null {
+  if (older === null) return newer;
+  if (newer === null) return older;
+  const merged: UserChanges = { ...older, ...newer };
+  if (older.metadata !== undefined && newer.metadata !== undefined) merged.metadata = { ...older.metadata, ...newer.metadata };
+  return merged;
+}
+
+/**
+ * `ledger export` leaves password hashes out and keeps their type; a row written back that way gets the hash
+ * the ledger holds for its key, so a fixed row keeps its password. `stored` is read only for such rows.
+ */
+export function withExportedHashRestored(user: UserDraft, stored: () => UserDraft | undefined): UserDraft {
+  if (user.passwordHash !== undefined || user.passwordHashType === undefined) return user;
+  const storedUser = stored();
+  if (storedUser?.passwordHash === undefined || storedUser.passwordHashType !== user.passwordHashType) return user;
+  return { ...user, passwordHash: storedUser.passwordHash };
+}

@@ -1,0 +1,90 @@
+// `--dry-run`: what a run would do, from the rows and the ledger alone. Not a single request is sent (reads
+// neither), so the plan cannot know which users already exist in WorkOS without a ledger saying so.
+import { hasErrors, type Envelope } from '../../pipelines/record.ts';
+import type { Ledger } from '../../state/ledger.ts';
+import { formatRate, type RateBudget } from './limiter.ts';
+import { sameRoles } from './memberships.ts';
+import { orgKeyOf } from './orgs.ts';
+import { changesBetween, payloadHash, withExportedHashRestored } from './payload.ts';
+import { needsLookupFirst } from './row-writer.ts';
+
+export interface PlanCounts {
+  create: number;
+  update: number;
+  /** Rows an earlier run left in flight: each is looked up first, and created only if absent. */
+  reconcile: number;
+  /** Rows whose user is recorded and whose memberships or factor are still to do. */
+  complete: number;
+  unchanged: number;
+  invalid: number;
+  memberships: number;
+  /** Distinct organizations not in the ledger: each is looked up, and created if absent. */
+  orgs: number;
+  factors: number;
+}
+
+export class WritePlan {
+  readonly counts: PlanCounts = { create: 0, update: 0, reconcile: 0, complete: 0, unchanged: 0, invalid: 0, memberships: 0, orgs: 0, factors: 0 };
+  private readonly orgKeys = new Set<string>();
+
+  /** `ledger` is null when the run would start a new one. */
+  constructor(private readonly ledger: Ledger | null) {}
+
+  add(envelope: Envelope): void {
+    const { counts, ledger } = this;
+    if (hasErrors(envelope)) {
+      counts.invalid++;
+      return;
+    }
+    const { key } = envelope;
+    const user = withExportedHashRestored(envelope.user, () => ledger?.storedPayload(key));
+    const progress = ledger?.progress(key);
+    const unchanged = progress?.payloadHash === payloadHash(JSON.stringify(user));
+    if (progress?.state === 'done' && unchanged) {
+      counts.unchanged++;
+      return;
+    }
+    if (progress?.workosUserId != null) {
+      const changed = progress.pendingUpdate !== null || (!unchanged && changesBetween(ledger?.storedPayload(key) ?? {}, user) !== null);
+      counts[changed ? 'update' : 'complete']++;
+    } else {
+      counts[progress !== undefined && needsLookupFirst(progress) ? 'reconcile' : 'create']++;
+    }
+    for (const org of user.orgs ?? []) {
+      const orgKey = orgKeyOf(org);
+      if (orgKey === null) continue;
+      const membership = ledger?.membership(key, orgKey);
+      if (membership?.state === 'done' && sameRoles(membership.roles, [...new Set(org.roles)])) continue;
+      counts.memberships++;
+      if (org.id === undefined && !this.orgKeys.has(orgKey) && ledger?.org(orgKey) === undefined) {
+        this.orgKeys.add(orgKey);
+        counts.orgs++;
+      }
+    }
+    if (user.totpSecret !== undefined && ledger?.factor(key)?.state !== 'done') counts.factors++;
+  }
+
+  /** At most this many write calls (an org that exists costs a read instead of a create). */
+  get writeCalls(): number {
+    const { create, update, reconcile, memberships, orgs, factors } = this.counts;
+    return create + update + reconcile + memberships + orgs + factors;
+  }
+
+  describe(budget: RateBudget | null): string[] {
+    const { create, update, reconcile, complete, unchanged, invalid, memberships, orgs, factors } = this.counts;
+    const users = `dry run: ${counted(create, 'user')} to create, ${update} to update, ${reconcile} to reconcile (left in flight), ${complete} to complete, ${unchanged} unchanged, ${invalid} invalid`;
+    const rest = `dry run: ${counted(orgs, 'organization')} to resolve, ${counted(memberships, 'membership')}, ${counted(factors, 'TOTP factor')}; at most ${counted(this.writeCalls, 'write call')}`;
+    if (budget === null) return [users, `${rest} (no write budget set)`];
+    const seconds = Math.ceil((this.writeCalls / budget.limit) * (budget.windowMs / 1000));
+    return [users, `${rest}, about ${formatDuration(seconds)} at ${formatRate(budget)}`];
+  }
+}
+
+const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+function formatDuration(seconds: number): string {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (hours > 0) return `${hours} h ${minutes} min`;
+  return minutes > 0 ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
+}

@@ -1,0 +1,140 @@
+// One row, from envelope to ledger: skipped when unchanged, recorded when invalid, otherwise marked
+// `in_flight` (committed) before its user is created, updated or reconciled, then its memberships and
+// TOTP factor, then `done` or `failed` with WorkOS's reason.
+import { hasErrors, type Envelope, type UserDraft } from '../../pipelines/record.ts';
+import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
+import type { WorkosApi } from './api.ts';
+import { CallFailed, type Failure } from './classify.ts';
+import { Interrupted } from './limiter.ts';
+import { writeMemberships } from './memberships.ts';
+import type { OrgResolver } from './orgs.ts';
+import { changesBetween, mergeChanges, payloadHash, withExportedHashRestored } from './payload.ts';
+import { enrollTotp } from './totp.ts';
+import { createUser, findUser, updateUser } from './users.ts';
+
+/** How the rows of one run ended. */
+export interface RowCounts {
+  created: number;
+  updated: number;
+  /** Users found in WorkOS (a lost answer, a crash, or a user that existed before): recorded, not created. */
+  found: number;
+  /** Rows whose user was already recorded and whose memberships or factor were finished now. */
+  completed: number;
+  unchanged: number;
+  failed: number;
+  invalid: number;
+  /** Rows left for the next run by SIGINT/SIGTERM. */
+  interrupted: number;
+}
+
+type UserOutcome = 'created' | 'updated' | 'found' | 'completed';
+
+interface WrittenRow {
+  outcome: UserOutcome;
+  userId: string;
+}
+
+/**
+ * A create of an earlier attempt may have landed without us learning it: the run died with the row in flight,
+ * or gave up after errors that lose the answer, not the call. Such a row is looked up before any create.
+ */
+export function needsLookupFirst(progress: RowProgress): boolean {
+  return progress.workosUserId === null && (progress.state === 'in_flight' || (progress.state === 'failed' && progress.errorClass === 'retryable'));
+}
+
+export class RowWriter {
+  readonly counts: RowCounts = { created: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failed: 0, invalid: 0, interrupted: 0 };
+  /** Failed rows by `class code`. */
+  readonly failuresByCode = new Map<string, number>();
+
+  constructor(
+    private readonly api: WorkosApi,
+    private readonly ledger: Ledger,
+    private readonly orgs: OrgResolver,
+    private readonly totpIssuer: string | undefined,
+  ) {}
+
+  get written(): number {
+    const { created, updated, found, completed } = this.counts;
+    return created + updated + found + completed;
+  }
+
+  async write(envelope: Envelope): Promise<void> {
+    const { key } = envelope;
+    const { ledger } = this;
+    const user = withExportedHashRestored(envelope.user, () => ledger.storedPayload(key));
+    const payload = JSON.stringify(user);
+    const hash = payloadHash(payload);
+    const progress = ledger.progress(key);
+    const unchanged = progress?.payloadHash === hash;
+    const invalid = hasErrors(envelope);
+    if (!invalid && unchanged && progress?.state === 'done') {
+      this.counts.unchanged++;
+      return;
+    }
+    // What WorkOS lacks of this payload: changes not sent yet, plus what changed since the stored payload.
+    const pendingUpdate =
+      progress?.workosUserId != null ? mergeChanges(progress.pendingUpdate, unchanged ? null : changesBetween(ledger.storedPayload(key) ?? {}, user)) : null;
+    const record = { key, seq: envelope.seq, origin: envelope.origin, payload, payloadHash: hash, issues: envelope.issues, pendingUpdate };
+    if (invalid) {
+      ledger.recordInvalid(record);
+      this.counts.invalid++;
+      return;
+    }
+    const mustReconcile = progress !== undefined && needsLookupFirst(progress);
+    await ledger.claim(record);
+    let createSent = false;
+    try {
+      const { outcome, userId } = await this.writeRow(key, user, progress, pendingUpdate, mustReconcile, () => {
+        createSent = true;
+      });
+      this.counts[outcome]++;
+      ledger.rowDone(key, userId);
+    } catch (error) {
+      if (error instanceof CallFailed) {
+        this.fail(key, error.failure);
+      } else if (error instanceof Interrupted) {
+        if (progress?.workosUserId == null && !mustReconcile && !createSent) ledger.rowReleased(key);
+        this.counts.interrupted++;
+      } else {
+        throw error;
+      }
+    }
+  }
+
+  private async writeRow(key: string, user: UserDraft, progress: RowProgress | undefined, pendingUpdate: UserChanges | null, mustReconcile: boolean, onCreateSent: () => void): Promise<WrittenRow> {
+    const { api, ledger } = this;
+    let userId = progress?.workosUserId ?? null;
+    let outcome: UserOutcome = 'completed';
+    if (userId !== null && pendingUpdate !== null) {
+      await updateUser(api, userId, pendingUpdate);
+      outcome = 'updated';
+    }
+    if (userId === null && mustReconcile) {
+      userId = await findUser(api, user);
+      outcome = 'found';
+    }
+    if (userId === null) {
+      const written = await createUser(api, user, onCreateSent);
+      userId = written.userId;
+      outcome = written.created ? 'created' : 'found';
+    }
+    const orgs = user.orgs ?? [];
+    // With steps to follow, the user is recorded now; otherwise `done` records it in the same write.
+    if (outcome !== 'completed' && (orgs.length > 0 || user.totpSecret !== undefined)) ledger.userWritten(key, userId);
+    const membershipFailure = orgs.length === 0 ? null : await writeMemberships(api, ledger, this.orgs, key, userId, orgs);
+    if (user.totpSecret !== undefined) {
+      const factor = { userKey: key, userId, secret: user.totpSecret, account: user.email, issuer: this.totpIssuer };
+      await enrollTotp(api, ledger, factor, outcome === 'created');
+    }
+    if (membershipFailure !== null) throw new CallFailed(membershipFailure);
+    return { outcome, userId };
+  }
+
+  private fail(key: string, failure: Failure): void {
+    this.ledger.rowFailed(key, failure);
+    this.counts.failed++;
+    const label = `${failure.errorClass} ${failure.code}`;
+    this.failuresByCode.set(label, (this.failuresByCode.get(label) ?? 0) + 1);
+  }
+}

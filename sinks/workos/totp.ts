@@ -1,0 +1,58 @@
+// TOTP factors carried over from the source, enrolled once per user. Enrolling twice would give the user two
+// factors, so enrolment follows the user-create rule: `in_flight` committed first, and a lookup before any
+// second attempt.
+import type { Ledger } from '../../state/ledger.ts';
+import type { WorkosApi } from './api.ts';
+import { CallFailed } from './classify.ts';
+
+export interface TotpFactor {
+  userKey: string;
+  userId: string;
+  secret: string;
+  /** The account name authenticator apps show: the user's email. */
+  account: string | undefined;
+  issuer: string | undefined;
+}
+
+async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | null> {
+  const factors = await api.idempotent('read', () => api.sdk.userManagement.listAuthFactors({ userId }));
+  return factors.data.find((factor) => factor.type === 'totp')?.id ?? null;
+}
+
+/**
+ * Enrols the factor unless the ledger has it done. `userIsNew`: the user was created by this very call chain,
+ * so it cannot have a factor yet; otherwise WorkOS is asked first.
+ */
+export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFactor, userIsNew: boolean): Promise<void> {
+  const known = ledger.factor(factor.userKey);
+  if (known?.state === 'done') return;
+  if (!userIsNew || known?.state === 'in_flight') {
+    const existing = await findTotpFactor(api, factor.userId);
+    if (existing !== null) {
+      ledger.factorDone(factor.userKey, existing);
+      return;
+    }
+  }
+  await ledger.claimFactor(factor.userKey);
+  const request = () =>
+    api.sdk.userManagement.enrollAuthFactor({ userId: factor.userId, type: 'totp', totpSecret: factor.secret, totpUser: factor.account, totpIssuer: factor.issuer });
+  for (let retry = 0; ; retry++) {
+    try {
+      const { authenticationFactor } = await api.send('write', request);
+      ledger.factorDone(factor.userKey, authenticationFactor.id);
+      return;
+    } catch (error) {
+      const failure = api.failureOf(error);
+      if (!api.mayRetry(failure, retry)) {
+        ledger.factorFailed(factor.userKey, failure);
+        throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
+      }
+      await api.backoff(retry);
+      const landed = await findTotpFactor(api, factor.userId);
+      if (landed !== null) {
+        ledger.factorDone(factor.userKey, landed);
+        return;
+      }
+    }
+  }
+}

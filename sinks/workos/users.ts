@@ -1,0 +1,61 @@
+// Users: created exactly once, found again after a lost answer or a crash, updated field by field.
+// Create user has no idempotency key (workos-api.md §2, §11), so a create is only ever sent again after
+// a lookup has shown that the previous one did not land.
+import type { UserDraft } from '../../pipelines/record.ts';
+import type { UserChanges } from '../../state/ledger.ts';
+import type { WorkosApi } from './api.ts';
+import { CallFailed, isDuplicateUser } from './classify.ts';
+import { createUserOptions, updateUserOptions } from './payload.ts';
+
+export interface WrittenUser {
+  userId: string;
+  /** False when the user was already there: created by an earlier attempt whose answer was lost, or before the migration. */
+  created: boolean;
+}
+
+/** The id of the WorkOS user of this draft, by external id, else by email; null when there is none. */
+export async function findUser(api: WorkosApi, user: UserDraft): Promise<string | null> {
+  const { externalId, email } = user;
+  if (externalId !== undefined) {
+    try {
+      // The SDK puts the external id into the path as it is; `/`, `?` or `#` would change the route (§3).
+      return (await api.idempotent('read', () => api.sdk.userManagement.getUserByExternalId(encodeURIComponent(externalId)))).id;
+    } catch (error) {
+      if (!(error instanceof CallFailed && error.failure.status === 404)) throw error;
+    }
+  }
+  if (email === undefined) return null;
+  const page = await api.idempotent('read', () => api.sdk.userManagement.listUsers({ email }));
+  return page.data[0]?.id ?? null;
+}
+
+/** `onSend` runs as the create request leaves, so the caller knows whether it may have landed. */
+export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => void): Promise<WrittenUser> {
+  const options = createUserOptions(user);
+  for (let retry = 0; ; retry++) {
+    try {
+      const created = await api.send('write', () => {
+        onSend();
+        return api.sdk.userManagement.createUser(options);
+      });
+      return { userId: created.id, created: true };
+    } catch (error) {
+      const failure = api.failureOf(error);
+      if (isDuplicateUser(error)) {
+        const userId = await findUser(api, user);
+        // "Already exists" but found by neither external id nor email: nothing to attach memberships to.
+        if (userId === null) throw new CallFailed(failure);
+        return { userId, created: false };
+      }
+      if (!api.mayRetry(failure, retry)) throw new CallFailed(failure);
+      await api.backoff(retry);
+      // A timeout, a 5xx or a dropped connection loses the answer, not necessarily the create.
+      const landed = await findUser(api, user);
+      if (landed !== null) return { userId: landed, created: false };
+    }
+  }
+}
+
+export async function updateUser(api: WorkosApi, userId: string, changes: UserChanges): Promise<void> {
+  await api.idempotent('write', () => api.sdk.userManagement.updateUser(updateUserOptions(userId, changes)));
+}

@@ -1,0 +1,33 @@
+// The failed and invalid rows of a ledger, as envelopes: what `authpipe replay` sends again and what
+// `replay --export` hands to a person to fix. The ledger is opened read-only, so it may be read while a run
+// (or the replay's own writer) writes to it.
+//
+// Password hashes never leave the ledger: each envelope keeps `passwordHashType` but not the hash, and the
+// workos writer restores the hash the ledger holds for the row's key. A row exported, fixed by hand and
+// written back keeps its password; an export file never holds one.
+import { z } from 'zod';
+import { defineSource, inputPath } from '../pipelines/component.ts';
+import { openLedger } from '../state/ledger.ts';
+import { REPLAY_CLASSES, replayEnvelopes } from '../state/replay.ts';
+
+const options = z.object({
+  path: inputPath().describe('Ledger file (SQLite) to read'),
+  class: z
+    .enum(REPLAY_CLASSES)
+    .default('all')
+    .describe('Rows to read: retryable or permanent (failed in WorkOS), invalid (kept out by validation), or all three. Default all'),
+});
+
+export const ledgerSource = defineSource({
+  name: 'ledger',
+  summary: "Reads a ledger's failed and invalid rows as envelopes, with what went wrong attached and without password hashes.",
+  options,
+  async *create(options) {
+    const ledger = openLedger(options.path, { readonly: true });
+    try {
+      yield* replayEnvelopes(ledger, options.class);
+    } finally {
+      ledger.close();
+    }
+  },
+});

@@ -1,0 +1,553 @@
+// The ledger: one SQLite file per migration, the source of truth for what reached WorkOS (design.md, "The
+// ledger"). The writer's rule is that a row's `in_flight` mark is committed before its create call is
+// sent; everything else (results, org ids, invalid rows) may wait a few milliseconds and be committed
+// in the same small transaction as the next marks. A crash loses at most those results, and every
+// row they belonged to is still `in_flight`, which the writer reconciles by lookup.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { AuthpipeError } from '../pipelines/errors.ts';
+import type { Issue, Origin, UserDraft } from '../pipelines/record.ts';
+import { lockLedger, type LedgerLock } from './lock.ts';
+import { ERROR_CLASSES, ROW_STATES, migrate } from './schema.ts';
+
+export type RowState = (typeof ROW_STATES)[number];
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+export type CallErrorClass = Exclude<ErrorClass, 'invalid'>;
+
+export interface RowError<C extends ErrorClass = ErrorClass> {
+  errorClass: C;
+  code: string;
+  message: string;
+}
+
+/** User fields WorkOS does not hold yet, as an update would send them; a metadata value null removes the key. */
+export type UserChanges = Partial<Pick<UserDraft, 'email' | 'emailVerified' | 'firstName' | 'lastName' | 'externalId' | 'passwordHash' | 'passwordHashType'>> & {
+  metadata?: Record<string, string | null>;
+};
+
+/** What the writer needs to decide what an incoming row still requires. */
+export interface RowProgress {
+  state: RowState;
+  errorClass: ErrorClass | null;
+  payloadHash: string | null;
+  workosUserId: string | null;
+  pendingUpdate: UserChanges | null;
+}
+
+/** A row as `replay`, `ledger rows` and `ledger export` see it. */
+export interface LedgerRow {
+  key: string;
+  seq: number;
+  origin: Origin;
+  /** The transformed user draft, password hash included. */
+  payload: UserDraft | null;
+  payloadHash: string | null;
+  state: RowState;
+  /** How many runs took the row up. */
+  attempts: number;
+  workosUserId: string | null;
+  error: RowError | null;
+  issues: Issue[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A row about to be written: stored with state `in_flight`, or `invalid` with its issues. */
+export interface RowRecord {
+  key: string;
+  seq: number;
+  origin: Origin;
+  payload: string;
+  payloadHash: string;
+  issues: Issue[];
+  pendingUpdate: UserChanges | null;
+}
+
+export interface MembershipRecord {
+  roles: string[];
+  state: 'done' | 'failed';
+  workosMembershipId: string | null;
+}
+
+export interface FactorRecord {
+  state: 'in_flight' | 'done' | 'failed';
+  workosFactorId: string | null;
+}
+
+export interface OrgRecord {
+  workosOrgId: string;
+  name: string | null;
+}
+
+/** How a run reached WorkOS, for verbs that work from the ledger alone. Never the API key. */
+export interface SinkSettings {
+  sink: string;
+  baseUrl: string;
+  rate: string;
+  readRate: string;
+  concurrency: number;
+  retries: number;
+}
+
+export interface LedgerStatus {
+  rows: number;
+  byState: Record<RowState, number>;
+  byErrorClass: Record<ErrorClass, number>;
+  /** Failed and invalid rows by error code, most frequent first. */
+  byErrorCode: { errorClass: ErrorClass; code: string; rows: number }[];
+  orgs: number;
+  memberships: { done: number; failed: number };
+  factors: { inFlight: number; done: number; failed: number };
+  runs: number;
+}
+
+export interface RowFilter {
+  states?: readonly RowState[];
+  errorClass?: ErrorClass;
+}
+
+interface StoredRow {
+  key: string;
+  seq: number;
+  origin: string;
+  payload: string | null;
+  payload_hash: string | null;
+  state: RowState;
+  attempts: number;
+  workos_user_id: string | null;
+  error_class: ErrorClass | null;
+  error_code: string | null;
+  error_message: string | null;
+  issues: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Results wait at most this long for the next commit; marks that must be durable are committed at once. */
+const FLUSH_DELAY_MS = 4;
+/** A batch is committed early once this many writes wait. */
+const MAX_BATCH = 512;
+const PAGE_SIZE = 500;
+
+const json = (value: unknown) => JSON.stringify(value);
+const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(value));
+const issuesText = (issues: Issue[]) => (issues.length === 0 ? null : JSON.stringify(issues));
+
+/** Opened files keep their permissions, so a ledger created by an older tool is tightened as well. */
+function createPrivateFile(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+}
+
+/** The columns a claimed or invalid row stores from its record. */
+function rowParameters(row: RowRecord) {
+  return {
+    key: row.key,
+    seq: row.seq,
+    origin: json(row.origin),
+    payload: row.payload,
+    payloadHash: row.payloadHash,
+    issues: issuesText(row.issues),
+    pendingUpdate: jsonOrNull(row.pendingUpdate),
+  };
+}
+
+function toLedgerRow(row: StoredRow): LedgerRow {
+  return {
+    key: row.key,
+    seq: row.seq,
+    origin: JSON.parse(row.origin) as Origin,
+    payload: row.payload === null ? null : (JSON.parse(row.payload) as UserDraft),
+    payloadHash: row.payload_hash,
+    state: row.state,
+    attempts: row.attempts,
+    workosUserId: row.workos_user_id,
+    error: row.error_class === null ? null : { errorClass: row.error_class, code: row.error_code ?? '', message: row.error_message ?? '' },
+    issues: row.issues === null ? [] : (JSON.parse(row.issues) as Issue[]),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface OpenOptions {
+  /** Read without taking the lock or creating anything (status, dry runs); the file must exist. */
+  readonly?: boolean;
+}
+
+export class Ledger {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly lock: LedgerLock | null;
+  private readonly statements: ReturnType<typeof prepare>;
+  private readonly commitBatch: (writes: (() => void)[]) => void;
+  /** Writes waiting for the next commit, and the row keys they touch (reads of those keys commit first). */
+  private queued: (() => void)[] = [];
+  private readonly queuedKeys = new Set<string>();
+  private durableWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushSoon: NodeJS.Immediate | null = null;
+  private failure: unknown = null;
+  /** The timestamp of every write in the batch being committed. */
+  private batchTime = '';
+
+  constructor(file: string, options: OpenOptions = {}) {
+    this.file = path.resolve(file);
+    if (options.readonly) {
+      if (!existsSync(this.file)) throw new AuthpipeError('ledger.missing', `ledger ${file} does not exist`);
+      this.lock = null;
+      this.db = new Database(this.file, { readonly: true, fileMustExist: true });
+    } else {
+      this.lock = lockLedger(this.file);
+      try {
+        createPrivateFile(this.file);
+        this.db = new Database(this.file);
+        this.db.pragma('journal_mode = WAL');
+        // NORMAL in WAL mode: a commit survives a crash of this process; only an OS crash may undo the last ones.
+        this.db.pragma('synchronous = NORMAL');
+        migrate(this.db, file);
+      } catch (error) {
+        this.lock.release();
+        throw error;
+      }
+    }
+    this.db.pragma('busy_timeout = 5000');
+    this.statements = prepare(this.db);
+    this.commitBatch = this.db.transaction((writes: (() => void)[]) => {
+      for (const write of writes) write();
+    });
+  }
+
+  // ---- reads ----
+
+  progress(key: string): RowProgress | undefined {
+    this.commitIfQueued(key);
+    const row = this.statements.progress.get(key) as
+      | { state: RowState; error_class: ErrorClass | null; payload_hash: string | null; workos_user_id: string | null; pending_update: string | null }
+      | undefined;
+    if (row === undefined) return undefined;
+    return {
+      state: row.state,
+      errorClass: row.error_class,
+      payloadHash: row.payload_hash,
+      workosUserId: row.workos_user_id,
+      pendingUpdate: row.pending_update === null ? null : (JSON.parse(row.pending_update) as UserChanges),
+    };
+  }
+
+  storedPayload(key: string): UserDraft | undefined {
+    this.commitIfQueued(key);
+    const row = this.statements.payload.get(key) as { payload: string | null } | undefined;
+    return row?.payload == null ? undefined : (JSON.parse(row.payload) as UserDraft);
+  }
+
+  membership(userKey: string, orgKey: string): MembershipRecord | undefined {
+    this.commitIfQueued(userKey);
+    const row = this.statements.membership.get(userKey, orgKey) as { roles: string; state: 'done' | 'failed'; workos_membership_id: string | null } | undefined;
+    return row && { roles: JSON.parse(row.roles) as string[], state: row.state, workosMembershipId: row.workos_membership_id };
+  }
+
+  factor(userKey: string): FactorRecord | undefined {
+    this.commitIfQueued(userKey);
+    const row = this.statements.factor.get(userKey) as { state: FactorRecord['state']; workos_factor_id: string | null } | undefined;
+    return row && { state: row.state, workosFactorId: row.workos_factor_id };
+  }
+
+  org(orgKey: string): OrgRecord | undefined {
+    const row = this.statements.org.get(orgKey) as { workos_org_id: string; name: string | null } | undefined;
+    return row && { workosOrgId: row.workos_org_id, name: row.name };
+  }
+
+  /** Rows in key order, read a page at a time: the ledger may be written between two pages. */
+  *rows(filter: RowFilter = {}): Generator<LedgerRow> {
+    this.commitQueued();
+    const conditions = ['key > ?'];
+    const values: string[] = [];
+    if (filter.states !== undefined) {
+      conditions.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+      values.push(...filter.states);
+    }
+    if (filter.errorClass !== undefined) {
+      conditions.push('error_class = ?');
+      values.push(filter.errorClass);
+    }
+    const page = this.db.prepare(`SELECT * FROM rows WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ${PAGE_SIZE}`);
+    let after = '';
+    for (;;) {
+      const rows = page.all(after, ...values) as StoredRow[];
+      for (const row of rows) yield toLedgerRow(row);
+      if (rows.length < PAGE_SIZE) return;
+      after = (rows[rows.length - 1] as StoredRow).key;
+    }
+  }
+
+  status(): LedgerStatus {
+    this.commitQueued();
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    const byState = Object.fromEntries(ROW_STATES.map((state) => [state, 0])) as Record<RowState, number>;
+    for (const { state, n } of this.db.prepare('SELECT state, count(*) AS n FROM rows GROUP BY state').all() as { state: RowState; n: number }[]) {
+      byState[state] = n;
+    }
+    const byErrorClass = Object.fromEntries(ERROR_CLASSES.map((errorClass) => [errorClass, 0])) as Record<ErrorClass, number>;
+    const byErrorCode: LedgerStatus['byErrorCode'] = [];
+    const codes = this.db
+      .prepare(
+        `SELECT error_class AS errorClass, error_code AS code, count(*) AS n FROM rows WHERE state IN ('failed', 'invalid')
+         GROUP BY error_class, error_code ORDER BY n DESC, error_code`,
+      )
+      .all() as { errorClass: ErrorClass; code: string | null; n: number }[];
+    for (const { errorClass, code, n } of codes) {
+      byErrorClass[errorClass] += n;
+      byErrorCode.push({ errorClass, code: code ?? '', rows: n });
+    }
+    const memberships = this.db.prepare("SELECT count(*) FILTER (WHERE state = 'done') AS done, count(*) FILTER (WHERE state = 'failed') AS failed FROM memberships").get() as {
+      done: number;
+      failed: number;
+    };
+    const factors = this.db
+      .prepare("SELECT count(*) FILTER (WHERE state = 'in_flight') AS inFlight, count(*) FILTER (WHERE state = 'done') AS done, count(*) FILTER (WHERE state = 'failed') AS failed FROM factors")
+      .get() as LedgerStatus['factors'];
+    return {
+      rows: Object.values(byState).reduce((sum, n) => sum + n, 0),
+      byState,
+      byErrorClass,
+      byErrorCode,
+      orgs: count('SELECT count(*) AS n FROM orgs'),
+      memberships,
+      factors,
+      runs: count('SELECT count(*) AS n FROM runs'),
+    };
+  }
+
+  /** The sink settings the last run recorded, if any run did. */
+  lastSinkSettings(): SinkSettings | undefined {
+    const row = this.db.prepare('SELECT sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { sink_settings: string } | undefined;
+    return row && (JSON.parse(row.sink_settings) as SinkSettings);
+  }
+
+  // ---- writes that must be durable before the call they announce ----
+
+  /** Marks the row `in_flight` with its payload; resolves once committed, so its create call may be sent. */
+  claim(row: RowRecord): Promise<void> {
+    this.enqueue(row.key, () => this.statements.claim.run({ ...rowParameters(row), at: this.batchTime }));
+    return this.durable();
+  }
+
+  /** Marks the user's TOTP enrolment `in_flight`; resolves once committed. */
+  claimFactor(userKey: string): Promise<void> {
+    this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'in_flight', factorId: null, errorClass: null, code: null, message: null, at: this.batchTime }));
+    return this.durable();
+  }
+
+  // ---- results: committed with the next batch ----
+
+  /** The row's WorkOS user, created, found or updated: nothing of the payload is left to send. */
+  userWritten(key: string, userId: string): void {
+    this.enqueue(key, () => this.statements.userWritten.run(userId, this.batchTime, key));
+  }
+
+  /** Everything of the row is in WorkOS: its user (recorded here too), memberships and factor. */
+  rowDone(key: string, userId: string): void {
+    this.enqueue(key, () => this.statements.rowDone.run(userId, this.batchTime, key));
+  }
+
+  rowFailed(key: string, error: RowError<CallErrorClass>): void {
+    this.enqueue(key, () => this.statements.rowState.run({ key, state: 'failed', errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }));
+  }
+
+  /** The run stopped before the row's create could have reached WorkOS. */
+  rowReleased(key: string): void {
+    this.enqueue(key, () => this.statements.rowState.run({ key, state: 'pending', errorClass: null, code: null, message: null, at: this.batchTime }));
+  }
+
+  recordInvalid(row: RowRecord): void {
+    const first = row.issues.find((issue) => issue.level === 'error');
+    this.enqueue(row.key, () =>
+      this.statements.invalid.run({
+        ...rowParameters(row),
+        code: first?.code ?? null,
+        message: first?.message ?? null,
+        at: this.batchTime,
+      }),
+    );
+  }
+
+  orgResolved(orgKey: string, org: OrgRecord): void {
+    this.enqueue(null, () => this.statements.orgResolved.run(orgKey, org.workosOrgId, org.name, this.batchTime));
+  }
+
+  membershipDone(userKey: string, orgKey: string, roles: string[], membershipId: string | null): void {
+    this.enqueue(userKey, () =>
+      this.statements.membershipState.run({ userKey, orgKey, roles: json(roles), state: 'done', membershipId, errorClass: null, code: null, message: null, at: this.batchTime }),
+    );
+  }
+
+  membershipFailed(userKey: string, orgKey: string, roles: string[], error: RowError<CallErrorClass>): void {
+    this.enqueue(userKey, () =>
+      this.statements.membershipState.run({
+        userKey,
+        orgKey,
+        roles: json(roles),
+        state: 'failed',
+        membershipId: null,
+        errorClass: error.errorClass,
+        code: error.code,
+        message: error.message,
+        at: this.batchTime,
+      }),
+    );
+  }
+
+  factorDone(userKey: string, factorId: string): void {
+    this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'done', factorId, errorClass: null, code: null, message: null, at: this.batchTime }));
+  }
+
+  factorFailed(userKey: string, error: RowError<CallErrorClass>): void {
+    this.enqueue(userKey, () =>
+      this.statements.factorState.run({ userKey, state: 'failed', factorId: null, errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }),
+    );
+  }
+
+  // ---- runs ----
+
+  startRun(settings: SinkSettings, pipelineHash: string | null = null): number {
+    this.commitQueued();
+    return Number(this.statements.startRun.run(new Date().toISOString(), pipelineHash, json(settings)).lastInsertRowid);
+  }
+
+  finishRun(runId: number, counts: Record<string, number>): void {
+    this.commitQueued();
+    this.statements.finishRun.run(new Date().toISOString(), json(counts), runId);
+  }
+
+  /** Commits every waiting write now. */
+  commitQueued(): void {
+    if (this.failure !== null) throw this.failure;
+    this.cancelScheduledFlush();
+    if (this.queued.length === 0 && this.durableWaiters.length === 0) return;
+    const writes = this.queued;
+    const waiters = this.durableWaiters;
+    this.queued = [];
+    this.durableWaiters = [];
+    this.queuedKeys.clear();
+    try {
+      this.batchTime = new Date().toISOString();
+      this.commitBatch(writes);
+    } catch (error) {
+      // Our bug (a constraint, a full disk): nothing more may be written, and every waiting caller learns it.
+      this.failure = error;
+      for (const waiter of waiters) waiter.reject(error);
+      throw error;
+    }
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  close(): void {
+    try {
+      if (this.failure === null && !this.db.readonly) this.commitQueued();
+    } finally {
+      this.cancelScheduledFlush();
+      this.db.close();
+      this.lock?.release();
+    }
+  }
+
+  private enqueue(key: string | null, write: () => void): void {
+    if (this.failure !== null) throw this.failure;
+    this.queued.push(write);
+    if (key !== null) this.queuedKeys.add(key);
+    if (this.queued.length >= MAX_BATCH) this.scheduleFlush(true);
+    else if (this.flushTimer === null && this.flushSoon === null) this.flushTimer = setTimeout(() => this.flushInBackground(), FLUSH_DELAY_MS);
+  }
+
+  /** Marks queued in the same turn of the event loop share one commit. */
+  private durable(): Promise<void> {
+    this.scheduleFlush(false);
+    return new Promise((resolve, reject) => this.durableWaiters.push({ resolve, reject }));
+  }
+
+  private scheduleFlush(now: boolean): void {
+    if (now) {
+      this.flushInBackground();
+      return;
+    }
+    if (this.flushSoon !== null) return;
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    this.flushSoon = setImmediate(() => this.flushInBackground());
+  }
+
+  private flushInBackground(): void {
+    try {
+      this.commitQueued();
+    } catch {
+      // Kept in `failure`: rejected waiters and the next ledger call report it.
+    }
+  }
+
+  private commitIfQueued(key: string): void {
+    if (this.queuedKeys.has(key)) this.commitQueued();
+  }
+
+  private cancelScheduledFlush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    if (this.flushSoon !== null) clearImmediate(this.flushSoon);
+    this.flushTimer = null;
+    this.flushSoon = null;
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    progress: db.prepare('SELECT state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
+    payload: db.prepare('SELECT payload FROM rows WHERE key = ?'),
+    membership: db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
+    factor: db.prepare('SELECT state, workos_factor_id FROM factors WHERE user_key = ?'),
+    org: db.prepare('SELECT workos_org_id, name FROM orgs WHERE key = ?'),
+    claim: db.prepare(
+      `INSERT INTO rows (key, seq, origin, payload, payload_hash, state, attempts, pending_update, issues, created_at, updated_at)
+       VALUES (@key, @seq, @origin, @payload, @payloadHash, 'in_flight', 1, @pendingUpdate, @issues, @at, @at)
+       ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, origin = excluded.origin, payload = excluded.payload,
+         payload_hash = excluded.payload_hash, state = 'in_flight', attempts = attempts + 1, pending_update = excluded.pending_update,
+         issues = excluded.issues, error_class = NULL, error_code = NULL, error_message = NULL, updated_at = excluded.updated_at`,
+    ),
+    invalid: db.prepare(
+      `INSERT INTO rows (key, seq, origin, payload, payload_hash, state, pending_update, error_class, error_code, error_message, issues, created_at, updated_at)
+       VALUES (@key, @seq, @origin, @payload, @payloadHash, 'invalid', @pendingUpdate, 'invalid', @code, @message, @issues, @at, @at)
+       ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, origin = excluded.origin, payload = excluded.payload,
+         payload_hash = excluded.payload_hash, state = 'invalid', pending_update = excluded.pending_update, error_class = 'invalid',
+         error_code = excluded.error_code, error_message = excluded.error_message, issues = excluded.issues, updated_at = excluded.updated_at`,
+    ),
+    userWritten: db.prepare('UPDATE rows SET workos_user_id = ?, pending_update = NULL, updated_at = ? WHERE key = ?'),
+    rowDone: db.prepare(
+      "UPDATE rows SET state = 'done', workos_user_id = ?, pending_update = NULL, error_class = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE key = ?",
+    ),
+    rowState: db.prepare('UPDATE rows SET state = @state, error_class = @errorClass, error_code = @code, error_message = @message, updated_at = @at WHERE key = @key'),
+    orgResolved: db.prepare(
+      'INSERT INTO orgs (key, workos_org_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET workos_org_id = excluded.workos_org_id, name = excluded.name',
+    ),
+    membershipState: db.prepare(
+      `INSERT INTO memberships (user_key, org_key, roles, state, workos_membership_id, error_class, error_code, error_message, updated_at)
+       VALUES (@userKey, @orgKey, @roles, @state, @membershipId, @errorClass, @code, @message, @at)
+       ON CONFLICT (user_key, org_key) DO UPDATE SET roles = excluded.roles, state = excluded.state,
+         workos_membership_id = coalesce(excluded.workos_membership_id, workos_membership_id), error_class = excluded.error_class,
+         error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
+    ),
+    factorState: db.prepare(
+      `INSERT INTO factors (user_key, state, workos_factor_id, error_class, error_code, error_message, updated_at)
+       VALUES (@userKey, @state, @factorId, @errorClass, @code, @message, @at)
+       ON CONFLICT (user_key) DO UPDATE SET state = excluded.state, workos_factor_id = excluded.workos_factor_id,
+         error_class = excluded.error_class, error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
+    ),
+    startRun: db.prepare('INSERT INTO runs (started_at, pipeline_hash, sink_settings) VALUES (?, ?, ?)'),
+    finishRun: db.prepare('UPDATE runs SET ended_at = ?, counts = ? WHERE id = ?'),
+  };
+}
+
+/** Opens (creating it with mode 0600 if needed) and locks the ledger at `file`, bringing its schema up to date. */
+export function openLedger(file: string, options: OpenOptions = {}): Ledger {
+  return new Ledger(file, options);
+}

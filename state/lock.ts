@@ -1,0 +1,112 @@
+// One process per ledger: `<ledger>.lock` is created with O_EXCL and holds the owner's pid. A second
+// process refuses at start, naming the owner; a lock left by a process that died (SIGKILL, power loss)
+// is taken over. Handles opened in the same process share the lock, so a verb may read the ledger
+// (replay) while its sink writes to it.
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import { AuthpipeError } from '../pipelines/errors.ts';
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+export interface LedgerLock {
+  release(): void;
+}
+
+/** Lock files this process holds, with the number of open handles on each. */
+const held = new Map<string, number>();
+
+process.once('exit', () => {
+  for (const lockFile of held.keys()) unlinkQuietly(lockFile);
+});
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone: someone removed a lock they judged stale.
+  }
+}
+
+function readOwner(lockFile: string): LockOwner | null {
+  try {
+    const owner = JSON.parse(readFileSync(lockFile, 'utf8')) as Partial<LockOwner>;
+    return typeof owner.pid === 'number' ? { pid: owner.pid, host: String(owner.host ?? ''), startedAt: String(owner.startedAt ?? '') } : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the owner may still be using the ledger. A lock naming this very process but not held by it
+ * was left by an earlier process that had the same pid (common in containers). */
+function ownerIsActive(owner: LockOwner): boolean {
+  if (owner.host !== os.hostname()) return true;
+  if (owner.pid === process.pid) return false;
+  return isAlive(owner.pid);
+}
+
+function tryCreate(lockFile: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lockFile, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  const owner: LockOwner = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
+  writeSync(fd, JSON.stringify(owner));
+  closeSync(fd);
+  return true;
+}
+
+function inUse(ledgerFile: string, lockFile: string, owner: LockOwner | null): AuthpipeError {
+  const who = owner
+    ? `process ${owner.pid}${owner.host === os.hostname() ? '' : ` on ${owner.host}`} (started ${owner.startedAt})`
+    : 'another process';
+  return new AuthpipeError(
+    'ledger.locked',
+    `ledger ${ledgerFile} is in use by ${who}; wait for it or stop it (if no authpipe is running, delete ${lockFile})`,
+  );
+}
+
+export function lockLedger(ledgerFile: string): LedgerLock {
+  const lockFile = `${ledgerFile}.lock`;
+  const handles = held.get(lockFile);
+  if (handles === undefined) {
+    if (!tryCreate(lockFile)) {
+      const owner = readOwner(lockFile);
+      if (owner === null || ownerIsActive(owner)) throw inUse(ledgerFile, lockFile, owner);
+      unlinkQuietly(lockFile);
+      // Another process may be taking the same stale lock over: O_EXCL lets exactly one of us win.
+      if (!tryCreate(lockFile)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+    }
+  }
+  held.set(lockFile, (handles ?? 0) + 1);
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      const remaining = (held.get(lockFile) ?? 1) - 1;
+      if (remaining > 0) {
+        held.set(lockFile, remaining);
+        return;
+      }
+      held.delete(lockFile);
+      unlinkQuietly(lockFile);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Envelopes rebuilt from the ledger, for `authpipe replay` (send failed rows again) and `--export` (hand them to
+// a person to fix). What went wrong travels with each row as an issue: WorkOS's answer as `workos.<code>`, the
+// validation findings of an invalid row with their own codes.
+//
+// Every finding is a warning here, not an error: it describes the previous attempt, and an error would make
+// the writer record the row as invalid again without trying it. A row still wrong is caught again by the
+// validate stage (put it in the chain) or refused by WorkOS.
+//
+// Password hashes stay in the ledger: an envelope keeps `passwordHashType` and leaves the hash out; when a
+// row comes back to the workos writer with the same key, the writer takes the hash the ledger holds for it.
+import type { Envelope, Issue, UserDraft } from '../pipelines/record.ts';
+import type { ErrorClass, Ledger, LedgerRow, RowFilter } from './ledger.ts';
+
+export const REPLAY_CLASSES = ['retryable', 'permanent', 'invalid', 'all'] as const satisfies readonly (ErrorClass | 'all')[];
+export type ReplayClass = (typeof REPLAY_CLASSES)[number];
+
+const FILTERS: Record<ReplayClass, RowFilter> = {
+  retryable: { states: ['failed'], errorClass: 'retryable' },
+  permanent: { states: ['failed'], errorClass: 'permanent' },
+  invalid: { states: ['invalid'] },
+  all: { states: ['failed', 'invalid'] },
+};
+
+function asWarning(issue: Issue): Issue {
+  return issue.level === 'warning' ? issue : { ...issue, level: 'warning' };
+}
+
+function userOf(row: LedgerRow): UserDraft {
+  const user = row.payload ?? {};
+  if (user.passwordHash === undefined) return user;
+  const withoutHash = { ...user };
+  delete withoutHash.passwordHash;
+  return withoutHash;
+}
+
+function issuesOf(row: LedgerRow): Issue[] {
+  const issues = row.issues.map(asWarning);
+  if (row.state === 'failed' && row.error !== null) {
+    issues.push({ stage: 'workos', code: `workos.${row.error.code}`, level: 'warning', message: `${row.error.errorClass}: ${row.error.message}` });
+  }
+  return issues;
+}
+
+/** The ledger's failed and/or invalid rows as envelopes, in key order, read a page at a time. */
+export function* replayEnvelopes(ledger: Ledger, replayClass: ReplayClass): Generator<Envelope> {
+  for (const row of ledger.rows(FILTERS[replayClass])) {
+    yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issuesOf(row) };
+  }
+}

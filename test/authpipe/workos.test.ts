@@ -1,0 +1,146 @@
+// The import as a user drives it from the shell: run a pipeline into a WorkOS server, look into the ledger,
+// replay what failed, export what WorkOS refused, fix it by hand and write it back.
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startWorkosEmulator } from '../../emulators/workos/server.ts';
+import type { Envelope } from '../../pipelines/record.ts';
+import type { LedgerStatus } from '../../state/ledger.ts';
+import { tempDir } from '../sources/context.ts';
+import { runCli } from './cli.ts';
+
+const BCRYPT_HASH = '$2a$10$vVz26aE3xkpSS9HFgafcH.M0Ina2tRm.Kp08WcVfjipXccGakj6i.';
+
+function envelopeLine(seq: number, metadata: Record<string, string> = {}): string {
+  const user = { email: `user${seq}@example.com`, externalId: `u${seq}`, passwordHash: BCRYPT_HASH, passwordHashType: 'bcrypt', metadata };
+  return JSON.stringify({ seq, key: `ext:u${seq}`, origin: { file: 'users.ndjson', line: seq }, user, issues: [] });
+}
+
+async function ledgerStatus(ledger: string): Promise<LedgerStatus> {
+  const result = await runCli(['ledger', 'status', '--ledger', ledger, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as LedgerStatus;
+}
+
+test('the Clerk pipeline imports users, organizations and factors, says where each user went, and sends nothing on a second run', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+  const ledger = path.join(tempDir(), 'clerk.db');
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  try {
+    const first = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--quiet'], { env });
+    assert.equal(first.code, 3, first.stderr);
+    assert.equal(statSync(ledger).mode & 0o777, 0o600);
+    assert.equal(emulator.store.users.size, 17);
+    assert.equal(emulator.store.organizations.size, 4);
+
+    const status = await ledgerStatus(ledger);
+    assert.deepEqual(status.byState, { pending: 0, in_flight: 0, done: 17, failed: 0, invalid: 4, skipped: 0 });
+    assert.deepEqual(status.memberships, { done: 7, failed: 0 });
+
+    const exported = await runCli(['ledger', 'export', '--ledger', ledger]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const [header, ...lines] = exported.stdout.trim().split('\n');
+    assert.equal(header, 'key,email,external_id,workos_user_id,state');
+    const done = lines.map((line) => line.split(',')).filter((cells) => cells[4] === 'done');
+    assert.equal(done.length, 17);
+    for (const [, email, externalId, userId] of done) {
+      const user = emulator.store.users.get(userId ?? '');
+      assert.deepEqual([user?.email, user?.external_id], [email?.toLowerCase(), externalId]);
+    }
+
+    const requestsBefore = emulator.requests.length;
+    const second = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--json'], { env });
+    assert.equal(second.code, 3, second.stderr);
+    assert.equal(emulator.requests.length, requestsBefore);
+    assert.match(second.stderr, /"skipped":17/);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null, faults: 'status=503:1' });
+  const dir = tempDir();
+  const ledger = path.join(dir, 'flaky.db');
+  const input = Array.from({ length: 5 }, (_, seq) => envelopeLine(seq)).join('\n');
+  try {
+    const failing = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', emulator.url, '--retries', '0', '--quiet'], {
+      input,
+      env: { WORKOS_API_KEY: 'sk_test_cli' },
+    });
+    assert.equal(failing.code, 3, failing.stderr);
+    assert.equal((await ledgerStatus(ledger)).byErrorClass.retryable, 5);
+
+    emulator.faults.clear();
+    // No --base-url and no WORKOS_API_URL: the server comes from the ledger's last run.
+    const replay = await runCli(['replay', '--ledger', ledger, '--class', 'retryable', '--quiet'], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: '' } });
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.equal(emulator.store.users.size, 5);
+    const status = await ledgerStatus(ledger);
+    assert.equal(status.byState.done, 5);
+    const creates = emulator.requests.filter((request) => request.accepted && request.method === 'POST' && request.path === '/user_management/users');
+    assert.equal(creates.length, 5);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('rows WorkOS refused are exported without their password hash, fixed by hand, and written back with it', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+  const dir = tempDir();
+  const ledger = path.join(dir, 'refused.db');
+  const env = { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
+  // A metadata value over 600 characters: WorkOS answers 400 invalid_metadata.
+  const input = [envelopeLine(1), envelopeLine(2, { note: 'x'.repeat(700) })].join('\n');
+  try {
+    const first = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env });
+    assert.equal(first.code, 3, first.stderr);
+
+    const exported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.ok(!exported.stdout.includes(BCRYPT_HASH), 'the export holds a password hash');
+    const [refused] = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+    assert.equal(refused?.key, 'ext:u2');
+    assert.deepEqual(
+      refused?.issues.map((issue) => issue.code),
+      ['workos.invalid_metadata'],
+    );
+
+    const fixed = { ...refused, user: { ...refused?.user, metadata: { note: 'short' } } };
+    const written = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: JSON.stringify(fixed), env });
+    assert.equal(written.code, 0, written.stderr);
+
+    const user = emulator.store.userByEmail('user2@example.com');
+    assert.deepEqual(user?.metadata, { note: 'short' });
+    const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
+    assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
+    assert.equal((await ledgerStatus(ledger)).byState.done, 2);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('ledger rows lists rows by state without payloads, and an unknown state is a usage error', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+  const ledger = path.join(tempDir(), 'rows.db');
+  try {
+    const input = [envelopeLine(1), envelopeLine(2, { note: 'x'.repeat(700) })].join('\n');
+    await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
+
+    const failed = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'failed']);
+    assert.equal(failed.code, 0, failed.stderr);
+    const rows = failed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      rows.map((row) => [row.key, row.state, (row.error as { code: string }).code]),
+      [['ext:u2', 'failed', 'invalid_metadata']],
+    );
+    assert.ok(!failed.stdout.includes(BCRYPT_HASH));
+
+    const wrong = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'finished']);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--state: unknown state finished/);
+  } finally {
+    await emulator.close();
+  }
+});

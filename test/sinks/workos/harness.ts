@@ -1,0 +1,82 @@
+// Shared by the workos sink tests: generated users, a run context with a ledger in a temp folder whose log
+// lines are kept, and one call that runs the real sink (real SDK, real HTTP) over a list of envelopes.
+import path from 'node:path';
+import { WorkOS } from '@workos-inc/node';
+import type { Context, SinkResult } from '../../../pipelines/component.ts';
+import { createLogger, type Logger } from '../../../pipelines/log.ts';
+import { keyOf, type Envelope, type UserDraft } from '../../../pipelines/record.ts';
+import { workosSink } from '../../../sinks/workos.ts';
+import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
+import { streamOf, tempDir } from '../../sources/context.ts';
+
+export const API_KEY = 'sk_test_sink';
+/** A published bcrypt hash of "test" (reference/test-vectors.md §4). */
+export const BCRYPT_HASH = '$2a$10$vVz26aE3xkpSS9HFgafcH.M0Ina2tRm.Kp08WcVfjipXccGakj6i.';
+
+export function userEnvelope(seq: number, overrides: Partial<UserDraft> = {}): Envelope {
+  const user: UserDraft = {
+    email: `user${seq}@example.com`,
+    firstName: 'User',
+    lastName: `Number${seq}`,
+    externalId: `ext-${seq}`,
+    passwordHash: BCRYPT_HASH,
+    passwordHashType: 'bcrypt',
+    ...overrides,
+  };
+  return { seq, key: keyOf(user, seq), origin: { file: 'users.csv', line: seq + 2 }, user, issues: [] };
+}
+
+export function userEnvelopes(count: number, overrides: (seq: number) => Partial<UserDraft> = () => ({})): Envelope[] {
+  return Array.from({ length: count }, (_, seq) => userEnvelope(seq, overrides(seq)));
+}
+
+export interface SinkRun {
+  ctx: Context;
+  lines: string[];
+  ledgerPath: string;
+}
+
+export function sinkContext(overrides: Partial<Context> = {}, ledgerPath = path.join(tempDir(), 'ledger.db')): SinkRun {
+  const lines: string[] = [];
+  const log: Logger = createLogger({
+    write: (line) => {
+      lines.push(line);
+      return true;
+    },
+  });
+  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, dryRun: false, live: false, ledgerPath, ...overrides };
+  return { ctx, lines, ledgerPath };
+}
+
+export type SinkOptions = Partial<Parameters<typeof workosSink.create>[0]>;
+
+/** Runs the sink with the given options (key and base URL of `emulator` unless given) over `envelopes`. */
+export async function runSink(emulator: WorkosEmulator | null, envelopes: Iterable<Envelope>, run: SinkRun, options: SinkOptions = {}): Promise<SinkResult> {
+  const parsed = workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator?.url ?? '', ...options });
+  const writer = await workosSink.create(parsed, run.ctx);
+  return writer(streamOf(envelopes));
+}
+
+export function sdkFor(emulator: WorkosEmulator): WorkOS {
+  return new WorkOS(API_KEY, { apiHostname: '127.0.0.1', https: false, port: emulator.port });
+}
+
+/** Requests that reached the API (not refused by a fault or the limiter) for `method path`. */
+export function accepted(emulator: WorkosEmulator, method: string, pathPrefix: string) {
+  return emulator.requests.filter((request) => request.accepted && request.method === method && request.path.startsWith(pathPrefix));
+}
+
+/**
+ * A mixed export: most users plain, every tenth in two of twenty organizations (one with two roles), every
+ * twentieth with a TOTP secret, every hundredth invalid. The same `count` always gives the same rows.
+ */
+export function mixedRows(count: number): Envelope[] {
+  const org = (n: number, roles: string[]) => ({ externalId: `org-${n % 20}`, name: `Org ${n % 20}`, roles });
+  return userEnvelopes(count, (seq) => ({
+    ...(seq % 10 === 3 ? { orgs: [org(Math.floor(seq / 10), ['member']), org(Math.floor(seq / 10) + 7, ['admin', 'billing'])] } : {}),
+    ...(seq % 20 === 5 ? { totpSecret: 'JBSWY3DPEHPK3PXP' } : {}),
+  })).map((envelope) => {
+    if (envelope.seq % 100 === 42) envelope.issues.push({ stage: 'validate', code: 'email.invalid', level: 'error', message: 'not an email address', field: 'email' });
+    return envelope;
+  });
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openLedger } from '../../state/ledger.ts';
+import { tempDir } from '../sources/context.ts';
+
+const child = fileURLToPath(new URL('./open-ledger-child.ts', import.meta.url));
+
+function openInChild(file: string, mode: 'hold' | 'close') {
+  const process = spawn('node', ['--import', 'tsx', child, file, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  process.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { process, output: () => output };
+}
+
+test('a second process on the same ledger refuses at start, naming the process that has it', async () => {
+  const file = path.join(tempDir(), 'clerk.db');
+  const ledger = openLedger(file);
+  try {
+    const second = openInChild(file, 'close');
+    const [code] = (await once(second.process, 'exit')) as [number];
+    assert.equal(code, 1);
+    assert.match(second.output(), new RegExp(`^ledger.locked: ledger .*clerk\\.db is in use by process ${process.pid} \\(started [0-9T:.-]+Z\\); wait for it or stop it`));
+  } finally {
+    ledger.close();
+  }
+});
+
+test('a lock left by a process that was killed is taken over', async () => {
+  const file = path.join(tempDir(), 'clerk.db');
+  const holder = openInChild(file, 'hold');
+  while (!holder.output().includes('open')) await once(holder.process.stdout, 'data');
+  holder.process.kill('SIGKILL');
+  await once(holder.process, 'exit');
+  assert.equal(existsSync(`${file}.lock`), true);
+  const ledger = openLedger(file);
+  ledger.close();
+  assert.equal(existsSync(`${file}.lock`), false);
+});
+
+test('handles opened in one process share the lock, which goes with the last close', () => {
+  const file = path.join(tempDir(), 'clerk.db');
+  const first = openLedger(file);
+  const second = openLedger(file);
+  first.close();
+  assert.equal(existsSync(`${file}.lock`), true);
+  second.close();
+  assert.equal(existsSync(`${file}.lock`), false);
+});
