@@ -1,14 +1,17 @@
 // The import as a user drives it from the shell: run a pipeline into a WorkOS server, look into the ledger,
 // replay what failed, export what WorkOS refused, fix it by hand and write it back.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { startWorkosEmulator } from '../../emulators/workos/server.ts';
 import type { Envelope } from '../../pipelines/record.ts';
 import type { LedgerStatus } from '../../state/ledger.ts';
 import { tempDir } from '../sources/context.ts';
-import { runCli } from './cli.ts';
+import { bin, root, runCli } from './cli.ts';
 
 const BCRYPT_HASH = '$2a$10$vVz26aE3xkpSS9HFgafcH.M0Ina2tRm.Kp08WcVfjipXccGakj6i.';
 
@@ -140,6 +143,34 @@ test('ledger rows lists rows by state without payloads, and an unknown state is 
     const wrong = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'finished']);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /--state: unknown state finished/);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('SIGINT during an import exits 130 with the rows in flight recorded, and the next run creates each remaining user once', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+  const ledger = path.join(tempDir(), 'interrupted.db');
+  const env = { ...process.env, WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
+  const input = `${Array.from({ length: 40 }, (_, seq) => envelopeLine(seq)).join('\n')}\n`;
+  try {
+    const child = spawn(process.execPath, [bin, 'write', 'workos', '--ledger', ledger, '--rate', '5/1s'], { cwd: root, env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdin.end(input);
+    while (emulator.store.users.size < 3 && child.exitCode === null) await sleep(10);
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 130, stderr);
+    const interrupted = await ledgerStatus(ledger);
+    assert.equal(interrupted.byState.in_flight + interrupted.byState.failed, 0);
+    assert.equal(interrupted.byState.done, emulator.store.users.size);
+
+    const resumed = await runCli(['write', 'workos', '--ledger', ledger, '--rate', 'none', '--quiet'], { input, env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(emulator.store.users.size, 40);
+    const creates = emulator.requests.filter((request) => request.accepted && request.method === 'POST' && request.path === '/user_management/users');
+    assert.equal(creates.length, 40);
   } finally {
     await emulator.close();
   }
