@@ -68,27 +68,43 @@ const program = new Command('authpipe')
   .showHelpAfterError()
   .exitOverride();
 
-withOutputFlags(program.command('run'))
+type FileFlags = RunFlags & { set: string[] };
+
+async function runFile(file: string, flags: FileFlags): Promise<number> {
+  const spec = loadPipeline(file, { sets: flags.set });
+  return execute({
+    name: spec.name,
+    flags: { ...flags, ledger: flags.ledger ?? spec.ledger },
+    baseDir: spec.baseDir,
+    verb: false,
+    resumeHint: `run the same command again to resume: authpipe run ${file}`,
+    build: async (ctx) => ({
+      source: spec.source,
+      stages: spec.stages,
+      writer: await spec.sink.component.create(spec.sink.options, ctx),
+    }),
+  });
+}
+
+function withFileFlags(command: Command): Command {
+  return withOutputFlags(command)
+    .argument('<pipeline>', 'pipeline YAML file')
+    .option('--ledger <path>', 'ledger file (overrides the pipeline file)')
+    .option('--set <path=value>', 'override a value of the pipeline file, e.g. sink.rate=100/10s', (value: string, all: string[]) => [...all, value], []);
+}
+
+withFileFlags(program.command('run'))
   .description('run a pipeline file')
-  .argument('<pipeline>', 'pipeline YAML file')
   .option('--dry-run', 'go through every stage and plan the writes without sending any')
-  .option('--ledger <path>', 'ledger file (overrides the pipeline file)')
-  .option('--set <path=value>', 'override a value of the pipeline file, e.g. sink.rate=100/10s', (value: string, all: string[]) => [...all, value], [])
   .option('--live', 'allow a sk_live_ key')
-  .action(async (file: string, flags: RunFlags & { set: string[] }) => {
-    const spec = loadPipeline(file, { sets: flags.set });
-    process.exitCode = await execute({
-      name: spec.name,
-      flags: { ...flags, ledger: flags.ledger ?? spec.ledger },
-      baseDir: spec.baseDir,
-      verb: false,
-      resumeHint: `run the same command again to resume: authpipe run ${file}`,
-      build: async (ctx) => ({
-        source: spec.source,
-        stages: spec.stages,
-        writer: await spec.sink.component.create(spec.sink.options, ctx),
-      }),
-    });
+  .action(async (file: string, flags: FileFlags) => {
+    process.exitCode = await runFile(file, flags);
+  });
+
+withFileFlags(program.command('plan'))
+  .description('read the input and count rows, invalid rows, the API calls needed and the time they take at the configured rate (run --dry-run)')
+  .action(async (file: string, flags: FileFlags) => {
+    process.exitCode = await runFile(file, { ...flags, dryRun: true });
   });
 
 program

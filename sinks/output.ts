@@ -1,7 +1,7 @@
 // Where a file sink writes: a file, or `-` for stdout. Shared by the ndjson and csv sinks.
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { Context } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 
@@ -13,8 +13,13 @@ export interface Output {
 
 /** Opens (creates or truncates) the file at once, so a bad path fails with a coded error before any row. */
 export async function openOutput(outputPath: string, ctx: Context): Promise<Output> {
+  const absolute = outputPath === '-' ? 'stdout' : path.resolve(ctx.baseDir, outputPath);
+  if (ctx.dryRun) {
+    // A dry run goes through the sink (its rows are counted) and leaves the destination as it was.
+    ctx.log.info(`dry run: nothing is written to ${absolute}`);
+    return { stream: new Writable({ write: (_chunk, _encoding, done) => done() }), end: true };
+  }
   if (outputPath === '-') return { stream: process.stdout, end: false };
-  const absolute = path.resolve(ctx.baseDir, outputPath);
   try {
     const handle = await open(absolute, 'w');
     return { stream: handle.createWriteStream(), end: true };

@@ -55,3 +55,13 @@ test('an input that cannot be read is a fatal error, exit 1, naming the file', a
   assert.match(result.stderr, /broken\.json.*\[json\.invalid\]/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
 });
+
+test('plan (run --dry-run) goes through every stage and leaves the output file as it was', async () => {
+  const output = path.join(dir, 'untouched.ndjson');
+  writeFileSync(output, 'earlier content\n');
+  const result = await runCli(['plan', 'pipelines/clerk-to-ndjson.yaml', '--json'], { env: { OUT: output } });
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as Summary;
+  assert.deepEqual([summary.read, summary.written, summary.invalid.rows], [21, 17, 4]);
+  assert.equal(readFileSync(output, 'utf8'), 'earlier content\n');
+});

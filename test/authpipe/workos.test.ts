@@ -175,3 +175,18 @@ test('SIGINT during an import exits 130 with the rows in flight recorded, and th
     await emulator.close();
   }
 });
+
+test('plan reads the whole input and counts the calls a run would send, without sending any or creating the ledger', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+  const ledger = path.join(tempDir(), 'planned.db');
+  try {
+    const result = await runCli(['plan', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /dry run: 17 users to create, 0 to update, 0 to reconcile \(left in flight\), 0 to complete, 0 unchanged, 4 invalid/);
+    assert.match(result.stderr, /dry run: 4 organizations to resolve, 7 memberships, 2 TOTP factors; at most 30 write calls/);
+    assert.equal(emulator.requests.length, 0);
+    assert.throws(() => statSync(ledger), { code: 'ENOENT' });
+  } finally {
+    await emulator.close();
+  }
+});
