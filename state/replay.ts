@@ -33,10 +33,13 @@ function userOf(row: LedgerRow): UserDraft {
   return withoutHash;
 }
 
+const WORKOS_STAGE = 'workos';
+
+/** The row's own findings, and WorkOS's last answer; an answer of an earlier attempt, stored with a replayed row, is stale. */
 function issuesOf(row: LedgerRow): Issue[] {
-  const issues = row.issues.map(asWarning);
+  const issues = row.issues.filter((issue) => issue.stage !== WORKOS_STAGE).map(asWarning);
   if (row.state === 'failed' && row.error !== null) {
-    issues.push({ stage: 'workos', code: `workos.${row.error.code}`, level: 'warning', message: `${row.error.errorClass}: ${row.error.message}` });
+    issues.push({ stage: WORKOS_STAGE, code: `workos.${row.error.code}`, level: 'warning', message: `${row.error.errorClass}: ${row.error.message}` });
   }
   return issues;
 }

@@ -110,6 +110,15 @@ test('rows WorkOS refused are exported without their password hash, fixed by han
       ['workos.invalid_metadata'],
     );
 
+    // Sent back unfixed, it is refused again; the export then shows WorkOS's latest answer, once.
+    const again = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: exported.stdout, env });
+    assert.equal(again.code, 3, again.stderr);
+    const reexported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
+    assert.deepEqual(
+      reexported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Envelope).issues.map((issue) => issue.code)),
+      [['workos.invalid_metadata']],
+    );
+
     const fixed = { ...refused, user: { ...refused?.user, metadata: { note: 'short' } } };
     const written = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: JSON.stringify(fixed), env });
     assert.equal(written.code, 0, written.stderr);
