@@ -38,6 +38,11 @@ export interface WorkosEmulatorOptions {
   multipleRoles?: boolean;
   /** Whether to keep every request in `requests`; default true. Turn off for long benchmarks. */
   record?: boolean;
+  /**
+   * Called with every request once it is answered (or dropped), whether or not `record` keeps it: lets a
+   * benchmark in another process stream the requests to a file instead of holding them in memory.
+   */
+  onRequest?: (request: RecordedRequest) => void;
 }
 
 export interface RecordedRequest {
@@ -129,6 +134,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 export async function startWorkosEmulator(options: WorkosEmulatorOptions = {}): Promise<WorkosEmulator> {
   const host = options.host ?? '127.0.0.1';
   const record = options.record ?? true;
+  const { onRequest } = options;
   const store = new EmulatorStore();
   const faults = new FaultController(options.seed ?? randomInt(2 ** 31));
   if (options.faults) faults.apply(options.faults);
@@ -177,8 +183,10 @@ export async function startWorkosEmulator(options: WorkosEmulatorOptions = {}): 
     let answer: Answer | null = null;
     if (action?.kind === 'status' || action?.kind === 'storm') answer = faultAnswer(action);
     else if (!dropped || action.afterApplying) answer = serve(method, path, query, body, malformed, req.headers);
-    if (record) {
-      requests.push({ method, path, query: Object.fromEntries(query), body, status: answer?.status ?? null, at, accepted: answer?.accepted ?? false, dropped });
+    if (record || onRequest) {
+      const request: RecordedRequest = { method, path, query: Object.fromEntries(query), body, status: answer?.status ?? null, at, accepted: answer?.accepted ?? false, dropped };
+      if (record) requests.push(request);
+      onRequest?.(request);
     }
     if (dropped || answer === null) req.socket.destroy();
     else send(res, answer);

@@ -1,15 +1,12 @@
 // Rate budgets for WorkOS calls (workos-api.md §8: 500 writes and 1,000 reads per 10 s per environment).
 //
-// A budget is a reservoir of `limit` tokens. A call takes a token when it starts and gives it back one window
-// (plus a margin) after its answer arrived. A call reaches the server between its start and its answer, so
-// two calls that share a token reach it more than a window apart, and any window of that length, wherever it
-// starts, holds at most `limit` calls. A fixed-window refill could put twice the budget into a window that
-// straddles two refills; this cannot.
-//
-// The reservoir is a counter and a queue of waiting calls, not bottleneck: bottleneck waits a timer tick in
-// each step of every job, which holds eight calls in flight to about 350 a second (bench/writer.ts), so a
-// budget's first burst crawled and the ones after it kept that shape.
+// A budget is a bottleneck reservoir of `limit` tokens. A call takes a token when it starts and gives it
+// back one window (plus a margin) after its answer arrived. A call reaches the server between its start and
+// its answer, so two calls that share a token reach it more than a window apart, and any window of that
+// length, wherever it starts, holds at most `limit` calls. A fixed-window refill could put twice the budget
+// into a window that straddles two refills; this cannot.
 import { setTimeout as sleep } from 'node:timers/promises';
+import Bottleneck from 'bottleneck';
 
 export interface RateBudget {
   limit: number;
@@ -75,9 +72,7 @@ export class PauseGate {
 
 /** Every call of one budget (writes, or reads) goes through one of these; with no budget it only honours pauses. */
 export class RequestLimiter {
-  /** Tokens free now; calls wait in `waiting` only while this is 0. */
-  private tokens: number;
-  private readonly waiting: { take: () => void; refuse: (error: Interrupted) => void }[] = [];
+  private readonly bottleneck: Bottleneck | null;
   private readonly floor: number;
   private limit: number;
   /** Tokens to keep when they come back, after the budget was lowered. */
@@ -93,19 +88,16 @@ export class RequestLimiter {
     private readonly budget: RateBudget | null,
     private readonly pause: PauseGate,
   ) {
+    this.bottleneck = budget && new Bottleneck({ reservoir: budget.limit });
     this.limit = budget?.limit ?? 0;
-    this.tokens = this.limit;
     this.floor = Math.max(1, Math.ceil(this.limit / 10));
   }
 
   schedule<T>(call: () => Promise<T>): Promise<T> {
-    if (this.budget === null) return this.run(call);
-    if (this.stopped) return Promise.reject(new Interrupted());
-    if (this.tokens > 0) {
-      this.tokens--;
-      return this.run(call);
-    }
-    return new Promise<void>((take, refuse) => this.waiting.push({ take, refuse })).then(() => this.run(call));
+    if (this.bottleneck === null) return this.run(call);
+    return this.bottleneck.schedule(() => this.run(call)).catch((error: unknown) => {
+      throw error instanceof Bottleneck.BottleneckError ? new Interrupted() : error;
+    });
   }
 
   /** Lowers the budget by a fifth (not below a tenth of the configured one); the new budget, or null if there is none. */
@@ -123,7 +115,7 @@ export class RequestLimiter {
     this.stopped = true;
     if (this.refillTimer !== null) clearTimeout(this.refillTimer);
     this.refillTimer = null;
-    for (const call of this.waiting.splice(0)) call.refuse(new Interrupted());
+    void this.bottleneck?.stop({ dropWaitingJobs: true });
   }
 
   private async run<T>(call: () => Promise<T>): Promise<T> {
@@ -155,17 +147,10 @@ export class RequestLimiter {
     }
     const kept = Math.min(this.debt, returned);
     this.debt -= kept;
-    this.giveBack(returned - kept);
+    if (returned > kept) void this.bottleneck?.incrementReservoir(returned - kept);
     if (this.head < this.answeredAt.length) {
       const next = (this.answeredAt[this.head] as number) - due;
       this.refillTimer = setTimeout(() => this.refill(windowMs), Math.max(1, Math.ceil(next)));
     }
-  }
-
-  /** Waiting calls take returned tokens first, in the order they came. */
-  private giveBack(tokens: number): void {
-    let left = tokens;
-    for (; left > 0 && this.waiting.length > 0; left--) this.waiting.shift()?.take();
-    this.tokens += left;
   }
 }
