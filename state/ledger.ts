@@ -136,7 +136,6 @@ const issuesText = (issues: Issue[]) => (issues.length === 0 ? null : JSON.strin
 
 /** Opened files keep their permissions, so a ledger created by an older tool is tightened as well. */
 function createPrivateFile(file: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
   closeSync(openSync(file, 'a', 0o600));
   chmodSync(file, 0o600);
 }
@@ -199,6 +198,7 @@ export class Ledger {
       this.lock = null;
       this.db = new Database(this.file, { readonly: true, fileMustExist: true });
     } else {
+      mkdirSync(path.dirname(this.file), { recursive: true });
       this.lock = lockLedger(this.file);
       try {
         createPrivateFile(this.file);
