@@ -17,7 +17,7 @@ export function summaryText(name: string, stats: RunStats): string {
   const status = stats.interrupted ? 'interrupted' : 'finished';
   const lines = [
     `${name}: ${status} in ${(stats.elapsedMs / 1000).toFixed(2)} s`,
-    `  read      ${stats.read} rows (${rowsPerSecond(stats)} rows/s)`,
+    `  read      ${stats.read} (${rowsPerSecond(stats)} rows/s)`,
     `  written   ${stats.written}`,
   ];
   if (stats.skipped > 0) lines.push(`  skipped   ${stats.skipped}`);
