@@ -1,0 +1,70 @@
+// Parses CSV on a worker thread, so a second core runs csv-parse while the main thread maps, validates and writes.
+// The main thread pipes the input bytes into the worker's stdin; the worker hands back rows in batches: one string
+// holding every cell, cut by typed arrays, which costs the main thread far less to receive than arrays of strings.
+// Backpressure: past MAX_BATCHES_IN_FLIGHT unacknowledged batches the worker stops parsing, its stdin fills, and the
+// pipe from the input pauses; so memory stays flat whatever the input size.
+import { on } from 'node:events';
+import { pipeline, type Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+
+/** Rows in the order csv-parse found them; blank lines are left out, but counted in the lines of the rows after them. */
+export interface RowBatch {
+  /** Every cell of the batch, one after the other. */
+  text: string;
+  /** Where each cell ends in `text`; a cell starts where the one before it ends, the batch's first at 0. */
+  cellEnds: Uint32Array;
+  /** Per row: one past the index (in `cellEnds`) of its last cell. A row with no cells is one csv-parse gave up on. */
+  rowEnds: Uint32Array;
+  /** Per row: the line it starts on, from 1. */
+  lines: Uint32Array;
+  /** Per row csv-parse gave up on, in row order: its error code (its message may quote a cell, so it stays behind). */
+  errorCodes: string[];
+}
+
+/** What the worker is started with. */
+export interface ParserThreadData {
+  delimiter: string;
+  /** Batches the worker may post before it waits for an acknowledgement. */
+  maxBatchesInFlight: number;
+}
+
+const MAX_BATCHES_IN_FLIGHT = 4;
+/**
+ * Parsing churns through short-lived strings: left to itself the worker's young generation grows to tens of MB.
+ * Measured at 1M rows, 8 MB keeps the same speed and about 30 MB less peak RSS. The old generation stays unbounded,
+ * so one huge record (a quote never closed) still becomes a csv.parse_error, not a crashed worker.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+/** The worker's last message: every row was posted. */
+const DONE = 'done';
+/** The main thread's message for each batch it takes. */
+const ACK = 'ack';
+
+// Plain JavaScript, so the worker starts without the TypeScript loader: measured, that loader costs each run about
+// 300 ms and 40 MB more (a second loader thread), and the worker has nothing else to share with the main thread.
+const WORKER_ENTRY = new URL('./csv-parse-thread.worker.mjs', import.meta.url);
+
+/** Yields the input's rows in batches, parsed on a worker thread; ends the worker when the caller stops early. */
+export async function* parseInThread(input: Readable, delimiter: string, signal: AbortSignal): AsyncGenerator<RowBatch> {
+  const workerData: ParserThreadData = { delimiter, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT };
+  // No execArgv: under `node --import tsx` the worker would load the TypeScript loader it does not need.
+  const worker = new Worker(WORKER_ENTRY, { execArgv: [], stdin: true, workerData, resourceLimits: WORKER_LIMITS });
+  const inputFailed = new AbortController();
+  const toWorker = pipeline(input, worker.stdin!, (error) => {
+    if (error) inputFailed.abort(error);
+  });
+  try {
+    for await (const [message] of on(worker, 'message', { signal: AbortSignal.any([signal, inputFailed.signal]) })) {
+      if (message === DONE) return;
+      worker.postMessage(ACK);
+      yield message as RowBatch;
+    }
+  } catch (error) {
+    if (inputFailed.signal.aborted) throw inputFailed.signal.reason;
+    throw error;
+  } finally {
+    // Ends the pipe too, which stops the input: an open stdin would otherwise keep the process alive.
+    toWorker.destroy();
+    await worker.terminate();
+  }
+}
