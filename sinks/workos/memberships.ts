@@ -39,7 +39,8 @@ async function createMembership(api: WorkosApi, userId: string, organizationId: 
   }
   // Already a member: from an earlier attempt whose answer was lost, or from before the migration.
   const listed = await api.idempotent('read', () => userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active', 'pending'] }));
-  const existing = listed.data[0];
+  // Matched again here: a server that ignores a filter answers with other memberships first.
+  const existing = listed.data.find((membership) => membership.userId === userId && membership.organizationId === organizationId);
   if (existing === undefined) {
     throw new CallFailed({ errorClass: 'retryable', code: 'conflict', message: 'WorkOS reports the membership exists but does not list it', status: 409 });
   }

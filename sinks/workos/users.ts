@@ -1,7 +1,7 @@
 // Users: created exactly once, found again after a lost answer or a crash, updated field by field.
 // Create user has no idempotency key (workos-api.md §2, §11), so a create is only ever sent again after
 // a lookup has shown that the previous one did not land.
-import type { UserDraft } from '../../pipelines/record.ts';
+import { normalizeEmail, type UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, isDuplicateUser } from './classify.ts';
@@ -26,7 +26,9 @@ export async function findUser(api: WorkosApi, user: UserDraft): Promise<string 
   }
   if (email === undefined) return null;
   const page = await api.idempotent('read', () => api.sdk.userManagement.listUsers({ email }));
-  return page.data[0]?.id ?? null;
+  // Matched again here: a server that ignores the filter answers with other users first.
+  const wanted = normalizeEmail(email);
+  return page.data.find((candidate) => normalizeEmail(candidate.email) === wanted)?.id ?? null;
 }
 
 /** `onSend` runs as the create request leaves, so the caller knows whether it may have landed. */
