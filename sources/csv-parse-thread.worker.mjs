@@ -1,9 +1,18 @@
+// @ts-check
 // The worker side of csv-parse-thread.ts: parses its stdin with csv-parse and posts rows in batches (RowBatch there),
 // waiting for the main thread's acknowledgements once `maxBatchesInFlight` batches are unanswered.
 import process from 'node:process';
 import { pipeline } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'csv-parse';
+
+/** @typedef {import('./csv-parse-thread.ts').ParserThreadData} ParserThreadData */
+/** @typedef {import('./csv-parse-thread.ts').RowBatch} RowBatch */
+/** @typedef {import('csv-parse').CsvError} CsvError */
+/**
+ * What the parser yields with `raw: true`, and what the skip listener pushes for a record it gave up on.
+ * @typedef {{ record: string[], raw: string } | { error: CsvError, raw: string }} ParsedRow
+ */
 
 const BATCH_ROWS = 1024;
 const DONE = 'done';
@@ -29,7 +38,12 @@ function isBlankLine(cells) {
   return cells.length === 1 && cells[0].trim() === '';
 }
 
-/** Typed arrays grow by doubling; a batch of ordinary rows never has to. */
+/**
+ * Typed arrays grow by doubling; a batch of ordinary rows never has to.
+ * @param {Uint32Array<ArrayBuffer>} array
+ * @param {number} length
+ * @returns {Uint32Array<ArrayBuffer>}
+ */
 function grown(array, length) {
   if (length < array.length) return array;
   const larger = new Uint32Array(array.length * 2);
@@ -37,23 +51,18 @@ function grown(array, length) {
   return larger;
 }
 
+/** One batch in the making; each posted batch hands its typed arrays over, so the next one starts a new builder. */
 class BatchBuilder {
-  constructor() {
-    this.reset();
-  }
-
-  reset() {
-    /** @type {string[]} */
-    this.cells = [];
-    this.textLength = 0;
-    this.cellCount = 0;
-    this.cellEnds = new Uint32Array(BATCH_ROWS * 16);
-    this.rows = 0;
-    this.rowEnds = new Uint32Array(BATCH_ROWS);
-    this.lines = new Uint32Array(BATCH_ROWS);
-    /** @type {string[]} */
-    this.errorCodes = [];
-  }
+  /** @type {string[]} */
+  cells = [];
+  textLength = 0;
+  cellCount = 0;
+  cellEnds = new Uint32Array(BATCH_ROWS * 16);
+  rows = 0;
+  rowEnds = new Uint32Array(BATCH_ROWS);
+  lines = new Uint32Array(BATCH_ROWS);
+  /** @type {string[]} */
+  errorCodes = [];
 
   /**
    * @param {number} line
@@ -85,8 +94,12 @@ class BatchBuilder {
     this.rows++;
   }
 
-  /** Posts the batch so far, handing its typed arrays' memory over rather than copying it, and starts afresh. */
+  /**
+   * Posts the batch, handing its typed arrays' memory over rather than copying it: the builder is spent.
+   * @param {import('node:worker_threads').MessagePort} port
+   */
   postTo(port) {
+    /** @type {RowBatch} */
     const batch = {
       text: this.cells.join(''),
       cellEnds: this.cellEnds.subarray(0, this.cellCount),
@@ -95,10 +108,13 @@ class BatchBuilder {
       errorCodes: this.errorCodes,
     };
     port.postMessage(batch, [this.cellEnds.buffer, this.rowEnds.buffer, this.lines.buffer]);
-    this.reset();
   }
 }
 
+/**
+ * @param {import('node:worker_threads').MessagePort} port
+ * @param {ParserThreadData} data
+ */
 async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
@@ -108,19 +124,22 @@ async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
     acknowledged?.();
     acknowledged = undefined;
   });
+  let builder = new BatchBuilder();
   const post = async () => {
     builder.postTo(port);
+    builder = new BatchBuilder();
     inFlight++;
-    if (inFlight >= maxBatchesInFlight) await new Promise((resolve) => (acknowledged = resolve));
+    if (inFlight >= maxBatchesInFlight) await new Promise((resolve) => (acknowledged = () => resolve(undefined)));
   };
 
   const parser = parse({ bom: true, delimiter, raw: true, relax_column_count: true, relax_quotes: true, skip_records_with_error: true });
   // The skip event fires in the middle of parsing: pushing the failure into the parser's own output keeps it in
   // order with the records around it, so it gets its line like any other record.
-  parser.on('skip', (error, raw) => parser.push({ error, raw }));
-  const builder = new BatchBuilder();
+  parser.on('skip', (/** @type {CsvError} */ error, /** @type {string} */ raw) => parser.push({ error, raw }));
+  /** @type {AsyncIterable<ParsedRow>} */
+  const rows = pipeline(process.stdin, parser, () => undefined);
   let nextLine = 1;
-  for await (const row of pipeline(process.stdin, parser, () => undefined)) {
+  for await (const row of rows) {
     const line = nextLine;
     nextLine += countLineBreaks(row.raw);
     // csv-parse's message may quote a cell, which can be a password hash: only its code crosses over.
@@ -134,4 +153,5 @@ async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
   port.postMessage(DONE);
 }
 
-await parseForParent(parentPort, workerData);
+if (parentPort === null) throw new Error('csv-parse-thread.worker.mjs runs only as the worker of csv-parse-thread.ts');
+await parseForParent(parentPort, /** @type {ParserThreadData} */ (workerData));

@@ -18,6 +18,8 @@ function isListSeparator(code: number): boolean {
 
 /** Whether `list` holds `item` as a whole entry, comparing without case. */
 function listIncludes(list: string, item: string): boolean {
+  // Most users have one verified address, the primary one: no need to lowercase two strings for that.
+  if (list === item) return true;
   const haystack = list.toLowerCase();
   const needle = item.toLowerCase();
   for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
