@@ -51,15 +51,6 @@ export function isDuplicateUser(error: unknown): boolean {
   return error instanceof BadRequestException && error.code === 'user_creation_error' && subCodes(error.errors).some((code) => DUPLICATE_USER_CODES.has(code));
 }
 
-/** 409: what we create exists already (a membership, for instance). ConflictException is not exported. */
-export function isConflict(error: unknown): boolean {
-  return statusOf(error) === 409;
-}
-
-export function isNotFound(error: unknown): boolean {
-  return error instanceof NotFoundException;
-}
-
 /** A wrong API key fails every call alike, so the run stops instead of failing each row. */
 export function isUnauthorized(error: unknown): boolean {
   return error instanceof UnauthorizedException;
