@@ -11,6 +11,7 @@ import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors
 import { execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
+import { parseBudget } from './pipelines/rate.ts';
 import { registry } from './pipelines/registry.ts';
 import { envelopeTransport } from './pipelines/transport.ts';
 import { spreadsheetSafe } from './sinks/spreadsheet-safe.ts';
@@ -256,13 +257,12 @@ program
   .option('--faults <spec>', 'faults to inject, e.g. status=503:0.05,latency=20-80,storm=429x40:retry=2')
   .option('--single-role', 'answer role_slugs with several roles as an environment without multiple roles does')
   .action(async (flags: { port: string; host: string; rate: string; readRate: string; faults?: string; singleRole?: boolean }) => {
-    const { parseRate, startWorkosEmulator } = await import('./emulators/workos/server.ts');
-    const budget = (text: string) => (text === 'none' ? null : parseRate(text));
+    const { startWorkosEmulator } = await import('./emulators/workos/server.ts');
     const emulator = await startWorkosEmulator({
       port: Number(flags.port),
       host: flags.host,
-      writes: budget(flags.rate),
-      reads: budget(flags.readRate),
+      writes: parseBudget(flags.rate),
+      reads: parseBudget(flags.readRate),
       faults: flags.faults,
       multipleRoles: !flags.singleRole,
       record: false,

@@ -5,11 +5,11 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { defineSink, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
+import { formatRate, isBudget, parseBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type Ledger, type SinkSettings } from '../state/ledger.ts';
 import { WorkosApi } from './workos/api.ts';
 import { createWorkosClient, hostOptions } from './workos/client.ts';
-import { RATE_PATTERN, formatRate, parseRate } from './workos/limiter.ts';
 import { OrgResolver } from './workos/orgs.ts';
 import { WritePlan } from './workos/plan.ts';
 import { RowWriter } from './workos/row-writer.ts';
@@ -19,7 +19,7 @@ const rate = (fallback: string) =>
   z
     .string()
     .trim()
-    .regex(RATE_PATTERN, 'expected calls per window such as 500/10s, 50/1s or 1000/1m, or none')
+    .refine(isBudget, 'expected calls per window such as 500/10s, 50/1s or 1000/1m, or none')
     .default(fallback);
 
 const options = z.object({
@@ -80,7 +80,7 @@ function planner(options: WorkosOptions, ctx: Context, apiKey: string | undefine
     try {
       const plan = new WritePlan(ledger);
       for await (const envelope of records) plan.add(envelope);
-      for (const line of plan.describe(parseRate(options.rate))) ctx.log.info(line);
+      for (const line of plan.describe(parseBudget(options.rate))) ctx.log.info(line);
       return { written: 0, failed: 0, skipped: plan.counts.unchanged };
     } finally {
       ledger?.close();
@@ -161,11 +161,11 @@ export const workosSink = defineSink({
     return async (records): Promise<SinkResult> => {
       const emulator = baseUrl === EMBEDDED ? await startEmbeddedEmulator() : null;
       const transport = createTransport();
-      const writes = parseRate(options.rate);
+      const writes = parseBudget(options.rate);
       const api = new WorkosApi({
         sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
         writes,
-        reads: parseRate(options.readRate),
+        reads: parseBudget(options.readRate),
         retries: options.retries,
         log: ctx.log,
         signal: ctx.signal,

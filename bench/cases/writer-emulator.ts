@@ -4,14 +4,14 @@
 // Usage: writer-emulator.ts RECORD_FILE WRITE_RATE|none READ_RATE|none
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { parseRate, startWorkosEmulator } from '../../emulators/workos/server.ts';
+import { startWorkosEmulator } from '../../emulators/workos/server.ts';
+import { parseBudget } from '../../pipelines/rate.ts';
 
 const [recordFile, writeRate, readRate] = process.argv.slice(2) as [string, string, string];
-const budget = (text: string) => (text === 'none' ? null : parseRate(text));
 const record = createWriteStream(recordFile);
 const emulator = await startWorkosEmulator({
-  writes: budget(writeRate),
-  reads: budget(readRate),
+  writes: parseBudget(writeRate),
+  reads: parseBudget(readRate),
   record: false,
   onRequest: ({ method, path, status, at, accepted }) => {
     record.write(`${JSON.stringify({ method, path, status, at, accepted })}\n`);

@@ -1,31 +1,12 @@
-import { UsageError } from '../../pipelines/errors.ts';
+import type { RateBudget } from '../../pipelines/rate.ts';
 
 // WorkOS limits /user_management/* per environment: 500 writes and 1,000 reads per 10 s, counted apart
 // (workos-api.md §8). The window algorithm is unconfirmed; the emulator uses an exact sliding log, the
 // strictest reading: a request is admitted when fewer than `limit` requests were admitted in the last
 // `windowMs`. Rejected requests are not logged, so hammering a full window does not prolong it.
 
-export interface RateBudget {
-  limit: number;
-  windowMs: number;
-}
-
 export const DEFAULT_WRITES: RateBudget = { limit: 500, windowMs: 10_000 };
 export const DEFAULT_READS: RateBudget = { limit: 1000, windowMs: 10_000 };
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const RATE = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)\s*$/;
-
-/** "500/10s", "50/1s", "50/s", "1000/1m", "100/500ms" → a budget. */
-export function parseRate(text: string): RateBudget {
-  const match = RATE.exec(text);
-  const limit = Number(match?.[1]);
-  const windowMs = Number(match?.[2] || 1) * (UNIT_MS[match?.[3] ?? ''] ?? 0);
-  if (!match || !Number.isSafeInteger(limit) || limit < 1 || !Number.isSafeInteger(windowMs) || windowMs < 1) {
-    throw new UsageError('rate.invalid', `invalid rate "${text}": expected requests/window such as 500/10s, 50/1s, 1000/1m or 100/500ms`);
-  }
-  return { limit, windowMs };
-}
 
 /** Admission times of the last `limit` admitted requests, oldest at `head` once the ring is full. */
 class SlidingLog {

@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { ApiError, RATE_LIMITED, type ErrorBody } from './errors.ts';
 import { FaultController, type FaultAction, type RetryAfter } from './faults.ts';
 import type { HandlerContext } from './handler.ts';
-import { DEFAULT_READS, DEFAULT_WRITES, RateLimiter, type RateBudget } from './rate-limit.ts';
+import type { RateBudget } from '../../pipelines/rate.ts';
+import { DEFAULT_READS, DEFAULT_WRITES, RateLimiter } from './rate-limit.ts';
 import { matchRoute } from './routes.ts';
 import { EmulatorStore } from './store.ts';
 import type { JsonObject } from './validation.ts';
@@ -17,7 +18,7 @@ import type { JsonObject } from './validation.ts';
 // answer before anything takes effect, except drop-after, which lets the request take effect and then
 // destroys the connection: the case an exactly-once writer has to survive.
 
-export { parseRate, type RateBudget } from './rate-limit.ts';
+export { parseRate, type RateBudget } from '../../pipelines/rate.ts';
 export type { FaultAction, FaultController, FaultRule, RetryAfter } from './faults.ts';
 export type { EmulatorStore } from './store.ts';
 

@@ -6,7 +6,8 @@ import type { WorkOS } from '@workos-inc/node';
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
 import { CallFailed, classify, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
-import { Interrupted, PauseGate, RequestLimiter, formatRate, type RateBudget } from './limiter.ts';
+import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
+import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
 export type CallKind = 'read' | 'write';
 

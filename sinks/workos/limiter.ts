@@ -7,31 +7,10 @@
 // into a window that straddles two refills; this cannot.
 import { setTimeout as sleep } from 'node:timers/promises';
 import Bottleneck from 'bottleneck';
-
-export interface RateBudget {
-  limit: number;
-  windowMs: number;
-}
+import type { RateBudget } from '../../pipelines/rate.ts';
 
 /** Keeps clocks that tick apart (ours, the server's) from letting a call in a hair early. */
 const SAFETY_MARGIN_MS = 5;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** `500/10s`, `50/1s`, `50/s`, `1000/1m`, `100/500ms`, or `none` for no budget. */
-export const RATE_PATTERN = /^(none|\d+\s*\/\s*\d*\s*(ms|s|m|h))$/;
-
-/** Parses a RATE_PATTERN text (the option schema has checked it); null for `none`. */
-export function parseRate(text: string): RateBudget | null {
-  const match = /^(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)$/.exec(text.trim());
-  if (!match) return null;
-  return { limit: Number(match[1]), windowMs: Number(match[2] || 1) * (UNIT_MS[match[3] as string] as number) };
-}
-
-export function formatRate(budget: RateBudget | null): string {
-  if (budget === null) return 'none';
-  const { windowMs } = budget;
-  const window = windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
-  return `${budget.limit}/${window}`;
-}
 
 /** The run was interrupted (SIGINT/SIGTERM) while a call waited for its turn. */
 export class Interrupted extends Error {

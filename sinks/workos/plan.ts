@@ -2,7 +2,7 @@
 // neither), so the plan cannot know which users already exist in WorkOS without a ledger saying so.
 import { hasErrors, type Envelope } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
-import { formatRate, type RateBudget } from './limiter.ts';
+import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
 import { changesBetween, payloadHash, withExportedHashRestored } from './payload.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
+import { workosSink } from '../../../sinks/workos.ts';
 import { runSink, sinkContext, userEnvelopes } from './harness.ts';
 
 /** The most requests any window of `windowMs` holds, wherever it starts. */
@@ -33,4 +34,16 @@ test('no one-second window of writes ever holds more than a 50/1s budget, and 50
   } finally {
     await emulator.close();
   }
+});
+
+test('a budget that would never let a call through, or is not a rate at all, is refused before the run', () => {
+  for (const rate of ['0/10s', '500/0s', '500', 'fast']) {
+    const parsed = workosSink.options.safeParse({ rate });
+    assert.equal(parsed.success, false, rate);
+    assert.equal(parsed.error?.issues[0]?.message, 'expected calls per window such as 500/10s, 50/1s or 1000/1m, or none');
+  }
+  assert.deepEqual(
+    ['500/10s', ' 50/s ', 'none'].map((rate) => workosSink.options.parse({ rate }).rate),
+    ['500/10s', '50/s', 'none'],
+  );
 });
