@@ -30,7 +30,7 @@ const options = z.object({
     .describe(
       'Rules to apply (default all): email (present, valid syntax), hash (type and layout), metadata-limits (WorkOS ' +
         'metadata and external id limits), orgs (organization references and role slugs), duplicates (emails, ignoring ' +
-        'case, and external ids seen earlier in the stream; the index lives in a temp file under TMPDIR)',
+        'case, and external ids seen earlier in the stream; the index lives in a temp folder under TMPDIR, about 150 bytes per row)',
     ),
 });
 

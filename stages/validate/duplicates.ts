@@ -26,7 +26,7 @@ function claimsOf(envelope: Envelope): Claim[] {
 }
 
 function startDuplicateIndex(ctx: Context): RuleRun {
-  // TMPDIR picks the disk: the index of a 10M-row export runs to about a GB, too much for a small tmpfs.
+  // TMPDIR picks the disk: the index of a 10M-row export runs to about 1.5 GB, too much for a small tmpfs.
   const folder = createIndexFolder(ctx.env.TMPDIR || os.tmpdir());
   let index: ClaimIndex;
   try {
