@@ -55,18 +55,26 @@ const MERGE_CHUNK_ENTRIES = 4096;
 
 const hashes = new Uint32Array(2);
 
-/** Two independent 32-bit hashes of the text (FNV-1a and a multiply-xorshift mix), finished so every bit avalanches. */
-function hashInto(seed: number, text: string): void {
+/**
+ * Two independent 32-bit hashes of the text (FNV-1a and a multiply-xorshift mix), finished so every bit avalanches,
+ * into `hashes`. The same pass copies the text into `target` at `position` as long as it is ASCII (one byte per
+ * unit): a Buffer.write call per value cost more than the loop. Returns whether the whole text was copied.
+ */
+function hashAndCopy(seed: number, text: string, target: Uint8Array, position: number): boolean {
   let first = 0x811c9dc5 ^ seed;
   let second = 0x9747b28c ^ seed;
+  let ascii = true;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
     first = Math.imul(first ^ code, 0x01000193);
     second = Math.imul(second ^ code, 0x5bd1e995);
     second ^= second >>> 15;
+    if (code > 0x7f) ascii = false;
+    else target[position + index] = code;
   }
   hashes[0] = finish(first);
   hashes[1] = finish(second);
+  return ascii;
 }
 
 function finish(hash: number): number {
@@ -219,7 +227,8 @@ export class ClaimIndex {
 
   private claim({ kind, value }: Claim, holderStart: number, holderBytes: number): string | undefined {
     const code = KIND_CODES[kind];
-    hashInto(code, value);
+    const textStart = this.arenaUsed;
+    const ascii = hashAndCopy(code, value, this.arena, textStart + 1);
     const [first, second] = hashes;
     if (testAndSet(this.filter, first, second)) {
       const text = `${code}${value}`;
@@ -229,9 +238,8 @@ export class ClaimIndex {
       if (storedHolder !== undefined) return storedHolder;
     }
     const slot = this.slotsUsed++;
-    const textStart = this.arenaUsed;
     this.arena[textStart] = DIGIT_ZERO + code;
-    const textBytes = 1 + this.arena.write(value, textStart + 1);
+    const textBytes = 1 + (ascii ? value.length : this.arena.write(value, textStart + 1));
     this.arenaUsed += textBytes;
     this.slotHashes[slot * 2] = first;
     this.slotHashes[slot * 2 + 1] = second;
