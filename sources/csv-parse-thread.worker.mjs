@@ -2,35 +2,94 @@
 // The worker side of csv-parse-thread.ts: parses its stdin with csv-parse and posts rows in batches (RowBatch there),
 // waiting for the main thread's acknowledgements once `maxBatchesInFlight` batches are unanswered.
 import process from 'node:process';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
-import { parse } from 'csv-parse';
+import { Parser } from 'csv-parse';
 
 /** @typedef {import('./csv-parse-thread.ts').ParserThreadData} ParserThreadData */
 /** @typedef {import('./csv-parse-thread.ts').RowBatch} RowBatch */
 /** @typedef {import('csv-parse').CsvError} CsvError */
 /**
- * What the parser yields with `raw: true`, and what the skip listener pushes for a record it gave up on.
- * @typedef {{ record: string[], raw: string } | { error: CsvError, raw: string }} ParsedRow
+ * A record's cells, or the error csv-parse gave up on it with; and where in the input (bytes) it ends.
+ * @typedef {{ row: string[] | { error: CsvError }, end: number }} ParsedRow
  */
 
 const BATCH_ROWS = 1024;
 const DONE = 'done';
 const LF = 10;
+const CR = 13;
 
 /**
- * LF, CRLF and a lone CR each end one line. csv-parse's own `info.lines` counts a quoted CRLF twice (and its `info`
- * option costs more than the `raw` text this counts in). indexOf searches natively, far faster than a loop in script
- * over every character; most exports have no CR at all, so the second search usually ends at once.
- * @param {string} text
+ * csv-parse's stream, noting with each record how far into the input it ends (its `info.bytes` at that moment). The
+ * line a record starts on is then counted from the input bytes up to where the one before it ended: csv-parse's
+ * `raw` option would give each record's text, but copies every input byte one at a time to do so (a quarter of the
+ * parse), its `info` copies two objects per record, and its `info.lines` counts a quoted CRLF twice.
  */
-function countLineBreaks(text) {
-  let breaks = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) breaks++;
-  for (let at = text.indexOf('\r'); at !== -1; at = text.indexOf('\r', at + 1)) {
-    if (text.charCodeAt(at + 1) !== LF) breaks++;
+class RecordEndParser extends Parser {
+  /**
+   * @override
+   * @param {string[] | { error: CsvError } | null} row
+   */
+  push(row) {
+    return super.push(row === null ? null : { row, end: this.info.bytes });
   }
-  return breaks;
+}
+
+/**
+ * Line numbers of input offsets, counted from the input's bytes as offsets grow. LF, CRLF and a lone CR each end one
+ * line. indexOf searches natively; the next LF and CR of the oldest uncounted chunk are kept, so each is found once.
+ */
+class LineCounter {
+  /** @type {Buffer[]} Input not counted to its end yet, oldest first. */
+  chunks = [];
+  /** Input offset of the first byte of chunks[0]. */
+  chunkStart = 0;
+  /** Input offset up to which line breaks are counted. */
+  counted = 0;
+  line = 1;
+  /** The last byte before chunks[0], for an LF that opens it. */
+  byteBefore = -1;
+  nextLf = -1;
+  nextCr = -1;
+
+  /** @param {Buffer} chunk */
+  add(chunk) {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    if (this.chunks.length === 1) this.startChunk();
+  }
+
+  /**
+   * The line on which the input byte at `offset` sits (offsets never go back).
+   * @param {number} offset
+   */
+  lineAt(offset) {
+    while (this.counted < offset && this.chunks.length > 0) {
+      const chunk = this.chunks[0];
+      const end = Math.min(offset - this.chunkStart, chunk.length);
+      while (this.nextLf !== -1 && this.nextLf < end) {
+        if ((this.nextLf === 0 ? this.byteBefore : chunk[this.nextLf - 1]) !== CR) this.line++;
+        this.nextLf = chunk.indexOf(LF, this.nextLf + 1);
+      }
+      while (this.nextCr !== -1 && this.nextCr < end) {
+        this.line++;
+        this.nextCr = chunk.indexOf(CR, this.nextCr + 1);
+      }
+      this.counted = this.chunkStart + end;
+      if (end === chunk.length) {
+        this.byteBefore = chunk[chunk.length - 1];
+        this.chunkStart += chunk.length;
+        this.chunks.shift();
+        if (this.chunks.length > 0) this.startChunk();
+      }
+    }
+    return this.line;
+  }
+
+  startChunk() {
+    this.nextLf = this.chunks[0].indexOf(LF);
+    this.nextCr = this.chunks[0].indexOf(CR);
+  }
 }
 
 /** @param {string[]} cells */
@@ -132,19 +191,27 @@ async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
     if (inFlight >= maxBatchesInFlight) await new Promise((resolve) => (acknowledged = () => resolve(undefined)));
   };
 
-  const parser = parse({ bom: true, delimiter, raw: true, relax_column_count: true, relax_quotes: true, skip_records_with_error: true });
+  const lines = new LineCounter();
+  const counted = new Transform({
+    transform(chunk, _encoding, done) {
+      lines.add(chunk);
+      done(null, chunk);
+    },
+  });
+  const parser = new RecordEndParser({ bom: true, delimiter, relax_column_count: true, relax_quotes: true, skip_records_with_error: true });
   // The skip event fires in the middle of parsing: pushing the failure into the parser's own output keeps it in
   // order with the records around it, so it gets its line like any other record.
-  parser.on('skip', (/** @type {CsvError} */ error, /** @type {string} */ raw) => parser.push({ error, raw }));
+  parser.on('skip', (/** @type {CsvError} */ error) => parser.push({ error }));
   /** @type {AsyncIterable<ParsedRow>} */
-  const rows = pipeline(process.stdin, parser, () => undefined);
-  let nextLine = 1;
-  for await (const row of rows) {
-    const line = nextLine;
-    nextLine += countLineBreaks(row.raw);
+  const rows = pipeline(process.stdin, counted, parser, () => undefined);
+  let previousEnd = 0;
+  for await (const { row, end } of rows) {
+    // A record starts where the one before it ended: blank lines are records too, so none is skipped unseen.
+    const line = lines.lineAt(previousEnd);
+    previousEnd = end;
     // csv-parse's message may quote a cell, which can be a password hash: only its code crosses over.
     if ('error' in row) builder.addFailure(line, row.error.code);
-    else if (!isBlankLine(row.record)) builder.addRecord(line, row.record);
+    else if (!isBlankLine(row)) builder.addRecord(line, row);
     // csv-parse emits every record of an input chunk at once: when none is left, the next row waits for input, which
     // may be a person typing into stdin, so what is parsed goes out now rather than when the batch is full.
     if (builder.rows === BATCH_ROWS || (parser.readableLength === 0 && builder.rows > 0)) await post();
