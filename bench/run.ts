@@ -1,5 +1,7 @@
 // `npm run bench`: generates Clerk exports and measures each case in its own process, so peak RSS is
-// the case's own. Numbers go to BENCHMARKS.md by hand, with the machine and the date.
+// the case's own. Numbers go to BENCHMARKS.md by hand, with the machine and the date. The cases alternate
+// BENCH_REPEATS times (default 3) and the median time of each is compared: on a shared VM the same case
+// varies by tens of percent from one run to the next.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -13,6 +15,7 @@ interface CaseResult {
 }
 
 const sizes = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const workDir = path.join(os.tmpdir(), 'authpipe-bench');
 mkdirSync(workDir, { recursive: true });
 
@@ -21,16 +24,27 @@ function runCase(script: string, ...args: string[]): CaseResult {
   return JSON.parse(output) as CaseResult;
 }
 
+function median(results: CaseResult[]): CaseResult {
+  return [...results].sort((a, b) => a.ms - b.ms)[Math.floor(results.length / 2)];
+}
+
 console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`median of ${repeats} alternating runs; peak RSS is the highest of the pipeline's runs`);
 console.log('| rows | csv-parse alone | read csv / map clerk / validate / write ndjson | ratio | peak RSS (pipeline) |');
 console.log('|---:|---:|---:|---:|---:|');
 for (const rows of sizes) {
-  const file = path.join(workDir, `clerk-${rows}.csv`);
+  const file = path.join(workDir, `clerk-export-${rows}.csv`);
   if (!existsSync(file)) await writeClerkExport(file, rows);
-  const baseline = runCase('csv-parse-only.ts', file);
   const output = path.join(workDir, `clerk-${rows}.ndjson`);
-  const pipeline = runCase('clerk-pipeline.ts', file, output);
+  const baselines: CaseResult[] = [];
+  const pipelines: CaseResult[] = [];
+  for (let run = 0; run < repeats; run++) {
+    baselines.push(runCase('csv-parse-only.ts', file));
+    pipelines.push(runCase('clerk-pipeline.ts', file, output));
+  }
   rmSync(output, { force: true });
+  const baseline = median(baselines);
+  const pipeline = { ...median(pipelines), maxRssMb: Math.max(...pipelines.map((result) => result.maxRssMb)) };
   const rate = (result: CaseResult) => `${(result.ms / 1000).toFixed(2)} s (${Math.round(result.rows / (result.ms / 1000)).toLocaleString('en')} rows/s)`;
   console.log(`| ${rows.toLocaleString('en')} | ${rate(baseline)} | ${rate(pipeline)} | ${(pipeline.ms / baseline.ms).toFixed(2)}x | ${pipeline.maxRssMb.toFixed(0)} MB |`);
 }
