@@ -8,9 +8,22 @@ type SdkHashType = CreateUserOptions['passwordHashType'];
 
 const SCALAR_FIELDS = ['email', 'emailVerified', 'firstName', 'lastName', 'externalId'] as const;
 
-/** Identifies a payload: equal hashes, nothing to send again. */
-export function payloadHash(payload: string): string {
-  return createHash('sha256').update(payload).digest('base64url');
+/** A value as JSON with object fields sorted at every depth, so two equal drafts read the same whatever order set their fields. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const fields = Object.entries(value)
+    .filter(([, field]) => field !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${fields.map(([name, field]) => `${JSON.stringify(name)}:${canonicalJson(field)}`).join(',')}}`;
+}
+
+/**
+ * Identifies a draft: equal hashes, nothing to send again. Field order does not count: a draft whose password hash
+ * the ledger restored (withExportedHashRestored) has it last, yet is the draft that was stored.
+ */
+export function draftHash(user: UserDraft): string {
+  return createHash('sha256').update(canonicalJson(user)).digest('base64url');
 }
 
 export function createUserOptions(user: UserDraft): CreateUserOptions {

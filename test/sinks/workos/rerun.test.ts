@@ -20,6 +20,23 @@ test('a second run over unchanged rows sends no request at all', async () => {
   }
 });
 
+test('a row written back without its password hash, as replay exports it, is unchanged and sends nothing', async () => {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+  const run = sinkContext();
+  try {
+    const row = userEnvelope(0, { metadata: { plan: 'pro' } });
+    await runSink(emulator, [row], run);
+    const sent = emulator.requests.length;
+    const { passwordHash, ...exported } = row.user;
+    assert.ok(passwordHash);
+    const result = await runSink(emulator, [{ ...row, user: exported }], run);
+    assert.deepEqual(result, { written: 0, failed: 0, skipped: 1 });
+    assert.equal(emulator.requests.length, sent);
+  } finally {
+    await emulator.close();
+  }
+});
+
 test('a changed row is updated with only the fields that changed, a new password hash with its type', async () => {
   const emulator = await startWorkosEmulator({ writes: null, reads: null });
   const run = sinkContext();
