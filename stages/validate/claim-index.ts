@@ -22,7 +22,7 @@ export interface Claim {
   value: string;
 }
 
-/** Per kind: the seed of its hashes, and the character its values are stored behind. */
+/** Per kind: the seed of its hashes, and the digit stored in front of its values. */
 const KIND_CODES: Record<ClaimKind, number> = { email: 0, externalId: 1 };
 
 /**
