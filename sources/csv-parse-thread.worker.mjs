@@ -192,7 +192,7 @@ async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
   };
 
   const lines = new LineCounter();
-  const counted = new Transform({
+  const countedInput = new Transform({
     transform(chunk, _encoding, done) {
       lines.add(chunk);
       done(null, chunk);
@@ -203,7 +203,7 @@ async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
   // order with the records around it, so it gets its line like any other record.
   parser.on('skip', (/** @type {CsvError} */ error) => parser.push({ error }));
   /** @type {AsyncIterable<ParsedRow>} */
-  const rows = pipeline(process.stdin, counted, parser, () => undefined);
+  const rows = pipeline(process.stdin, countedInput, parser, () => undefined);
   let previousEnd = 0;
   for await (const { row, end } of rows) {
     // A record starts where the one before it ended: blank lines are records too, so none is skipped unseen.

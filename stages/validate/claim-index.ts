@@ -331,9 +331,14 @@ export class ClaimIndex {
     if (this.runs.length === this.limits.maxRuns) this.mergeRuns();
   }
 
-  private writeRun(entries: Float64Array, fences: Float64Array): Run {
+  /** A new, empty run file that only the user can read: it holds fingerprints of emails. */
+  private createRunFile(): { file: string; fd: number } {
     const file = path.join(this.folder, `run-${this.runsMade++}`);
-    const fd = openSync(file, 'w+', 0o600);
+    return { file, fd: openSync(file, 'w+', 0o600) };
+  }
+
+  private writeRun(entries: Float64Array, fences: Float64Array): Run {
+    const { file, fd } = this.createRunFile();
     writeAll(fd, new Uint8Array(entries.buffer, entries.byteOffset, entries.byteLength), 0);
     return { file, fd, entries: entries.length / ENTRY_FIELDS, fences };
   }
@@ -342,8 +347,7 @@ export class ClaimIndex {
   private mergeRuns(): void {
     const total = this.runs.reduce((sum, run) => sum + run.entries, 0);
     const readers = this.runs.map((run) => new RunReader(run)).filter((reader) => !reader.done);
-    const file = path.join(this.folder, `run-${this.runsMade++}`);
-    const fd = openSync(file, 'w+', 0o600);
+    const { file, fd } = this.createRunFile();
     const fences = new Float64Array(Math.ceil(total / FENCE_SPACING));
     const chunk = new Float64Array(MERGE_CHUNK_ENTRIES * ENTRY_FIELDS);
     let inChunk = 0;
