@@ -1,6 +1,6 @@
 // The authpipe CLI: parses flags and hands over to the engine in pipelines/.
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,8 +21,8 @@ import { ERROR_CLASSES, ROW_STATES } from './state/schema.ts';
 import { openLedger, type ErrorClass, type LedgerRow, type RowState } from './state/ledger.ts';
 import { REPLAY_CLASSES, type ReplayClass } from './state/replay.ts';
 import { ID_MAP_COLUMNS, idMapRecord, rowRecord, statusText } from './state/report.ts';
+import packageJson from './package.json' with { type: 'json' };
 
-const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 const stdinEnvelopes = { component: registry.source.ndjson, options: { path: '-' } };
 
 function withOutputFlags(command: Command): Command {
@@ -65,7 +65,7 @@ async function printJsonLines<T>(records: Iterable<T>, toJson: (record: T) => un
 
 const program = new Command('authpipe')
   .description('Streaming, exactly-once user migration into WorkOS')
-  .version(version)
+  .version(packageJson.version)
   .showHelpAfterError()
   .exitOverride();
 

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bin/**', 'state/*.db*', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'bin/**', 'dist/**', 'state/*.db*', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
