@@ -2,7 +2,7 @@
 // the case's own. Numbers go to BENCHMARKS.md by hand, with the machine and the date. The cases alternate
 // BENCH_REPEATS times (default 3) and the median time of each is compared: on a shared VM the same case
 // varies by tens of percent from one run to the next.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,9 +19,11 @@ const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const workDir = path.join(os.tmpdir(), 'authpipe-bench');
 mkdirSync(workDir, { recursive: true });
 
+/** Exit 3 is the CLI's "finished, some rows invalid": the generated exports have nasty rows on purpose. */
 function runCase(script: string, ...args: string[]): CaseResult {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'cases', script), ...args], { encoding: 'utf8' });
-  return JSON.parse(output) as CaseResult;
+  const { status, stdout, stderr } = spawnSync(process.execPath, [path.join(import.meta.dirname, 'cases', script), ...args], { encoding: 'utf8' });
+  if (status !== 0 && status !== 3) throw new Error(`${script} exited with ${status}: ${stderr}`);
+  return JSON.parse(stdout) as CaseResult;
 }
 
 function median(results: CaseResult[]): CaseResult {
@@ -39,10 +41,11 @@ for (const rows of sizes) {
   const baselines: CaseResult[] = [];
   const pipelines: CaseResult[] = [];
   for (let run = 0; run < repeats; run++) {
-    baselines.push(runCase('csv-parse-only.ts', file));
-    pipelines.push(runCase('clerk-pipeline.ts', file, output));
+    baselines.push(runCase('csv-parse-only.mjs', file));
+    pipelines.push(runCase('clerk-pipeline.mjs', file, output, String(rows)));
   }
   rmSync(output, { force: true });
+  rmSync(`${output}.yaml`, { force: true });
   const baseline = median(baselines);
   const pipeline = { ...median(pipelines), maxRssMb: Math.max(...pipelines.map((result) => result.maxRssMb)) };
   const rate = (result: CaseResult) => `${(result.ms / 1000).toFixed(2)} s (${Math.round(result.rows / (result.ms / 1000)).toLocaleString('en')} rows/s)`;
