@@ -9,7 +9,9 @@
 //   memory as a fence;
 // - only when the filter says "maybe" (a real duplicate, or a rare false positive) are the runs searched: one block
 //   read per run, then the stored text is read back and compared, so an answer is never a guess;
-// - once there are `maxRuns` runs they are merged into one, so a search reads at most that many blocks.
+// - runs are merged by size, `runsPerMerge` of one size into one of the next (size-tiered, as in LSM trees): each
+//   entry is rewritten about log(rows) times in all, rather than at every merge as when all runs were merged into
+//   one; a search reads at most `runsPerMerge` blocks per size.
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { AuthpipeError } from '../../pipelines/errors.ts';
@@ -36,11 +38,11 @@ const FILTER_PROBES = 6;
 export interface ClaimIndexLimits {
   /** Claims held in memory before they go to disk: a power of two, at most SLOT_RANGE. */
   recentClaims: number;
-  /** Runs on disk that are merged into one. */
-  maxRuns: number;
+  /** Runs of one size that are merged into one run of the next size. */
+  runsPerMerge: number;
 }
 
-const DEFAULT_LIMITS: ClaimIndexLimits = { recentClaims: 65_536, maxRuns: 16 };
+const DEFAULT_LIMITS: ClaimIndexLimits = { recentClaims: 65_536, runsPerMerge: 16 };
 /** A sort key holds a slot number below this in its low bits. */
 const SLOT_RANGE = 65_536;
 const FENCE_SPACING = 256;
@@ -128,6 +130,8 @@ interface Run {
   entries: number;
   /** The fingerprint of every FENCE_SPACING-th entry. */
   fences: Float64Array;
+  /** 0 for a run written by a flush; one more than its inputs' for a merged run. */
+  size: number;
 }
 
 /** Reads a run's entries in order, a chunk at a time. */
@@ -328,7 +332,11 @@ export class ClaimIndex {
     this.table.fill(0);
     this.slotsUsed = 0;
     this.arenaUsed = 0;
-    if (this.runs.length === this.limits.maxRuns) this.mergeRuns();
+    for (let size = 0; ; size++) {
+      const sameSize = this.runs.filter((run) => run.size === size);
+      if (sameSize.length < this.limits.runsPerMerge) break;
+      this.merge(sameSize, size + 1);
+    }
   }
 
   /** A new, empty run file that only the user can read: it holds fingerprints of emails. */
@@ -340,13 +348,13 @@ export class ClaimIndex {
   private writeRun(entries: Float64Array, fences: Float64Array): Run {
     const { file, fd } = this.createRunFile();
     writeAll(fd, new Uint8Array(entries.buffer, entries.byteOffset, entries.byteLength), 0);
-    return { file, fd, entries: entries.length / ENTRY_FIELDS, fences };
+    return { file, fd, entries: entries.length / ENTRY_FIELDS, fences, size: 0 };
   }
 
-  /** Merges every run into one, a chunk of each at a time, so memory stays flat however large the runs are. */
-  private mergeRuns(): void {
-    const total = this.runs.reduce((sum, run) => sum + run.entries, 0);
-    const readers = this.runs.map((run) => new RunReader(run)).filter((reader) => !reader.done);
+  /** Merges `runs` into one run of `size`, a chunk of each at a time, so memory stays flat however large they are. */
+  private merge(runs: Run[], size: number): void {
+    const total = runs.reduce((sum, run) => sum + run.entries, 0);
+    const readers = runs.map((run) => new RunReader(run)).filter((reader) => !reader.done);
     const { file, fd } = this.createRunFile();
     const fences = new Float64Array(Math.ceil(total / FENCE_SPACING));
     const chunk = new Float64Array(MERGE_CHUNK_ENTRIES * ENTRY_FIELDS);
@@ -365,10 +373,10 @@ export class ClaimIndex {
       }
     }
     writeAll(fd, new Uint8Array(chunk.buffer, 0, inChunk * ENTRY_BYTES), written);
-    for (const run of this.runs) {
+    for (const run of runs) {
       closeSync(run.fd);
       unlinkSync(run.file);
     }
-    this.runs.splice(0, this.runs.length, { file, fd, entries: total, fences });
+    this.runs.splice(0, this.runs.length, ...this.runs.filter((run) => !runs.includes(run)), { file, fd, entries: total, fences, size });
   }
 }

@@ -6,7 +6,7 @@ import { ClaimIndex, type Claim, type ClaimIndexLimits } from '../../../stages/v
 import { tempDir } from '../../sources/context.ts';
 
 /** Small enough that a few thousand rows go through many flushes and several merges of the runs on disk. */
-const SMALL: ClaimIndexLimits = { recentClaims: 64, maxRuns: 3 };
+const SMALL: ClaimIndexLimits = { recentClaims: 64, runsPerMerge: 3 };
 
 function indexIn(limits = SMALL): { index: ClaimIndex; folder: string } {
   const folder = tempDir();
