@@ -67,9 +67,15 @@ async function build() {
     write: false,
     logLevel: 'error',
   });
-  mkdirSync(outdir, { recursive: true });
-  for (const output of result.outputFiles) writeInPlace(output.path, output.contents);
-  writeInPlace(manifestFile, JSON.stringify({ startedAt, inputs: Object.keys(result.metafile.inputs) }));
+  try {
+    mkdirSync(outdir, { recursive: true });
+    for (const output of result.outputFiles) writeInPlace(output.path, output.contents);
+    writeInPlace(manifestFile, JSON.stringify({ startedAt, inputs: Object.keys(result.metafile.inputs) }));
+  } catch (error) {
+    const reason = /** @type {NodeJS.ErrnoException} */ (error).code ?? String(error);
+    process.stderr.write(`authpipe: cannot write its build to ${outdir} (${reason}); run it once as the checkout's owner\n`);
+    process.exit(1);
+  }
 }
 
 if (!isFresh()) await build();
