@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { startWorkosEmulator } from '../../emulators/workos/server.ts';
+import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { Envelope } from '../../pipelines/record.ts';
 import type { LedgerStatus } from '../../state/ledger.ts';
 import { tempDir } from '../sources/context.ts';
@@ -26,176 +26,152 @@ async function ledgerStatus(ledger: string): Promise<LedgerStatus> {
   return JSON.parse(result.stdout) as LedgerStatus;
 }
 
-test('the Clerk pipeline imports users, organizations and factors, says where each user went, and sends nothing on a second run', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('the Clerk pipeline imports users, organizations and factors, says where each user went, and sends nothing on a second run', async (t) => {
+  const emulator = await emulatorFor(t);
   const ledger = path.join(tempDir(), 'clerk.db');
   const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
-  try {
-    const first = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--quiet'], { env });
-    assert.equal(first.code, 3, first.stderr);
-    assert.equal(statSync(ledger).mode & 0o777, 0o600);
-    assert.equal(emulator.store.users.size, 17);
-    assert.equal(emulator.store.organizations.size, 4);
+  const first = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(first.code, 3, first.stderr);
+  assert.equal(statSync(ledger).mode & 0o777, 0o600);
+  assert.equal(emulator.store.users.size, 17);
+  assert.equal(emulator.store.organizations.size, 4);
 
-    const status = await ledgerStatus(ledger);
-    assert.deepEqual(status.byState, { pending: 0, in_flight: 0, done: 17, failed: 0, invalid: 4, skipped: 0 });
-    assert.deepEqual(status.memberships, { done: 7, failed: 0 });
+  const status = await ledgerStatus(ledger);
+  assert.deepEqual(status.byState, { pending: 0, in_flight: 0, done: 17, failed: 0, invalid: 4, skipped: 0 });
+  assert.deepEqual(status.memberships, { done: 7, failed: 0 });
 
-    const exported = await runCli(['ledger', 'export', '--ledger', ledger]);
-    assert.equal(exported.code, 0, exported.stderr);
-    const [header, ...lines] = exported.stdout.trim().split('\n');
-    assert.equal(header, 'key,email,external_id,workos_user_id,state');
-    const done = lines.map((line) => line.split(',')).filter((cells) => cells[4] === 'done');
-    assert.equal(done.length, 17);
-    for (const [, email, externalId, userId] of done) {
-      const user = emulator.store.users.get(userId ?? '');
-      assert.deepEqual([user?.email, user?.external_id], [email?.toLowerCase(), externalId]);
-    }
-
-    const requestsBefore = emulator.requests.length;
-    const second = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--json'], { env });
-    assert.equal(second.code, 3, second.stderr);
-    assert.equal(emulator.requests.length, requestsBefore);
-    assert.match(second.stderr, /"skipped":17/);
-  } finally {
-    await emulator.close();
+  const exported = await runCli(['ledger', 'export', '--ledger', ledger]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const [header, ...lines] = exported.stdout.trim().split('\n');
+  assert.equal(header, 'key,email,external_id,workos_user_id,state');
+  const done = lines.map((line) => line.split(',')).filter((cells) => cells[4] === 'done');
+  assert.equal(done.length, 17);
+  for (const [, email, externalId, userId] of done) {
+    const user = emulator.store.users.get(userId ?? '');
+    assert.deepEqual([user?.email, user?.external_id], [email?.toLowerCase(), externalId]);
   }
+
+  const requestsBefore = emulator.requests.length;
+  const second = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--json'], { env });
+  assert.equal(second.code, 3, second.stderr);
+  assert.equal(emulator.requests.length, requestsBefore);
+  assert.match(second.stderr, /"skipped":17/);
 });
 
-test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null, faults: 'status=503:1' });
+test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
   const dir = tempDir();
   const ledger = path.join(dir, 'flaky.db');
   const input = Array.from({ length: 5 }, (_, seq) => envelopeLine(seq)).join('\n');
-  try {
-    const failing = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', emulator.url, '--retries', '0', '--quiet'], {
-      input,
-      env: { WORKOS_API_KEY: 'sk_test_cli' },
-    });
-    assert.equal(failing.code, 3, failing.stderr);
-    assert.equal((await ledgerStatus(ledger)).byErrorClass.retryable, 5);
+  const failing = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', emulator.url, '--retries', '0', '--quiet'], {
+    input,
+    env: { WORKOS_API_KEY: 'sk_test_cli' },
+  });
+  assert.equal(failing.code, 3, failing.stderr);
+  assert.equal((await ledgerStatus(ledger)).byErrorClass.retryable, 5);
 
-    emulator.faults.clear();
-    // No --base-url and no WORKOS_API_URL: the server comes from the ledger's last run.
-    const replay = await runCli(['replay', '--ledger', ledger, '--class', 'retryable', '--quiet'], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: '' } });
-    assert.equal(replay.code, 0, replay.stderr);
-    assert.equal(emulator.store.users.size, 5);
-    const status = await ledgerStatus(ledger);
-    assert.equal(status.byState.done, 5);
-    const creates = emulator.requests.filter((request) => request.accepted && request.method === 'POST' && request.path === '/user_management/users');
-    assert.equal(creates.length, 5);
-  } finally {
-    await emulator.close();
-  }
+  emulator.faults.clear();
+  // No --base-url and no WORKOS_API_URL: the server comes from the ledger's last run.
+  const replay = await runCli(['replay', '--ledger', ledger, '--class', 'retryable', '--quiet'], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: '' } });
+  assert.equal(replay.code, 0, replay.stderr);
+  assert.equal(emulator.store.users.size, 5);
+  const status = await ledgerStatus(ledger);
+  assert.equal(status.byState.done, 5);
+  const creates = emulator.requests.filter((request) => request.accepted && request.method === 'POST' && request.path === '/user_management/users');
+  assert.equal(creates.length, 5);
 });
 
-test('rows WorkOS refused are exported without their password hash, fixed by hand, and written back with it', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('rows WorkOS refused are exported without their password hash, fixed by hand, and written back with it', async (t) => {
+  const emulator = await emulatorFor(t);
   const dir = tempDir();
   const ledger = path.join(dir, 'refused.db');
   const env = { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
   // A metadata value over 600 characters: WorkOS answers 400 invalid_metadata.
   const input = [envelopeLine(1), envelopeLine(2, { note: 'x'.repeat(700) })].join('\n');
-  try {
-    const first = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env });
-    assert.equal(first.code, 3, first.stderr);
+  const first = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env });
+  assert.equal(first.code, 3, first.stderr);
 
-    const exported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
-    assert.equal(exported.code, 0, exported.stderr);
-    assert.ok(!exported.stdout.includes(BCRYPT_HASH), 'the export holds a password hash');
-    const [refused] = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
-    assert.equal(refused?.key, 'ext:u2');
-    assert.deepEqual(
-      refused?.issues.map((issue) => issue.code),
-      ['workos.invalid_metadata'],
-    );
+  const exported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.ok(!exported.stdout.includes(BCRYPT_HASH), 'the export holds a password hash');
+  const [refused] = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  assert.equal(refused?.key, 'ext:u2');
+  assert.deepEqual(
+    refused?.issues.map((issue) => issue.code),
+    ['workos.invalid_metadata'],
+  );
 
-    // Sent back unfixed, it is refused again; the export then shows WorkOS's latest answer, once.
-    const again = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: exported.stdout, env });
-    assert.equal(again.code, 3, again.stderr);
-    const reexported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
-    assert.deepEqual(
-      reexported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Envelope).issues.map((issue) => issue.code)),
-      [['workos.invalid_metadata']],
-    );
+  // Sent back unfixed, it is refused again; the export then shows WorkOS's latest answer, once.
+  const again = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: exported.stdout, env });
+  assert.equal(again.code, 3, again.stderr);
+  const reexported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
+  assert.deepEqual(
+    reexported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Envelope).issues.map((issue) => issue.code)),
+    [['workos.invalid_metadata']],
+  );
 
-    const fixed = { ...refused, user: { ...refused?.user, metadata: { note: 'short' } } };
-    const written = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: JSON.stringify(fixed), env });
-    assert.equal(written.code, 0, written.stderr);
+  const fixed = { ...refused, user: { ...refused?.user, metadata: { note: 'short' } } };
+  const written = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: JSON.stringify(fixed), env });
+  assert.equal(written.code, 0, written.stderr);
 
-    const user = emulator.store.userByEmail('user2@example.com');
-    assert.deepEqual(user?.metadata, { note: 'short' });
-    const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
-    assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
-    assert.equal((await ledgerStatus(ledger)).byState.done, 2);
-  } finally {
-    await emulator.close();
-  }
+  const user = emulator.store.userByEmail('user2@example.com');
+  assert.deepEqual(user?.metadata, { note: 'short' });
+  const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
+  assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
+  assert.equal((await ledgerStatus(ledger)).byState.done, 2);
 });
 
-test('ledger rows lists rows by state without payloads, and an unknown state is a usage error', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('ledger rows lists rows by state without payloads, and an unknown state is a usage error', async (t) => {
+  const emulator = await emulatorFor(t);
   const ledger = path.join(tempDir(), 'rows.db');
-  try {
-    const input = [envelopeLine(1), envelopeLine(2, { note: 'x'.repeat(700) })].join('\n');
-    await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
+  const input = [envelopeLine(1), envelopeLine(2, { note: 'x'.repeat(700) })].join('\n');
+  await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
 
-    const failed = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'failed']);
-    assert.equal(failed.code, 0, failed.stderr);
-    const rows = failed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(
-      rows.map((row) => [row.key, row.state, (row.error as { code: string }).code]),
-      [['ext:u2', 'failed', 'invalid_metadata']],
-    );
-    assert.ok(!failed.stdout.includes(BCRYPT_HASH));
+  const failed = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'failed']);
+  assert.equal(failed.code, 0, failed.stderr);
+  const rows = failed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(
+    rows.map((row) => [row.key, row.state, (row.error as { code: string }).code]),
+    [['ext:u2', 'failed', 'invalid_metadata']],
+  );
+  assert.ok(!failed.stdout.includes(BCRYPT_HASH));
 
-    const wrong = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'finished']);
-    assert.equal(wrong.code, 2);
-    assert.match(wrong.stderr, /--state: unknown state finished/);
-  } finally {
-    await emulator.close();
-  }
+  const wrong = await runCli(['ledger', 'rows', '--ledger', ledger, '--state', 'finished']);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--state: unknown state finished/);
 });
 
-test('SIGINT during an import exits 130 with the rows in flight recorded, and the next run creates each remaining user once', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('SIGINT during an import exits 130 with the rows in flight recorded, and the next run creates each remaining user once', async (t) => {
+  const emulator = await emulatorFor(t);
   const ledger = path.join(tempDir(), 'interrupted.db');
   const env = { ...process.env, WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
   const input = `${Array.from({ length: 40 }, (_, seq) => envelopeLine(seq)).join('\n')}\n`;
-  try {
-    const child = spawn(process.execPath, [bin, 'write', 'workos', '--ledger', ledger, '--rate', '5/1s'], { cwd: root, env });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.stdin.end(input);
-    while (emulator.store.users.size < 3 && child.exitCode === null) await sleep(10);
-    child.kill('SIGINT');
-    const [code] = (await once(child, 'close')) as [number | null];
-    assert.equal(code, 130, stderr);
-    const interrupted = await ledgerStatus(ledger);
-    assert.equal(interrupted.byState.in_flight + interrupted.byState.failed, 0);
-    assert.equal(interrupted.byState.done, emulator.store.users.size);
+  const child = spawn(process.execPath, [bin, 'write', 'workos', '--ledger', ledger, '--rate', '5/1s'], { cwd: root, env });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(input);
+  while (emulator.store.users.size < 3 && child.exitCode === null) await sleep(10);
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 130, stderr);
+  const interrupted = await ledgerStatus(ledger);
+  assert.equal(interrupted.byState.in_flight + interrupted.byState.failed, 0);
+  assert.equal(interrupted.byState.done, emulator.store.users.size);
 
-    const resumed = await runCli(['write', 'workos', '--ledger', ledger, '--rate', 'none', '--quiet'], { input, env });
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.equal(emulator.store.users.size, 40);
-    const creates = emulator.requests.filter((request) => request.accepted && request.method === 'POST' && request.path === '/user_management/users');
-    assert.equal(creates.length, 40);
-  } finally {
-    await emulator.close();
-  }
+  const resumed = await runCli(['write', 'workos', '--ledger', ledger, '--rate', 'none', '--quiet'], { input, env });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(emulator.store.users.size, 40);
+  const creates = emulator.requests.filter((request) => request.accepted && request.method === 'POST' && request.path === '/user_management/users');
+  assert.equal(creates.length, 40);
 });
 
-test('plan reads the whole input and counts the calls a run would send, without sending any or creating the ledger', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('plan reads the whole input and counts the calls a run would send, without sending any or creating the ledger', async (t) => {
+  const emulator = await emulatorFor(t);
   const ledger = path.join(tempDir(), 'planned.db');
-  try {
-    const result = await runCli(['plan', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
-    assert.equal(result.code, 3, result.stderr);
-    assert.match(result.stderr, /dry run: 17 users to create, 0 to update, 0 to reconcile \(left in flight\), 0 to complete, 0 unchanged, 4 invalid/);
-    assert.match(result.stderr, /dry run: 4 organizations to resolve, 7 memberships, 2 TOTP factors; at most 30 write calls/);
-    assert.equal(emulator.requests.length, 0);
-    assert.throws(() => statSync(ledger), { code: 'ENOENT' });
-  } finally {
-    await emulator.close();
-  }
+  const result = await runCli(['plan', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(result.stderr, /dry run: 17 users to create, 0 to update, 0 to reconcile \(left in flight\), 0 to complete, 0 unchanged, 4 invalid/);
+  assert.match(result.stderr, /dry run: 4 organizations to resolve, 7 memberships, 2 TOTP factors; at most 30 write calls/);
+  assert.equal(emulator.requests.length, 0);
+  assert.throws(() => statSync(ledger), { code: 'ENOENT' });
 });

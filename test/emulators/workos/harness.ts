@@ -1,3 +1,4 @@
+import type { TestContext } from 'node:test';
 import { WorkOS } from '@workos-inc/node';
 import { startWorkosEmulator, type WorkosEmulator, type WorkosEmulatorOptions } from '../../../emulators/workos/server.ts';
 
@@ -7,6 +8,13 @@ export const API_KEY = 'sk_test_emulator';
 
 export function sdkFor(emulator: WorkosEmulator, apiKey = API_KEY): WorkOS {
   return new WorkOS(apiKey, { apiHostname: '127.0.0.1', https: false, port: emulator.port });
+}
+
+/** An emulator without rate limits (unless `options` sets some), closed when the test `t` ends. */
+export async function emulatorFor(t: TestContext, options: WorkosEmulatorOptions = {}): Promise<WorkosEmulator> {
+  const emulator = await startWorkosEmulator({ writes: null, reads: null, ...options });
+  t.after(() => emulator.close());
+  return emulator;
 }
 
 export async function startWithSdk(options: WorkosEmulatorOptions = {}): Promise<{ emulator: WorkosEmulator; workos: WorkOS }> {

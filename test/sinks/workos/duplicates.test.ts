@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
+import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { runSink, sdkFor, sinkContext, userEnvelope } from './harness.ts';
 
@@ -36,20 +37,16 @@ for (const [server, faults, answer] of [
   });
 }
 
-test('a user that holds the external id under another email is found by its external id', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a user that holds the external id under another email is found by its external id', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
+  const existing = await sdkFor(emulator).userManagement.createUser({ email: 'old-address@example.com', externalId: 'ext-0' });
+  const result = await runSink(emulator, [userEnvelope(0)], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath);
   try {
-    const existing = await sdkFor(emulator).userManagement.createUser({ email: 'old-address@example.com', externalId: 'ext-0' });
-    const result = await runSink(emulator, [userEnvelope(0)], run);
-    assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
-    const ledger = openLedger(run.ledgerPath);
-    try {
-      assert.equal([...ledger.rows()][0]?.workosUserId, existing.id);
-    } finally {
-      ledger.close();
-    }
+    assert.equal([...ledger.rows()][0]?.workosUserId, existing.id);
   } finally {
-    await emulator.close();
+    ledger.close();
   }
 });

@@ -1,56 +1,48 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
+import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { accepted, runSink, sinkContext, userEnvelope } from './harness.ts';
 
-test('a row WorkOS refuses is failed/permanent at once with its code and message, and the other rows go on', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a row WorkOS refuses is failed/permanent at once with its code and message, and the other rows go on', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
   const refused = userEnvelope(1, { passwordHash: '$2a$10$tooShort' });
+  const result = await runSink(emulator, [userEnvelope(0), refused, userEnvelope(2)], run);
+  assert.deepEqual(result, { written: 2, failed: 1, skipped: 0 });
+  assert.equal(accepted(emulator, 'POST', '/user_management/users').length, 3);
+  const ledger = openLedger(run.ledgerPath);
   try {
-    const result = await runSink(emulator, [userEnvelope(0), refused, userEnvelope(2)], run);
-    assert.deepEqual(result, { written: 2, failed: 1, skipped: 0 });
-    assert.equal(accepted(emulator, 'POST', '/user_management/users').length, 3);
-    const ledger = openLedger(run.ledgerPath);
-    try {
-      const [row] = [...ledger.rows({ states: ['failed'] })];
-      assert.equal(row?.key, refused.key);
-      assert.deepEqual(row?.error, { errorClass: 'permanent', code: 'invalid_password_hash', message: 'password_hash is not a well-formed bcrypt hash.' });
-      assert.equal(ledger.status().byErrorClass.permanent, 1);
-    } finally {
-      ledger.close();
-    }
-    assert.ok(run.lines.some((line) => line.includes('1 failed (1 permanent invalid_password_hash)')));
-    assert.ok(run.lines.every((line) => !line.includes('$2a$10$')));
+    const [row] = [...ledger.rows({ states: ['failed'] })];
+    assert.equal(row?.key, refused.key);
+    assert.deepEqual(row?.error, { errorClass: 'permanent', code: 'invalid_password_hash', message: 'password_hash is not a well-formed bcrypt hash.' });
+    assert.equal(ledger.status().byErrorClass.permanent, 1);
   } finally {
-    await emulator.close();
+    ledger.close();
   }
+  assert.ok(run.lines.some((line) => line.includes('1 failed (1 permanent invalid_password_hash)')));
+  assert.ok(run.lines.every((line) => !line.includes('$2a$10$')));
 });
 
-test('several roles where the environment allows one fail that membership permanently, naming the fix', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null, multipleRoles: false });
+test('several roles where the environment allows one fail that membership permanently, naming the fix', async (t) => {
+  const emulator = await emulatorFor(t, { multipleRoles: false });
   const run = sinkContext();
   const orgs = [
     { externalId: 'acme', name: 'Acme', roles: ['admin', 'billing'] },
     { externalId: 'globex', name: 'Globex', roles: ['member'] },
   ];
+  const result = await runSink(emulator, [userEnvelope(0, { orgs })], run);
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath);
   try {
-    const result = await runSink(emulator, [userEnvelope(0, { orgs })], run);
-    assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
-    const ledger = openLedger(run.ledgerPath);
-    try {
-      const [row] = [...ledger.rows()];
-      assert.equal(row?.error?.errorClass, 'permanent');
-      assert.equal(row?.error?.code, 'multiple_roles_not_enabled');
-      assert.match(row?.error?.message ?? '', /"acme".*enable them .* or map the user to one role/);
-      assert.equal(ledger.membership(row?.key ?? '', 'ext:globex')?.state, 'done');
-    } finally {
-      ledger.close();
-    }
-    const user = emulator.store.userByEmail('user0@example.com');
-    assert.equal(emulator.store.membershipsOfUser(user?.id ?? '').length, 1);
+    const [row] = [...ledger.rows()];
+    assert.equal(row?.error?.errorClass, 'permanent');
+    assert.equal(row?.error?.code, 'multiple_roles_not_enabled');
+    assert.match(row?.error?.message ?? '', /"acme".*enable them .* or map the user to one role/);
+    assert.equal(ledger.membership(row?.key ?? '', 'ext:globex')?.state, 'done');
   } finally {
-    await emulator.close();
+    ledger.close();
   }
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.equal(emulator.store.membershipsOfUser(user?.id ?? '').length, 1);
 });

@@ -1,91 +1,71 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
+import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { runSink, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
 const BCRYPT_OTHER = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
 
-test('a second run over unchanged rows sends no request at all', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a second run over unchanged rows sends no request at all', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
-  try {
-    const rows = userEnvelopes(10, (seq) => ({ orgs: [{ externalId: `org-${seq % 2}`, name: 'Org', roles: ['member'] }], totpSecret: 'JBSWY3DPEHPK3PXP' }));
-    await runSink(emulator, rows, run);
-    const sent = emulator.requests.length;
-    const result = await runSink(emulator, rows, run);
-    assert.deepEqual(result, { written: 0, failed: 0, skipped: 10 });
-    assert.equal(emulator.requests.length, sent);
-  } finally {
-    await emulator.close();
-  }
+  const rows = userEnvelopes(10, (seq) => ({ orgs: [{ externalId: `org-${seq % 2}`, name: 'Org', roles: ['member'] }], totpSecret: 'JBSWY3DPEHPK3PXP' }));
+  await runSink(emulator, rows, run);
+  const sent = emulator.requests.length;
+  const result = await runSink(emulator, rows, run);
+  assert.deepEqual(result, { written: 0, failed: 0, skipped: 10 });
+  assert.equal(emulator.requests.length, sent);
 });
 
-test('a row written back without its password hash, as replay exports it, is unchanged and sends nothing', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a row written back without its password hash, as replay exports it, is unchanged and sends nothing', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
-  try {
-    const row = userEnvelope(0, { metadata: { plan: 'pro' } });
-    await runSink(emulator, [row], run);
-    const sent = emulator.requests.length;
-    const { passwordHash, ...exported } = row.user;
-    assert.ok(passwordHash);
-    const result = await runSink(emulator, [{ ...row, user: exported }], run);
-    assert.deepEqual(result, { written: 0, failed: 0, skipped: 1 });
-    assert.equal(emulator.requests.length, sent);
-  } finally {
-    await emulator.close();
-  }
+  const row = userEnvelope(0, { metadata: { plan: 'pro' } });
+  await runSink(emulator, [row], run);
+  const sent = emulator.requests.length;
+  const { passwordHash, ...exported } = row.user;
+  assert.ok(passwordHash);
+  const result = await runSink(emulator, [{ ...row, user: exported }], run);
+  assert.deepEqual(result, { written: 0, failed: 0, skipped: 1 });
+  assert.equal(emulator.requests.length, sent);
 });
 
-test('a changed row is updated with only the fields that changed, a new password hash with its type', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a changed row is updated with only the fields that changed, a new password hash with its type', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
-  try {
-    await runSink(emulator, [userEnvelope(0, { metadata: { plan: 'pro', team: 'a' } }), userEnvelope(1)], run);
-    const sent = emulator.requests.length;
-    const changed = [userEnvelope(0, { lastName: 'Changed', metadata: { plan: 'pro', region: 'eu' } }), userEnvelope(1, { passwordHash: BCRYPT_OTHER })];
-    const result = await runSink(emulator, changed, run);
-    assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
-    const updates = emulator.requests.slice(sent).map(({ method, body }) => ({ method, body }));
-    assert.deepEqual(updates, [
-      { method: 'PUT', body: { last_name: 'Changed', metadata: { region: 'eu', team: null } } },
-      { method: 'PUT', body: { password_hash: BCRYPT_OTHER, password_hash_type: 'bcrypt' } },
-    ]);
-    assert.deepEqual(emulator.store.userByEmail('user0@example.com')?.metadata, { plan: 'pro', region: 'eu' });
-    assert.ok(run.lines.some((line) => line.includes('2 written (0 created, 2 updated')));
-  } finally {
-    await emulator.close();
-  }
+  await runSink(emulator, [userEnvelope(0, { metadata: { plan: 'pro', team: 'a' } }), userEnvelope(1)], run);
+  const sent = emulator.requests.length;
+  const changed = [userEnvelope(0, { lastName: 'Changed', metadata: { plan: 'pro', region: 'eu' } }), userEnvelope(1, { passwordHash: BCRYPT_OTHER })];
+  const result = await runSink(emulator, changed, run);
+  assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
+  const updates = emulator.requests.slice(sent).map(({ method, body }) => ({ method, body }));
+  assert.deepEqual(updates, [
+    { method: 'PUT', body: { last_name: 'Changed', metadata: { region: 'eu', team: null } } },
+    { method: 'PUT', body: { password_hash: BCRYPT_OTHER, password_hash_type: 'bcrypt' } },
+  ]);
+  assert.deepEqual(emulator.store.userByEmail('user0@example.com')?.metadata, { plan: 'pro', region: 'eu' });
+  assert.ok(run.lines.some((line) => line.includes('2 written (0 created, 2 updated')));
 });
 
-test('a membership added in the source is created on the next run without touching the user', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a membership added in the source is created on the next run without touching the user', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
-  try {
-    const acme = { externalId: 'acme', name: 'Acme', roles: ['member'] };
-    await runSink(emulator, [userEnvelope(0, { orgs: [acme] })], run);
-    const sent = emulator.requests.length;
-    const result = await runSink(emulator, [userEnvelope(0, { orgs: [acme, { externalId: 'globex', name: 'Globex', roles: ['admin'] }] })], run);
-    assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
-    const paths = emulator.requests.slice(sent).map(({ method, path }) => `${method} ${path}`);
-    assert.deepEqual(paths, ['GET /organizations/external_id/globex', 'POST /organizations', 'POST /user_management/organization_memberships']);
-  } finally {
-    await emulator.close();
-  }
+  const acme = { externalId: 'acme', name: 'Acme', roles: ['member'] };
+  await runSink(emulator, [userEnvelope(0, { orgs: [acme] })], run);
+  const sent = emulator.requests.length;
+  const result = await runSink(emulator, [userEnvelope(0, { orgs: [acme, { externalId: 'globex', name: 'Globex', roles: ['admin'] }] })], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const paths = emulator.requests.slice(sent).map(({ method, path }) => `${method} ${path}`);
+  assert.deepEqual(paths, ['GET /organizations/external_id/globex', 'POST /organizations', 'POST /user_management/organization_memberships']);
 });
 
-test('changed roles update the existing membership instead of creating another', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('changed roles update the existing membership instead of creating another', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
-  try {
-    await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['member'] }] })], run);
-    const sent = emulator.requests.length;
-    await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }] })], run);
-    const calls = emulator.requests.slice(sent).map(({ method, body }) => ({ method, body }));
-    assert.deepEqual(calls, [{ method: 'PUT', body: { role_slug: 'admin' } }]);
-    const user = emulator.store.userByEmail('user0@example.com');
-    assert.deepEqual(emulator.store.membershipsOfUser(user?.id ?? '')[0]?.roles, [{ slug: 'admin' }]);
-  } finally {
-    await emulator.close();
-  }
+  await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['member'] }] })], run);
+  const sent = emulator.requests.length;
+  await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }] })], run);
+  const calls = emulator.requests.slice(sent).map(({ method, body }) => ({ method, body }));
+  assert.deepEqual(calls, [{ method: 'PUT', body: { role_slug: 'admin' } }]);
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.deepEqual(emulator.store.membershipsOfUser(user?.id ?? '')[0]?.roles, [{ slug: 'admin' }]);
 });

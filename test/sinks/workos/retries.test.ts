@@ -1,50 +1,38 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
+import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { accepted, runSink, sinkContext, userEnvelopes } from './harness.ts';
 
-test('5xx answers are retried with backoff until the call succeeds, and no row is lost', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null, faults: 'status=503:0.1,status=500:0.05', seed: 11 });
-  try {
-    const result = await runSink(emulator, userEnvelopes(100), sinkContext(), { retries: 10 });
-    assert.deepEqual(result, { written: 100, failed: 0, skipped: 0 });
-    assert.equal(emulator.store.users.size, 100);
-    assert.ok(emulator.requests.some((request) => request.status === 503));
-  } finally {
-    await emulator.close();
-  }
+test('5xx answers are retried with backoff until the call succeeds, and no row is lost', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503:0.1,status=500:0.05', seed: 11 });
+  const result = await runSink(emulator, userEnvelopes(100), sinkContext(), { retries: 10 });
+  assert.deepEqual(result, { written: 100, failed: 0, skipped: 0 });
+  assert.equal(emulator.store.users.size, 100);
+  assert.ok(emulator.requests.some((request) => request.status === 503));
 });
 
-test('dropped connections, before or after the write took effect, are retried without creating any user twice', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null, faults: 'drop=0.1,drop-after=0.1', seed: 12 });
-  try {
-    const result = await runSink(emulator, userEnvelopes(100), sinkContext(), { retries: 10 });
-    assert.deepEqual(result, { written: 100, failed: 0, skipped: 0 });
-    assert.equal(emulator.store.users.size, 100);
-    const creates = accepted(emulator, 'POST', '/user_management/users');
-    assert.equal(new Set(creates.map((request) => (request.body as { email: string }).email)).size, creates.length);
-    assert.ok(emulator.requests.some((request) => request.dropped && request.accepted));
-  } finally {
-    await emulator.close();
-  }
+test('dropped connections, before or after the write took effect, are retried without creating any user twice', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'drop=0.1,drop-after=0.1', seed: 12 });
+  const result = await runSink(emulator, userEnvelopes(100), sinkContext(), { retries: 10 });
+  assert.deepEqual(result, { written: 100, failed: 0, skipped: 0 });
+  assert.equal(emulator.store.users.size, 100);
+  const creates = accepted(emulator, 'POST', '/user_management/users');
+  assert.equal(new Set(creates.map((request) => (request.body as { email: string }).email)).size, creates.length);
+  assert.ok(emulator.requests.some((request) => request.dropped && request.accepted));
 });
 
-test('a row whose calls keep failing ends failed/retryable with the server code once its retries are spent', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null, faults: 'status=503x50' });
+test('a row whose calls keep failing ends failed/retryable with the server code once its retries are spent', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503x50' });
   const run = sinkContext();
+  const result = await runSink(emulator, userEnvelopes(1), run, { retries: 2 });
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath);
   try {
-    const result = await runSink(emulator, userEnvelopes(1), run, { retries: 2 });
-    assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
-    const ledger = openLedger(run.ledgerPath);
-    try {
-      const [row] = [...ledger.rows()];
-      assert.equal(row?.state, 'failed');
-      assert.deepEqual(row?.error, { errorClass: 'retryable', code: 'injected_fault', message: 'Service Unavailable (injected fault).' });
-    } finally {
-      ledger.close();
-    }
+    const [row] = [...ledger.rows()];
+    assert.equal(row?.state, 'failed');
+    assert.deepEqual(row?.error, { errorClass: 'retryable', code: 'injected_fault', message: 'Service Unavailable (injected fault).' });
   } finally {
-    await emulator.close();
+    ledger.close();
   }
 });

@@ -1,39 +1,31 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
+import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { accepted, runSink, sinkContext, userEnvelope } from './harness.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
 
-test('a TOTP secret is enrolled once for its user, named by email, and a changed row does not enrol it again', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null });
+test('a TOTP secret is enrolled once for its user, named by email, and a changed row does not enrol it again', async (t) => {
+  const emulator = await emulatorFor(t);
   const run = sinkContext();
-  try {
-    await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run, { totpIssuer: 'Acme' });
-    await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET, firstName: 'Renamed' })], run, { totpIssuer: 'Acme' });
-    const enrolments = accepted(emulator, 'POST', '/user_management/users/').filter((request) => request.path.endsWith('/auth_factors'));
-    assert.deepEqual(
-      enrolments.map((request) => request.body),
-      [{ type: 'totp', totp_issuer: 'Acme', totp_user: 'user0@example.com', totp_secret: SECRET }],
-    );
-    const user = emulator.store.userByEmail('user0@example.com');
-    assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
-  } finally {
-    await emulator.close();
-  }
+  await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run, { totpIssuer: 'Acme' });
+  await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET, firstName: 'Renamed' })], run, { totpIssuer: 'Acme' });
+  const enrolments = accepted(emulator, 'POST', '/user_management/users/').filter((request) => request.path.endsWith('/auth_factors'));
+  assert.deepEqual(
+    enrolments.map((request) => request.body),
+    [{ type: 'totp', totp_issuer: 'Acme', totp_user: 'user0@example.com', totp_secret: SECRET }],
+  );
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
 });
 
-test('for a user that was already in WorkOS, an existing TOTP factor is found instead of enrolled twice', async () => {
-  const emulator = await startWorkosEmulator({ writes: null, reads: null, faults: 'drop-after=x2' });
+test('for a user that was already in WorkOS, an existing TOTP factor is found instead of enrolled twice', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'drop-after=x2' });
   const run = sinkContext();
-  try {
-    // The create lands but its answer is lost; so does the enrolment: both are found by lookup.
-    const result = await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run);
-    assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
-    const user = emulator.store.userByEmail('user0@example.com');
-    assert.equal(emulator.store.users.size, 1);
-    assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
-  } finally {
-    await emulator.close();
-  }
+  // The create lands but its answer is lost; so does the enrolment: both are found by lookup.
+  const result = await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.equal(emulator.store.users.size, 1);
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
 });
