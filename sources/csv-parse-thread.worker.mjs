@@ -11,6 +11,11 @@ import { Parser } from 'csv-parse';
 /** @typedef {import('csv-parse').CsvError} CsvError */
 
 const BATCH_ROWS = 1024;
+const BYTE_ORDER_MARKS = [
+  { encoding: 'utf-8', bytes: [0xef, 0xbb, 0xbf] },
+  { encoding: 'utf-16le', bytes: [0xff, 0xfe] },
+  { encoding: 'utf-16be', bytes: [0xfe, 0xff] },
+];
 const DONE = 'done';
 const LF = 10;
 const CR = 13;
@@ -70,6 +75,23 @@ class LineCounter {
     this.nextLf = this.chunks[0].indexOf(LF);
     this.nextCr = this.chunks[0].indexOf(CR);
   }
+}
+
+/**
+ * What turns the input's bytes into UTF-8 for csv-parse, chosen from its first chunk: a byte order mark names the
+ * encoding (Excel's "Unicode text" is UTF-16LE), else the `encoding` option. UTF-8 passes through untouched; anything
+ * else is decoded with TextDecoder (which drops the mark), so csv-parse and the line counts see one encoding. Bytes
+ * that do not decode become U+FFFD, which the csv source reports on the row.
+ * @param {Buffer} first
+ * @param {string} encoding
+ * @returns {(chunk: Buffer) => Buffer} Called once more with an empty chunk at the end of the input.
+ */
+function utf8Transcoder(first, encoding) {
+  const marked = BYTE_ORDER_MARKS.find(({ bytes }) => bytes.every((byte, index) => first[index] === byte));
+  const decoder = new TextDecoder(marked?.encoding ?? encoding);
+  if (decoder.encoding === 'utf-8') return (chunk) => chunk;
+  // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
+  return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
 }
 
 /** @param {string[]} cells */
@@ -154,7 +176,7 @@ class BatchBuilder {
  * @param {import('node:worker_threads').MessagePort} port
  * @param {ParserThreadData} data
  */
-async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
+async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight }) {
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
   let onAcknowledged;
@@ -198,13 +220,22 @@ async function parseForParent(port, { delimiter, maxBatchesInFlight }) {
   parser.on('data', take);
   parser.on('skip', (/** @type {CsvError} */ error) => take({ error }));
   const parsed = finished(parser);
+  /** @type {((chunk: Buffer) => Buffer) | undefined} */
+  let toUtf8;
   // Input is read only while there is room for more batches: that is the backpressure up to the main thread's pipe.
-  for await (const chunk of process.stdin) {
+  for await (const input of process.stdin) {
+    toUtf8 ??= utf8Transcoder(input, encoding);
+    const chunk = toUtf8(input);
     lines.add(chunk);
     parser.write(chunk);
     // What this chunk held goes out now rather than when the batch is full: the next chunk may be a person typing.
     if (builder.rows > 0) post();
     await room();
+  }
+  if (toUtf8) {
+    const rest = toUtf8(Buffer.alloc(0));
+    lines.add(rest);
+    parser.write(rest);
   }
   parser.end();
   await parsed;

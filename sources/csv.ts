@@ -12,7 +12,23 @@ const options = z.object({
     .default(true)
     .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
   delimiter: z.string().min(1).default(',').describe('Separator between cells'),
+  encoding: z
+    .string()
+    .default('utf-8')
+    .refine(isKnownEncoding, { error: (issue) => `unknown encoding ${JSON.stringify(issue.input)}; try utf-8, windows-1252, latin1 or utf-16le` })
+    .describe('Character encoding of the file (utf-8, windows-1252, latin1, utf-16le, ...); a byte order mark overrides it'),
 });
+
+function isKnownEncoding(label: string): boolean {
+  try {
+    new TextDecoder(label);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** The cells `first` up to (not including) `end` of a batch. */
 function cellsOf(batch: RowBatch, first: number, end: number): string[] {
@@ -43,6 +59,16 @@ function raggedRowIssue(place: string, expected: number, got: number): Issue {
   };
 }
 
+/** Bytes the encoding could not decode come out as U+FFFD: importing them would write a mangled name or email. */
+function undecodedIssue(place: string, encoding: string): Issue {
+  return {
+    stage: 'csv',
+    code: 'csv.undecodable',
+    level: 'error',
+    message: `${place}: has bytes that are not ${encoding} (read as U+FFFD); if the file was saved in another encoding, set the source's encoding (e.g. windows-1252)`,
+  };
+}
+
 // csv-parse's own message may quote the cell, which can be a password hash: only its code is repeated.
 function parseErrorIssue(place: string, errorCode: string): Issue {
   const reason =
@@ -59,7 +85,8 @@ export const csvSource = defineSource({
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {
-      for await (const batch of parseInThread(input.stream, options.delimiter, ctx.signal)) {
+      for await (const batch of parseInThread(input.stream, options, ctx.signal)) {
+        const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;
         for (let row = 0; row < batch.lines.length; row++) {
@@ -77,6 +104,9 @@ export const csvSource = defineSource({
           }
           const cells = cell - first;
           const issues = cells === columns.length ? [] : [raggedRowIssue(describeOrigin(origin), columns.length, cells)];
+          if (undecoded && cellsOf(batch, first, cell).some((text) => text.includes(REPLACEMENT_CHARACTER))) {
+            issues.push(undecodedIssue(describeOrigin(origin), options.encoding));
+          }
           yield rawEnvelope(++seq, origin, nameCells(columns, batch, first, cell), issues);
         }
       }

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { csvSource } from '../../sources/csv.ts';
+import { collect, contextIn, fileWith } from './context.ts';
+
+async function readCsv(content: Buffer, options: Record<string, unknown> = {}) {
+  const { dir, file } = fileWith('users.csv', content);
+  return collect(csvSource.create(csvSource.options.parse({ path: file, ...options }), contextIn(dir)));
+}
+
+/** What Excel's "Unicode text" and many Windows tools write: UTF-16LE after a byte order mark. */
+function utf16le(text: string): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+}
+
+test('reads a UTF-16LE file by its byte order mark, counting each CRLF as one line', async () => {
+  const envelopes = await readCsv(utf16le('id,email,name\r\nu1,ana@example.com,Zoë\r\nu2,"bo@example.com","Bo\r\nJr"\r\nu3,cy@example.com,Çelik\r\n'));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [2, { id: 'u1', email: 'ana@example.com', name: 'Zoë' }, []],
+      [3, { id: 'u2', email: 'bo@example.com', name: 'Bo\r\nJr' }, []],
+      [5, { id: 'u3', email: 'cy@example.com', name: 'Çelik' }, []],
+    ],
+  );
+});
+
+test('decodes characters of a UTF-16 file that straddle read chunks', async () => {
+  // Mostly characters outside the BMP: two UTF-16 units each, so chunk boundaries fall between their halves.
+  const name = (index: number) => `Zoë ${'😀'.repeat(20)} ${index}`;
+  const rows = Array.from({ length: 20000 }, (_, index) => `u${index},user${index}@example.com,${name(index)}`);
+  const text = ['id,email,name', ...rows].join('\n');
+  assert.ok(text.length * 2 > 4 * 64 * 1024, 'the file spans several 64 KiB read chunks');
+  const envelopes = await readCsv(utf16le(text));
+  assert.equal(envelopes.length, 20000);
+  assert.deepEqual(
+    envelopes.filter((envelope, index) => envelope.raw?.name !== name(index) || envelope.origin.line !== index + 2),
+    [],
+  );
+});
+
+test('reads a Windows-1252 export when told its encoding', async () => {
+  const envelopes = await readCsv(Buffer.from('email,name\nrene@example.com,Ren\xe9 \x80\n', 'latin1'), { encoding: 'windows-1252' });
+  assert.deepEqual(envelopes[0].raw, { email: 'rene@example.com', name: 'René €' });
+  assert.deepEqual(envelopes[0].issues, []);
+});
+
+test('a row with bytes that are not UTF-8 is an error naming file, line and the fix, and the rows around it go on', async () => {
+  const envelopes = await readCsv(Buffer.from('email,name\nana@example.com,Ana\nrene@example.com,Ren\xe9\ncy@example.com,Cy\n', 'latin1'));
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.issues.map((issue) => issue.code)),
+    [[], ['csv.undecodable'], []],
+  );
+  assert.equal(
+    envelopes[1].issues[0].message,
+    "users.csv:3: has bytes that are not utf-8 (read as U+FFFD); if the file was saved in another encoding, set the source's encoding (e.g. windows-1252)",
+  );
+});
+
+test('an encoding no decoder knows is refused before any row is read', () => {
+  const result = csvSource.options.safeParse({ path: 'users.csv', encoding: 'klingon' });
+  assert.equal(result.success, false);
+  assert.match(result.error?.issues[0]?.message ?? '', /unknown encoding "klingon"; try utf-8, windows-1252, latin1 or utf-16le/);
+});
