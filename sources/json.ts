@@ -74,8 +74,14 @@ export const jsonSource = defineSource({
       first = token.name;
     });
 
+    // stream-json's errors say what was wrong but not where. The last record read is a landmark the user can find: the
+    // error lies after it (it may be a read chunk further on, as records are handed over a chunk at a time).
+    let lastRead: number | undefined;
     try {
-      for await (const item of elements) yield elementEnvelope(item, input.name, key);
+      for await (const item of elements) {
+        lastRead = item.key;
+        yield elementEnvelope(item, input.name, key);
+      }
     } catch (error) {
       if (ctx.signal.aborted) return;
       if (first !== undefined && first !== 'startArray') {
@@ -84,7 +90,9 @@ export const jsonSource = defineSource({
       }
       // stream-json's parse errors carry no code; a coded one comes from the file system, not from the document.
       if (error instanceof Error && !('code' in error)) {
-        throw new AuthpipeError('json.invalid', `${input.name}: not valid JSON (${error.message})`);
+        const place = lastRead === undefined ? 'before any record was read' : `after ${key ?? ''}[${lastRead}], the last record read`;
+        const reason = error.message.replace(/^Parser (cannot parse input: |has )/, '');
+        throw new AuthpipeError('json.invalid', `${input.name}: not valid JSON ${place} (${reason})`);
       }
       throw error;
     }

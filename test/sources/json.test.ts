@@ -85,12 +85,18 @@ test('rejects a document whose top level is not an array when no key is given', 
 test('rejects a file that is not JSON, naming the file', async () => {
   await assert.rejects(readJson('email,name\nana@example.com,Ana\n', 'users'), {
     code: 'json.invalid',
-    message: 'export.json: not valid JSON (Parser cannot parse input: expected a value)',
+    message: 'export.json: not valid JSON before any record was read (expected a value)',
   });
 });
 
-test('rejects a document cut off in the middle of the array', async () => {
-  await assert.rejects(readJson('{"users":[{"n":1},{"n":'), { code: 'json.invalid' });
+test('rejects a document cut off in the middle of the array, naming the last record read', async () => {
+  const records = Array.from({ length: 5000 }, (_, index) => `{"localId":"user${index}","email":"user${index}@example.com"}`);
+  await assert.rejects(readJson(`{"users":[${records.join(',\n')},{"n":`, 'users'), (error: Error) => {
+    const read = /^export\.json: not valid JSON after users\[(\d+)\], the last record read \(expected a value\)$/.exec(error.message);
+    assert.ok(read, error.message);
+    assert.ok(Number(read[1]) >= 1000 && Number(read[1]) <= 4999, error.message);
+    return true;
+  });
 });
 
 test('reads an empty array as no records', async () => {
