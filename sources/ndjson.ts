@@ -77,7 +77,8 @@ export const ndjsonSource = defineSource({
     try {
       for await (const text of linesOf(addAbortSignal(ctx.signal, input.stream))) {
         line++;
-        const content = line === 1 && text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
+        // A byte order mark opens the file, or a line where files with one were joined (`cat a.ndjson b.ndjson`).
+        const content = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
         if (!NOT_BLANK.test(content)) continue;
         yield envelopeOf(content, ++seq, { file: input.name, line });
       }

@@ -66,6 +66,18 @@ test('skips blank and whitespace-only lines but counts them in line numbers', as
   );
 });
 
+test('reads the lines of files joined with cat, each opening with a byte order mark', async () => {
+  const envelopes = await readNdjson('\uFEFF{"n":1}\n{"n":2}\n\uFEFF{"n":3}\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [1, { n: 1 }, []],
+      [2, { n: 2 }, []],
+      [3, { n: 3 }, []],
+    ],
+  );
+});
+
 test('reads CRLF line endings, a byte order mark and a last line without a newline', async () => {
   const envelopes = await readNdjson('\uFEFF{"n":1}\r\n\r\n{"n":"two"}\r\n{"n":3}');
   assert.deepEqual(
