@@ -80,6 +80,8 @@ async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Co
       const place = `${input.name}:${info.lines}`;
       if (record.length !== width) throw invalidMappingFile(place, `expected ${width} cells (one per column), got ${record.length}`);
       const values = positions.map((position) => (position === -1 ? '' : record[position]));
+      // Bytes that are not UTF-8 read as U+FFFD: a Latin-1 file would otherwise create mangled organization names.
+      if (values.some((value) => value.includes('\uFFFD'))) throw invalidMappingFile(place, 'has bytes that are not UTF-8; save the file as UTF-8');
       for (let index = 0; index < layout.required; index++) {
         if (values[index] === '') throw invalidMappingFile(place, `${layout.columns[index]} is empty`);
       }

@@ -8,7 +8,7 @@ import { mapStage } from '../../stages/map.ts';
 import { collect, contextIn, streamOf, tempDir } from '../sources/context.ts';
 
 /** Writes each named file into one temp folder and returns the folder. */
-function folderWith(files: Record<string, string>): string {
+function folderWith(files: Record<string, string | Buffer>): string {
   const dir = tempDir();
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
   return dir;
@@ -75,7 +75,7 @@ test('gives each record its own copy of the orgs, so changing one user never cha
   assert.deepEqual(second.user.orgs?.[0].roles, []);
 });
 
-async function loadError(name: string, content: string, option: 'orgs' | 'roles'): Promise<AuthpipeError> {
+async function loadError(name: string, content: string | Buffer, option: 'orgs' | 'roles'): Promise<AuthpipeError> {
   const dir = folderWith({ [name]: content });
   try {
     await mapStage.create(mapStage.options.parse({ [option]: path.join(dir, name) }), contextIn(dir));
@@ -112,6 +112,12 @@ test('refuses a mapping file with a quote left open, naming the line where it op
   const error = await loadError('org-mapping.csv', 'user_id,org_external_id\nu1,org_acme\nu2,"org_acme\n', 'orgs');
   assert.equal(error.code, 'map.mapping_file_invalid');
   assert.equal(error.message, 'org-mapping.csv:3: not valid CSV (CSV_QUOTE_NOT_CLOSED)');
+});
+
+test('refuses a mapping file saved in Latin-1 instead of UTF-8, naming the line', async () => {
+  const error = await loadError('org-mapping.csv', Buffer.from('user_id,org_external_id,org_name\nu1,org_acme,Acme\nu2,org_soc,Soci\xe9t\xe9\n', 'latin1'), 'orgs');
+  assert.equal(error.code, 'map.mapping_file_invalid');
+  assert.equal(error.message, 'org-mapping.csv:3: has bytes that are not UTF-8; save the file as UTF-8');
 });
 
 test('refuses an empty mapping file', async () => {
