@@ -228,7 +228,7 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight })
     const chunk = toUtf8(input);
     lines.add(chunk);
     parser.write(chunk);
-    // What this chunk held goes out now rather than when the batch is full: the next chunk may be a person typing.
+    // What this chunk held goes out now rather than when the batch is full: the next chunk may be slow to come.
     if (builder.rows > 0) post();
     await room();
   }
