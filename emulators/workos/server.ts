@@ -18,7 +18,6 @@ import type { JsonObject } from './validation.ts';
 // answer before anything takes effect, except drop-after, which lets the request take effect and then
 // destroys the connection: the case an exactly-once writer has to survive.
 
-export { parseRate, type RateBudget } from '../../pipelines/rate.ts';
 export type { FaultAction, FaultController, FaultRule, RetryAfter } from './faults.ts';
 export type { EmulatorStore } from './store.ts';
 
