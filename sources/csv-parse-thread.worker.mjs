@@ -100,14 +100,17 @@ function isBlankLine(cells) {
 }
 
 /**
- * Typed arrays grow by doubling; a batch of ordinary rows never has to.
+ * The array, or a copy doubled as often as it takes to hold `length` entries: a write past a typed array's end is
+ * dropped without a word. A batch of ordinary rows never grows.
  * @param {Uint32Array<ArrayBuffer>} array
  * @param {number} length
  * @returns {Uint32Array<ArrayBuffer>}
  */
 function grown(array, length) {
-  if (length < array.length) return array;
-  const larger = new Uint32Array(array.length * 2);
+  if (length <= array.length) return array;
+  let size = array.length * 2;
+  while (size < length) size *= 2;
+  const larger = new Uint32Array(size);
   larger.set(array);
   return larger;
 }

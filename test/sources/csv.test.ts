@@ -115,6 +115,15 @@ test('keeps exact start lines across many read chunks of a large file with multi
   assert.equal(envelopes.at(-1)?.raw?.email, 'u11999@example.com');
 });
 
+test('keeps every cell of rows far wider than usual, header included', async () => {
+  const width = 40_000;
+  const row = (prefix: string) => Array.from({ length: width }, (_, index) => `${prefix}${index}`).join(',');
+  const [envelope] = await readCsv(`${row('c')}\n${row('v')}\n`);
+  assert.equal(Object.keys(envelope.raw ?? {}).length, width);
+  assert.equal(envelope.raw?.c39999, 'v39999');
+  assert.deepEqual(envelope.issues, []);
+});
+
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
   const { dir } = fileWith('other.csv', '');
   await assert.rejects(collect(csvSource.create(csvSource.options.parse({ path: `${dir}/missing.csv` }), contextIn(dir))), {
