@@ -7,7 +7,7 @@ import { on } from 'node:events';
 import { pipeline, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
-/** Rows in the order csv-parse found them; blank lines are left out, but counted in the lines of the rows after them. */
+/** Rows in the order csv-parse found them; blank lines and rows of empty cells are left out, but counted in the lines of the rows after them. */
 export interface RowBatch {
   /** Every cell of the batch, one after the other. */
   text: string;

@@ -94,9 +94,13 @@ function utf8Transcoder(first, encoding) {
   return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
 }
 
-/** @param {string[]} cells */
-function isBlankLine(cells) {
-  return cells.length === 1 && cells[0].trim() === '';
+/**
+ * A blank line, or a row of empty cells: spreadsheets pad an export with such rows (`,,,`) below its data.
+ * @param {string[]} cells
+ */
+function isBlankRow(cells) {
+  for (const cell of cells) if (cell.trim() !== '') return false;
+  return true;
 }
 
 /**
@@ -213,13 +217,22 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight })
     previousEnd = parser.info.bytes;
     // csv-parse's message may quote a cell, which can be a password hash: only its code crosses over.
     if ('error' in row) builder.addFailure(line, row.error.code);
-    else if (!isBlankLine(row)) builder.addRecord(line, row);
+    else if (!isBlankRow(row)) builder.addRecord(line, row);
     if (builder.rows === BATCH_ROWS) post();
   };
   // Records are taken as `data` events, which csv-parse emits while `write` parses the chunk: measured, iterating its
   // readable side instead (a promise per record) cost about a fifth of the parse. The skip event fires in the middle
   // of parsing, so a failure keeps its place among the records around it.
-  const parser = new Parser({ bom: true, delimiter, relax_column_count: true, relax_quotes: true, skip_records_with_error: true });
+  // Every line ending ends a record: csv-parse would otherwise take the first line's for the whole file, and a file
+  // with rows appended by another tool (CRLF, then LF) would merge those rows into one.
+  const parser = new Parser({
+    bom: true,
+    delimiter,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_records_with_error: true,
+  });
   parser.on('data', take);
   parser.on('skip', (/** @type {CsvError} */ error) => take({ error }));
   const parsed = finished(parser);

@@ -114,5 +114,7 @@ export const csvSource = defineSource({
       if (ctx.signal.aborted) return;
       throw error;
     }
+    // A failed export job often leaves an empty file behind: zero rows must not pass for a finished migration.
+    if (seq === 0) ctx.log.warn(`${input.name}: no records read (${columns === undefined ? 'the file is empty or blank' : 'only a header row'})`);
   },
 });

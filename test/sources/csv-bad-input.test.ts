@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import { csvSource } from '../../sources/csv.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
 async function readCsv(content: string) {
   const { dir, file } = fileWith('users.csv', content);
   return collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
+}
+
+async function warningsReading(content: string): Promise<string[]> {
+  const { dir, file } = fileWith('users.csv', content);
+  const warnings: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  await collect(csvSource.create(csvSource.options.parse({ path: file }), ctx));
+  return warnings;
 }
 
 test('turns a row with too few cells into an error issue naming file, line and counts, and reads on', async () => {
@@ -69,4 +78,22 @@ test('does not repeat cell contents, such as a password hash, in a parse error m
   const envelopes = await readCsv(`email,password_digest\nana@example.com,"${hash}\n`);
   assert.equal(envelopes[0].issues[0].code, 'csv.parse_error');
   assert.ok(!envelopes[0].issues[0].message.includes(hash));
+});
+
+test('skips the rows of empty cells a spreadsheet pads an export with, and keeps counting their lines', async () => {
+  const envelopes = await readCsv('email,name\nana@example.com,Ana\n,\n , \nbo@example.com,Bo\n,\n,\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.origin.line, envelope.issues]),
+    [
+      [1, 2, []],
+      [2, 5, []],
+    ],
+  );
+});
+
+test('warns that an empty, blank or header-only file held no records, rather than passing for a finished export', async () => {
+  assert.deepEqual(await warningsReading(''), ['warning: users.csv: no records read (the file is empty or blank)\n']);
+  assert.deepEqual(await warningsReading('\n\n  \n'), ['warning: users.csv: no records read (the file is empty or blank)\n']);
+  assert.deepEqual(await warningsReading('email,name\r\n'), ['warning: users.csv: no records read (only a header row)\n']);
+  assert.deepEqual(await warningsReading('email,name\nana@example.com,Ana\n'), []);
 });

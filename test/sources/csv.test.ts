@@ -32,6 +32,19 @@ test('reads CRLF line endings without leaving a carriage return in the last cell
   );
 });
 
+test('ends a record at every line ending when a file mixes CRLF, LF and CR', async () => {
+  const envelopes = await readCsv('email,name\r\nana@example.com,Ana\r\nbo@example.com,Bo\ncy@example.com,Cy\rdi@example.com,Di\r\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [2, { email: 'ana@example.com', name: 'Ana' }, []],
+      [3, { email: 'bo@example.com', name: 'Bo' }, []],
+      [4, { email: 'cy@example.com', name: 'Cy' }, []],
+      [5, { email: 'di@example.com', name: 'Di' }, []],
+    ],
+  );
+});
+
 test('keeps a comma inside a quoted cell', async () => {
   const envelopes = await readCsv('email,name\nana@example.com,"Silva, Ana"\n');
   assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Silva, Ana' });
