@@ -1,5 +1,6 @@
 // Valid envelopes as CSV: the WorkOS import layout (one row per organization membership), or a flat review
-// layout without password hashes. Every cell is made spreadsheet-safe except the password hash.
+// layout without password hashes. Free text (names, metadata) is made spreadsheet-safe in both; the import layout
+// writes what identifies a user, an organization or a role byte-exact, since the importer matches on it.
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
@@ -42,19 +43,20 @@ const workosCsv: Layout = {
     'role_slugs',
   ],
   rows({ user }) {
+    // A quote in front of `-ana@example.com` or `+123` would import another email or external id, and a hash
+    // (base64 may start with `+`) would no longer verify the password.
     const userCells = [
-      cell(user.email),
+      user.email ?? '',
       cell(user.firstName),
       cell(user.lastName),
       booleanCell(user.emailVerified),
-      cell(user.externalId),
-      // Byte-exact, or the password no longer verifies; PHC and bcrypt hashes start with `$` anyway.
+      user.externalId ?? '',
       user.passwordHash ?? '',
-      cell(user.passwordHashType),
+      user.passwordHashType ?? '',
       jsonCell(user.metadata),
     ];
     if (!user.orgs?.length) return [[...userCells, '', '', '', '']];
-    return user.orgs.map((org) => [...userCells, cell(org.id), cell(org.externalId), cell(org.name), cell(org.roles.join(','))]);
+    return user.orgs.map((org) => [...userCells, org.id ?? '', org.externalId ?? '', cell(org.name), org.roles.join(',')]);
   },
 };
 
@@ -89,7 +91,7 @@ const options = z.object({
 
 export const csvSink = defineSink({
   name: 'csv',
-  summary: 'Writes valid envelopes as spreadsheet-safe CSV (WorkOS import or flat layout); rows with error issues are left out.',
+  summary: 'Writes valid envelopes as CSV: the WorkOS import layout (identities byte-exact, names escaped against spreadsheet formulas) or a flat review layout; rows with error issues are left out.',
   options,
   create(options, ctx) {
     const layout = LAYOUTS[options.layout];

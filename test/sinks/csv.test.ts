@@ -53,12 +53,24 @@ test('writes the WorkOS import layout with one row per organization of a user', 
   assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
 });
 
-test('escapes cells a spreadsheet would run as formulas but keeps the password hash byte-exact', async () => {
+test('escapes names a spreadsheet would run as formulas, but keeps emails, ids, roles and hashes byte-exact', async () => {
   const hash = '+fZbEZpV1+8g/Rf0iKYxXYk2vQ==';
   const { text } = await writeCsv([
-    envelope(1, { email: 'ana@example.com', firstName: '=cmd|"/c calc"!A1', lastName: '+1', externalId: '-2', passwordHash: hash, orgs: [{ name: '@x', roles: [] }] }),
+    envelope(1, {
+      email: '-ana@example.com',
+      firstName: '=cmd|"/c calc"!A1',
+      lastName: '+1',
+      externalId: '+2',
+      passwordHash: hash,
+      orgs: [{ externalId: '-acme', name: '@x', roles: ['-admin'] }],
+    }),
   ]);
-  assert.equal(text, `${WORKOS_HEADER}\nana@example.com,"'=cmd|""/c calc""!A1",'+1,,'-2,${hash},,,,,'@x,\n`);
+  assert.equal(text, `${WORKOS_HEADER}\n-ana@example.com,"'=cmd|""/c calc""!A1",'+1,,+2,${hash},,,,-acme,'@x,-admin\n`);
+});
+
+test('escapes every cell a spreadsheet would run as a formula in the flat review layout', async () => {
+  const { text } = await writeCsv([envelope(1, { email: '-ana@example.com', firstName: '=1+1', externalId: '+2' })], { layout: 'flat' });
+  assert.equal(text.split('\n')[1], "1,ext:+2,'-ana@example.com,'=1+1,,,'+2,,");
 });
 
 test('writes the flat layout with the envelope key and organizations as JSON, never a password hash', async () => {
