@@ -3,7 +3,7 @@
 import { addAbortSignal, type Readable } from 'node:stream';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
-import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
+import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { openInput } from './input.ts';
 
 const options = z.object({
@@ -39,8 +39,43 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isEnvelope(value: Record<string, unknown>): value is Record<string, unknown> & Envelope {
-  return typeof value.seq === 'number' && isObject(value.user) && Array.isArray(value.issues);
+/**
+ * An envelope as another verb wrote it, or as a person fixed it by hand (`replay --export | jq ... | write`): the
+ * user's fields are checked, since a mistyped one would otherwise be dropped without a word or break a later stage.
+ * Left out, `origin` becomes this line, `key` is derived from the user, and `seq` is the line's place in the input.
+ */
+const envelopeSchema = z.object({
+  seq: z.number().int().optional(),
+  key: z.string().optional(),
+  origin: z.object({ file: z.string().optional(), line: z.number().int().optional(), page: z.string().optional() }).optional(),
+  user: z.strictObject({
+    email: z.string().optional(),
+    emailVerified: z.boolean().optional(),
+    firstName: z.string().optional(),
+    lastName: z.string().optional(),
+    externalId: z.string().optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    passwordHash: z.string().optional(),
+    passwordHashType: z.enum(PASSWORD_HASH_TYPES).optional(),
+    orgs: z
+      .array(z.strictObject({ externalId: z.string().optional(), id: z.string().optional(), name: z.string().optional(), roles: z.array(z.string()).default([]) }))
+      .optional(),
+    totpSecret: z.string().optional(),
+  }),
+  raw: z.record(z.string(), z.unknown()).optional(),
+  issues: z.array(
+    z.object({ stage: z.string(), code: z.string(), level: z.enum(['error', 'warning']), message: z.string(), field: z.string().optional() }),
+  ),
+});
+
+/** A line meant as an envelope rather than a raw record: it has the envelope's `user` and `issues`. */
+function looksLikeEnvelope(value: Record<string, unknown>): boolean {
+  return 'user' in value && 'issues' in value;
+}
+
+/** Where and why, without any value: a field in error may hold a password hash. */
+function describeSchemaError(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || 'the line'}: ${issue.message}`).join('; ');
 }
 
 function kindOf(value: unknown): string {
@@ -48,8 +83,8 @@ function kindOf(value: unknown): string {
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
-function invalidLine(seq: number, origin: Origin, reason: string): Envelope {
-  const issue = { stage: 'ndjson', code: 'ndjson.invalid_json', level: 'error' as const, message: `${origin.file}:${origin.line}: ${reason}` };
+function invalidLine(seq: number, origin: Origin, code: string, reason: string): Envelope {
+  const issue = { stage: 'ndjson', code, level: 'error' as const, message: `${origin.file}:${origin.line}: ${reason}` };
   return rawEnvelope(seq, origin, {}, [issue]);
 }
 
@@ -60,10 +95,15 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
     value = JSON.parse(text);
   } catch {
     // JSON.parse quotes the offending text, which may hold a password hash: the message only says where.
-    return invalidLine(seq, origin, 'the line is not valid JSON');
+    return invalidLine(seq, origin, 'ndjson.invalid_json', 'the line is not valid JSON');
   }
-  if (!isObject(value)) return invalidLine(seq, origin, `the line is ${kindOf(value)}, not a JSON object`);
-  return isEnvelope(value) ? value : rawEnvelope(seq, origin, value);
+  if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
+  if (!looksLikeEnvelope(value)) return rawEnvelope(seq, origin, value);
+  const envelope = envelopeSchema.safeParse(value);
+  if (!envelope.success) return invalidLine(seq, origin, 'ndjson.invalid_envelope', `not a valid envelope: ${describeSchemaError(envelope.error)}`);
+  const { user } = envelope.data;
+  const ownSeq = envelope.data.seq ?? seq;
+  return { ...envelope.data, seq: ownSeq, key: envelope.data.key ?? keyOf(user, ownSeq), origin: envelope.data.origin ?? origin, user };
 }
 
 export const ndjsonSource = defineSource({

@@ -29,6 +29,37 @@ test('passes an envelope written by another verb through unchanged', async () =>
   assert.deepEqual(envelopes, [envelope]);
 });
 
+test('completes a hand-written envelope: origin from its line, key from its user, organizations without roles', async () => {
+  const envelopes = await readNdjson('{"user":{"email":"ana@example.com","orgs":[{"externalId":"acme"}]},"issues":[]}\n');
+  assert.deepEqual(envelopes, [
+    { seq: 1, key: 'email:ana@example.com', origin: { file: 'users.ndjson', line: 1 }, user: { email: 'ana@example.com', orgs: [{ externalId: 'acme', roles: [] }] }, issues: [] },
+  ]);
+});
+
+test('turns an envelope with a field of the wrong type or a misspelt field into an error naming the line and field, and reads on', async () => {
+  const envelopes = await readNdjson(
+    [
+      '{"seq":1,"user":{"email":5},"issues":[]}',
+      '{"seq":2,"user":{"email":"bo@example.com","orgs":"acme"},"issues":[]}',
+      '{"seq":3,"user":{"email":"cy@example.com","firstname":"Cy"},"issues":[]}',
+      '{"seq":4,"user":{"email":"di@example.com","passwordHash":"$2b$10$abcdefghijklmnopqrstuv","passwordHashType":"$2b$10$abcdefghijklmnopqrstuv"},"issues":[]}',
+      '{"seq":5,"user":{"email":"ed@example.com"},"issues":[]}',
+    ].join('\n'),
+  );
+  const invalid = (line: number, reason: string) => [['ndjson.invalid_envelope', `users.ndjson:${line}: not a valid envelope: ${reason}`]];
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.issues.map((issue) => [issue.code, issue.message])),
+    [
+      invalid(1, 'user.email: Invalid input: expected string, received number'),
+      invalid(2, 'user.orgs: Invalid input: expected array, received string'),
+      invalid(3, 'user: Unrecognized key: "firstname"'),
+      invalid(4, 'user.passwordHashType: Invalid option: expected one of "bcrypt"|"firebase-scrypt"|"scrypt"|"argon2"|"pbkdf2"|"ssha"|"ssha256"'),
+      [],
+    ],
+  );
+  assert.equal(envelopes[4].user.email, 'ed@example.com');
+});
+
 test('turns a line that is not JSON into an error envelope with its line number, and reads on', async () => {
   const envelopes = await readNdjson('{"email":"ana@example.com"}\n{"email": $2b$10$abcdefghijklmnopqrstuv\n{"email":"bo@example.com"}\n');
   assert.deepEqual(envelopes[1], {
