@@ -1,4 +1,5 @@
 // The envelope that travels between every source, stage and sink (see ../shared/design.md "The record").
+import { domainToASCII } from 'node:url';
 
 export type IssueLevel = 'error' | 'warning';
 
@@ -56,8 +57,19 @@ export function hasErrors(envelope: Envelope): boolean {
   return envelope.issues.some((issue) => issue.level === 'error');
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * One spelling per mailbox, for comparing emails: trimmed and lowercased; Unicode has two spellings of "ä" (one code
+ * point, or "a" and a combining mark) and a domain has its punycode one (`xn--`), so those are made one too.
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  const lower = email.trim().toLowerCase();
+  if (!NON_ASCII.test(lower)) return lower;
+  const composed = lower.normalize('NFC');
+  const at = composed.lastIndexOf('@');
+  const asciiDomain = at === -1 ? '' : domainToASCII(composed.slice(at + 1));
+  return asciiDomain === '' ? composed : `${composed.slice(0, at + 1)}${asciiDomain}`;
 }
 
 /** The key the design asks for: external id when known, else normalized email, else the row position. */

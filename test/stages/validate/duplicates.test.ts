@@ -24,6 +24,20 @@ test('rejects the second and third row with one email in other cases, naming whe
   assert.equal(envelopes[1].issues[0].field, 'email');
 });
 
+test('rejects one mailbox spelt with a composed or decomposed accent, or with its punycode domain', async () => {
+  const envelopes = await validate(['duplicates'], [
+    { email: 'zoe@ex\u00e4mple.com' },
+    { email: 'zoe@exa\u0308mple.com' },
+    { email: 'zoe@xn--exmple-cua.com' },
+    { email: 'Zo\u00eb@example.com' },
+    { email: 'zoe\u0308@example.com' },
+  ]);
+  assert.deepEqual(
+    envelopes.map((envelope) => findings(envelope)),
+    [[], ['error email.duplicate'], ['error email.duplicate'], [], ['error email.duplicate']],
+  );
+});
+
 test('rejects a repeated external id as external_id.duplicate, matching it exactly', async () => {
   const envelopes = await validate(['duplicates'], [
     { email: 'ana@example.com', externalId: 'user_1' },
