@@ -57,7 +57,7 @@ export function hasErrors(envelope: Envelope): boolean {
   return envelope.issues.some((issue) => issue.level === 'error');
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * One spelling per mailbox, for comparing emails: trimmed and lowercased; Unicode has two spellings of "ä" (one code
