@@ -168,13 +168,21 @@ function validateBlock<K extends ComponentKind>(
   return { component, options };
 }
 
+/** `{ path: ${OUT} }`: YAML reads `{` in `${` as the start of a map, which is the usual cause of a syntax error there. */
+const FLOW_VARIABLE = /\{[^}]*\$\{/;
+const FLOW_VARIABLE_HINT = ' (a ${VAR} inside { } must be quoted: "${VAR}")';
+
 export function loadPipeline(file: string, { env = process.env, sets = [] }: LoadOptions = {}): PipelineSpec {
   const absoluteFile = path.resolve(file);
   if (!existsSync(absoluteFile)) throw new UsageError('pipeline.not_found', `pipeline file not found: ${file}`);
   const lines = new LineCounter();
-  const doc = parseDocument(readFileSync(absoluteFile, 'utf8'), { lineCounter: lines, keepSourceTokens: true, prettyErrors: false });
+  const text = readFileSync(absoluteFile, 'utf8');
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, prettyErrors: false });
   const report = new ProblemCollector(file, doc, lines);
-  for (const error of doc.errors) report.at(error.pos[0], 'pipeline.yaml_syntax', error.message.split('\n')[0]);
+  for (const error of doc.errors) {
+    const lineText = text.split('\n')[lines.linePos(error.pos[0]).line - 1] ?? '';
+    report.at(error.pos[0], 'pipeline.yaml_syntax', `${error.message.split('\n')[0]}${FLOW_VARIABLE.test(lineText) ? FLOW_VARIABLE_HINT : ''}`);
+  }
   if (report.problems.length > 0) throw new PipelineFileError(report.problems);
 
   for (const assignment of sets) {

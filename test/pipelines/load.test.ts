@@ -91,3 +91,9 @@ test('reports YAML syntax errors with their position', () => {
   const [problem] = problemsOf(file);
   assert.match(problem, /^syntax\.yaml:\d+:\d+: .* \[pipeline\.yaml_syntax\]$/);
 });
+
+test('says to quote a variable that YAML read as a map inside { }', () => {
+  const file = pipelineFile('flow.yaml', 'version: 1\nname: x\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: ${OUT:-rows.ndjson} }\n');
+  const [problem] = problemsOf(file);
+  assert.match(problem, /^flow\.yaml:4:\d+: .* \(a \$\{VAR\} inside \{ \} must be quoted: "\$\{VAR\}"\) \[pipeline\.yaml_syntax\]$/);
+});
