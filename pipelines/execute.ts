@@ -3,7 +3,8 @@ import type { Context, SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
 import { emptyStats, exitCodeOf, runPipeline, type RunPlan } from './run.ts';
-import { summaryJson, summaryLine, summaryText } from './summary.ts';
+import { PipelineFileError, UsageError } from './errors.ts';
+import { summaryJson, summaryLine, summaryText, type Failure } from './summary.ts';
 
 export interface RunFlags {
   quiet?: boolean;
@@ -40,6 +41,15 @@ function stopOnSignals(controller: AbortController, ctx: () => Context | undefin
   };
 }
 
+function failureOf(error: unknown): Failure {
+  const exitCode = error instanceof UsageError || error instanceof PipelineFileError ? 2 : 1;
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? error.code : 'internal';
+    return { code, message: error.message, exitCode };
+  }
+  return { code: 'internal', message: String(error), exitCode };
+}
+
 export interface Execution {
   name: string;
   flags: RunFlags;
@@ -61,6 +71,10 @@ export async function execute(execution: Execution): Promise<number> {
     ctx = createContext(execution.flags, execution.baseDir, controller.signal);
     const plan = await execution.build(ctx);
     await runPipeline(plan, ctx, stats);
+  } catch (error) {
+    // A script reading --json gets what was done before the failure, and the failure; the CLI prints it for people.
+    if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats, failureOf(error)));
+    throw error;
   } finally {
     stopProgress();
     releaseSignals();

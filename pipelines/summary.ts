@@ -36,7 +36,14 @@ export function summaryLine(name: string, stats: RunStats): string {
   return `${name}: ${status}, ${stats.read} rows in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${warnings} warnings\n`;
 }
 
-export function summaryJson(name: string, stats: RunStats): string {
+/** What stopped a run that could not finish, as --json reports it. */
+export interface Failure {
+  code: string;
+  message: string;
+  exitCode: number;
+}
+
+export function summaryJson(name: string, stats: RunStats, failure?: Failure): string {
   return `${JSON.stringify({
     name,
     read: stats.read,
@@ -48,6 +55,6 @@ export function summaryJson(name: string, stats: RunStats): string {
     elapsedMs: Math.round(stats.elapsedMs),
     rowsPerSecond: rowsPerSecond(stats),
     interrupted: stats.interrupted,
-    exitCode: exitCodeOf(stats),
+    ...(failure ? { error: { code: failure.code, message: failure.message }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
   })}\n`;
 }

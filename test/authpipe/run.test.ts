@@ -56,6 +56,18 @@ test('an input that cannot be read is a fatal error, exit 1, naming the file', a
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
 });
 
+test('with --json, a fatal error still reports as JSON what was read before it, the error and exit code 1', async () => {
+  const broken = path.join(dir, 'cut.json');
+  writeFileSync(broken, '{"users": [ {"email": "a@example.com"}, {"email": "b@example.com"}, ');
+  const result = await runCli(['read', 'json', broken, '--key', 'users', '--json']);
+  assert.equal(result.code, 1);
+  const summary = JSON.parse(result.stderr.split('\n').find((line) => line.startsWith('{')) ?? 'null');
+  assert.equal(summary.read, 2);
+  assert.equal(summary.exitCode, 1);
+  assert.equal(summary.error.code, 'json.invalid');
+  assert.match(summary.error.message, /cut\.json/);
+});
+
 test('plan (run --dry-run) goes through every stage and leaves the output file as it was', async () => {
   const output = path.join(dir, 'untouched.ndjson');
   writeFileSync(output, 'earlier content\n');
