@@ -19,6 +19,15 @@ const BYTE_ORDER_MARKS = [
 const DONE = 'done';
 const LF = 10;
 const CR = 13;
+/** An offset that is not there: no line break found, no restart asked for. */
+const NOWHERE = -1;
+/**
+ * The longest record csv-parse may hold. A quote opened and never closed would otherwise make it hold the rest of the
+ * input in memory; past this, reading starts over after the quote's line. Any real user's row is far shorter.
+ */
+const MAX_RECORD_BYTES = 8 << 20;
+/** The error code of a record a stray quote ran on past its line; the rows it swallowed are read again. */
+const RUNAWAY_QUOTE = 'RUNAWAY_QUOTE';
 
 /**
  * Line numbers of input offsets, counted from the input's bytes as offsets grow. LF, CRLF and a lone CR each end one
@@ -37,9 +46,13 @@ class LineCounter {
   nextLf = -1;
   nextCr = -1;
 
+  /** Input offset just past the last byte added. */
+  end = 0;
+
   /** @param {Buffer} chunk */
   add(chunk) {
     if (chunk.length === 0) return;
+    this.end += chunk.length;
     this.chunks.push(chunk);
     if (this.chunks.length === 1) this.startChunk();
   }
@@ -71,6 +84,41 @@ class LineCounter {
     return this.line;
   }
 
+  /**
+   * The offset just past the first line break at or after `offset` (not before the counted input), or NOWHERE. A CR
+   * at the end of the input so far counts as a whole line break: an LF after it reads as a blank line.
+   * @param {number} offset
+   */
+  lineBreakAfter(offset) {
+    let chunkStart = this.chunkStart;
+    for (const chunk of this.chunks) {
+      const from = Math.max(0, offset - chunkStart);
+      if (from < chunk.length) {
+        const lf = chunk.indexOf(LF, from);
+        const cr = chunk.indexOf(CR, from);
+        const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+        if (at !== -1) return chunkStart + at + (at === cr && chunk[at + 1] === LF ? 2 : 1);
+      }
+      chunkStart += chunk.length;
+    }
+    return NOWHERE;
+  }
+
+  /**
+   * The input from `offset` (not before the counted input) to its end, as views of the chunks held.
+   * @param {number} offset
+   */
+  bytesFrom(offset) {
+    /** @type {Buffer[]} */
+    const views = [];
+    let chunkStart = this.chunkStart;
+    for (const chunk of this.chunks) {
+      if (chunkStart + chunk.length > offset) views.push(chunk.subarray(Math.max(0, offset - chunkStart)));
+      chunkStart += chunk.length;
+    }
+    return views;
+  }
+
   startChunk() {
     this.nextLf = this.chunks[0].indexOf(LF);
     this.nextCr = this.chunks[0].indexOf(CR);
@@ -92,6 +140,12 @@ function utf8Transcoder(first, encoding) {
   if (decoder.encoding === 'utf-8') return (chunk) => chunk;
   // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
   return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
+}
+
+/** @param {string[]} cells */
+function hasLineBreak(cells) {
+  for (const cell of cells) if (cell.includes('\n') || cell.includes('\r')) return true;
+  return false;
 }
 
 /**
@@ -183,7 +237,7 @@ class BatchBuilder {
  * @param {import('node:worker_threads').MessagePort} port
  * @param {ParserThreadData} data
  */
-async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight }) {
+async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, columnCount }) {
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
   let onAcknowledged;
@@ -204,57 +258,134 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight })
   };
 
   const lines = new LineCounter();
+  /** Input offset of the parser's first byte. */
+  let parserStart = 0;
   let previousEnd = 0;
+  let expectedCells = columnCount;
+  /** Where reading starts over with a new parser, after a runaway quote; NOWHERE when it does not. */
+  let restartAt = NOWHERE;
+  /** Inside a line too long to parse, from this offset on, until its line break comes; NOWHERE when not. */
+  let skippingFrom = NOWHERE;
+
+  /**
+   * Gives up on the record that starts at `start` and reads on from its second line, so the rows a stray quote
+   * swallowed are not lost; a record that is one line too long to hold is skipped to its end.
+   * @param {number} start
+   */
+  const readOnAfterLineOf = (start) => {
+    const next = lines.lineBreakAfter(start);
+    if (next === NOWHERE) skippingFrom = start;
+    else restartAt = next;
+  };
+
   /**
    * Each record is taken as csv-parse finds it, with how far into the input it ends (`info.bytes` at that moment). A
    * record starts where the one before it ended (blank lines are records too), so its line is counted from the input
    * bytes up to there: csv-parse's `raw` option would give each record's text, but copies every input byte one at a
    * time to do so, its `info` option copies two objects per record, and its `info.lines` counts a quoted CRLF twice.
+   * @param {Parser} from
    * @param {string[] | { error: CsvError }} row
    */
-  const take = (row) => {
-    const line = lines.lineAt(previousEnd);
-    previousEnd = parser.info.bytes;
-    // csv-parse's message may quote a cell, which can be a password hash: only its code crosses over.
-    if ('error' in row) builder.addFailure(line, row.error.code);
-    else if (!isBlankRow(row)) builder.addRecord(line, row);
+  const take = (from, row) => {
+    if (from !== parser || restartAt !== NOWHERE || skippingFrom !== NOWHERE) return;
+    const start = previousEnd;
+    const line = lines.lineAt(start);
+    previousEnd = parserStart + parser.info.bytes;
+    if ('error' in row) {
+      // csv-parse's message may quote a cell, which can be a password hash: only its code crosses over.
+      const { code } = row.error;
+      const next = lines.lineBreakAfter(start);
+      // A quote still open at the end of the input, with lines after the one it opened on: they are rows.
+      const runaway = code === 'CSV_QUOTE_NOT_CLOSED' && next !== NOWHERE && next < lines.end;
+      builder.addFailure(line, runaway ? RUNAWAY_QUOTE : code);
+      if (runaway || code === 'CSV_MAX_RECORD_SIZE') readOnAfterLineOf(start);
+    } else if (expectedCells !== undefined && row.length !== expectedCells && hasLineBreak(row)) {
+      // Only a quote can put a line break in a cell: one that also leaves the row with the wrong number of cells
+      // opened on this line and closed on a later one, taking the rows in between with it.
+      builder.addFailure(line, RUNAWAY_QUOTE);
+      readOnAfterLineOf(start);
+    } else if (!isBlankRow(row)) {
+      expectedCells ??= row.length;
+      builder.addRecord(line, row);
+    }
     if (builder.rows === BATCH_ROWS) post();
   };
+
   // Records are taken as `data` events, which csv-parse emits while `write` parses the chunk: measured, iterating its
   // readable side instead (a promise per record) cost about a fifth of the parse. The skip event fires in the middle
   // of parsing, so a failure keeps its place among the records around it.
-  // Every line ending ends a record: csv-parse would otherwise take the first line's for the whole file, and a file
-  // with rows appended by another tool (CRLF, then LF) would merge those rows into one.
-  const parser = new Parser({
-    bom: true,
-    delimiter,
-    record_delimiter: ['\r\n', '\n', '\r'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_records_with_error: true,
-  });
-  parser.on('data', take);
-  parser.on('skip', (/** @type {CsvError} */ error) => take({ error }));
-  const parsed = finished(parser);
+  const createParser = () => {
+    // Every line ending ends a record: csv-parse would otherwise take the first line's for the whole file, and a file
+    // with rows appended by another tool (CRLF, then LF) would merge those rows into one.
+    const started = new Parser({
+      bom: true,
+      delimiter,
+      max_record_size: MAX_RECORD_BYTES,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_records_with_error: true,
+    });
+    started.on('data', (row) => take(started, row));
+    started.on('skip', (/** @type {CsvError} */ error) => take(started, { error }));
+    return started;
+  };
+  /** The parser now reading; one that gave up on a runaway quote is dropped with what it still held. */
+  let parser = createParser();
+
+  /** Starts over wherever a runaway quote asks to, with the input held since, as often as it asks. */
+  const restartWhereAsked = () => {
+    while (restartAt !== NOWHERE) {
+      const at = restartAt;
+      restartAt = NOWHERE;
+      parser.destroy();
+      parser = createParser();
+      parserStart = at;
+      previousEnd = at;
+      for (const bytes of lines.bytesFrom(at)) {
+        parser.write(bytes);
+        if (restartAt !== NOWHERE || skippingFrom !== NOWHERE) break;
+      }
+    }
+  };
+
+  /** Parses the next piece of input, or looks in it for the end of a line too long to parse. */
+  const parse = (/** @type {Buffer} */ chunk) => {
+    lines.add(chunk);
+    if (skippingFrom === NOWHERE) parser.write(chunk);
+    else {
+      const next = lines.lineBreakAfter(skippingFrom);
+      if (next === NOWHERE) {
+        // No line break in it either: what was held of the line is let go.
+        skippingFrom = lines.end;
+        lines.lineAt(skippingFrom);
+      } else {
+        skippingFrom = NOWHERE;
+        restartAt = next;
+      }
+    }
+    restartWhereAsked();
+  };
+
   /** @type {((chunk: Buffer) => Buffer) | undefined} */
   let toUtf8;
   // Input is read only while there is room for more batches: that is the backpressure up to the main thread's pipe.
   for await (const input of process.stdin) {
     toUtf8 ??= utf8Transcoder(input, encoding);
-    const chunk = toUtf8(input);
-    lines.add(chunk);
-    parser.write(chunk);
+    parse(toUtf8(input));
     // What this chunk held goes out now rather than when the batch is full: the next chunk may be slow to come.
     if (builder.rows > 0) post();
     await room();
   }
-  if (toUtf8) {
-    const rest = toUtf8(Buffer.alloc(0));
-    lines.add(rest);
-    parser.write(rest);
+  if (toUtf8) parse(toUtf8(Buffer.alloc(0)));
+  // Ending a parser may find a quote still open, and reading starts over after its line, until one ends cleanly.
+  while (skippingFrom === NOWHERE) {
+    const ending = parser;
+    ending.end();
+    await finished(ending);
+    if (restartAt === NOWHERE) break;
+    restartWhereAsked();
   }
-  parser.end();
-  await parsed;
   if (builder.rows > 0) post();
   port.postMessage(DONE);
 }

@@ -69,10 +69,15 @@ function undecodedIssue(place: string, encoding: string): Issue {
   };
 }
 
+const PARSE_ERROR_REASONS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quote opened in this record is never closed',
+  RUNAWAY_QUOTE: 'a quote opened on this line is not closed where its row ends, so the row is left out; the lines after it are read as rows',
+  CSV_MAX_RECORD_SIZE: 'the record is longer than 8 MiB (a quote opened on this line and never closed?), so it is left out and reading goes on at the next line',
+};
+
 // csv-parse's own message may quote the cell, which can be a password hash: only its code is repeated.
 function parseErrorIssue(place: string, errorCode: string): Issue {
-  const reason =
-    errorCode === 'CSV_QUOTE_NOT_CLOSED' ? 'a quote opened in this record is never closed' : `the record cannot be parsed (${errorCode})`;
+  const reason = PARSE_ERROR_REASONS[errorCode] ?? `the record cannot be parsed (${errorCode})`;
   return { stage: 'csv', code: 'csv.parse_error', level: 'error', message: `${place}: ${reason}` };
 }
 
@@ -85,7 +90,7 @@ export const csvSource = defineSource({
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {
-      for await (const batch of parseInThread(input.stream, options, ctx.signal)) {
+      for await (const batch of parseInThread(input.stream, { ...options, columnCount: columns?.length }, ctx.signal)) {
         const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '../../pipelines/log.ts';
+import type { Envelope } from '../../pipelines/record.ts';
 import { csvSource } from '../../sources/csv.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
@@ -46,8 +47,8 @@ test('keeps the named cells of a row with too many cells and flags it', async ()
   assert.deepEqual(envelopes[1].issues, []);
 });
 
-test('reports a quote left open at the end of the file on the line where its record starts', async () => {
-  const envelopes = await readCsv('email,name\nana@example.com,Ana\nbo@example.com,"Bo\nand the rest\n');
+test('reports a quote left open on the last line as never closed, on the line where its record starts', async () => {
+  const envelopes = await readCsv('email,name\nana@example.com,Ana\nbo@example.com,"Bo\n');
   assert.deepEqual(envelopes, [
     { seq: 1, key: 'seq:1', origin: { file: 'users.csv', line: 2 }, user: {}, raw: { email: 'ana@example.com', name: 'Ana' }, issues: [] },
     {
@@ -59,6 +60,56 @@ test('reports a quote left open at the end of the file on the line where its rec
       issues: [{ stage: 'csv', code: 'csv.parse_error', level: 'error', message: 'users.csv:3: a quote opened in this record is never closed' }],
     },
   ]);
+});
+
+const RUNAWAY = 'a quote opened on this line is not closed where its row ends, so the row is left out; the lines after it are read as rows';
+
+/** Per envelope: its line, its email, and its issues' messages. */
+function summary(envelopes: Envelope[]) {
+  return envelopes.map((envelope) => [envelope.origin.line, envelope.raw?.email, envelope.issues.map((issue) => issue.message)]);
+}
+
+test('leaves out the row where a stray quote opens, and reads the rows it swallowed up to where a later quote closed it', async () => {
+  const envelopes = await readCsv('email,name,last\na@x.com,A,A\nb@x.com,"Bobby,B\nc@x.com,C,C\nd@x.com,D,D\ne@x.com,E,"O"Neil\nf@x.com,F,F\n');
+  assert.deepEqual(summary(envelopes), [
+    [2, 'a@x.com', []],
+    [3, undefined, [`users.csv:3: ${RUNAWAY}`]],
+    [4, 'c@x.com', []],
+    [5, 'd@x.com', []],
+    [6, 'e@x.com', []],
+    [7, 'f@x.com', []],
+  ]);
+});
+
+test('reads every row after a quote that is never closed, with their own lines', async () => {
+  const rows = Array.from({ length: 3000 }, (_, index) => `user${index}@x.com,U${index}`);
+  const envelopes = await readCsv(['email,name', 'a@x.com,"Ana', ...rows, ''].join('\r\n'));
+  assert.equal(envelopes.length, 3001);
+  assert.deepEqual(summary(envelopes.slice(0, 2)), [
+    [2, undefined, [`users.csv:2: ${RUNAWAY}`]],
+    [3, 'user0@x.com', []],
+  ]);
+  assert.deepEqual(summary(envelopes.slice(-1)), [[3002, 'user2999@x.com', []]]);
+});
+
+test('gives up on a quote still open after 8 MiB and reads the rows after its line', async () => {
+  const rows = Array.from({ length: 100_000 }, (_, index) => `user${index}@x.com,${'n'.repeat(80)}`);
+  const envelopes = await readCsv(['email,name', 'a@x.com,"Ana', ...rows, ''].join('\n'));
+  assert.equal(envelopes.length, 100_001);
+  assert.equal(envelopes[0].issues[0].message.replace(/ \(.*/, ''), 'users.csv:2: the record is longer than 8 MiB');
+  assert.deepEqual(summary(envelopes.slice(1, 2)), [[3, 'user0@x.com', []]]);
+  assert.deepEqual(summary(envelopes.slice(-1)), [[100_002, 'user99999@x.com', []]]);
+});
+
+test('leaves out a single line longer than 8 MiB and reads on at the next line', async () => {
+  const envelopes = await readCsv(`email,name\na@x.com,${'n'.repeat(9 << 20)}\nb@x.com,Bo\n`);
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw?.email, envelope.issues.map((issue) => issue.code)]),
+    [
+      [2, undefined, ['csv.parse_error']],
+      [3, 'b@x.com', []],
+    ],
+  );
 });
 
 test('keeps stray quotes inside cells as text instead of merging the rows that follow', async () => {
