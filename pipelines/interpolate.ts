@@ -19,9 +19,3 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv): Interpolation
   });
   return { value, missing };
 }
-
-/** True when the whole scalar is one reference, so `${PORT:-8}` can still become a number. */
-export function isWholeReference(text: string): boolean {
-  const match = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/.exec(text);
-  return match !== null;
-}

@@ -6,7 +6,7 @@ import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, parse as
 import { z } from 'zod';
 import type { Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
-import { interpolate, isWholeReference } from './interpolate.ts';
+import { interpolate } from './interpolate.ts';
 import { describeOptions } from './options.ts';
 import { registry, type ComponentKind } from './registry.ts';
 import { didYouMean } from './suggest.ts';
@@ -89,14 +89,45 @@ function parseSet(assignment: string): { where: PathSegment[]; value: unknown } 
     .slice(0, equals)
     .split('.')
     .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
-  return { where, value: parseYamlValue(assignment.slice(equals + 1)) };
+  const text = assignment.slice(equals + 1);
+  // A list or map is YAML (`--set stages.1.rules=[email,hash]`); anything else stays text for the schema to type.
+  return { where, value: /^\s*[[{]/.test(text) ? parseYamlValue(text) : text };
 }
 
-/** `concurrency: ${CONCURRENCY:-8}` must still validate as a number, and `live: ${LIVE:-false}` as a boolean. */
-function typedScalar(value: string): string | number | boolean {
-  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (value === 'true' || value === 'false') return value === 'true';
-  return value;
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A scalar as the schema wants it, or undefined when it cannot be: text (`${N}`, `--set`) to a number or boolean, and a YAML number to text. */
+function retyped(expected: string, value: unknown): unknown {
+  if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
+  if (typeof value !== 'string') return undefined;
+  if (expected === 'number' && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  if (expected === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  return undefined;
+}
+
+/**
+ * Validates `value`, typing scalars where the schema says what they are: only it knows that `concurrency: ${N}` is
+ * a number while `name: ${RUN}` (RUN=20240101) is text. Scalars are changed in place, then checked again.
+ */
+function safeParseTyped<T extends z.ZodType>(schema: T, value: Record<string, unknown>): z.ZodSafeParseResult<z.output<T>> {
+  for (;;) {
+    const result = schema.safeParse(value);
+    if (result.success) return result;
+    let changed = false;
+    for (const issue of result.error.issues) {
+      if (issue.code !== 'invalid_type' || issue.path.length === 0) continue;
+      const parent = issue.path.slice(0, -1).reduce<unknown>((node, segment) => (node as Record<PropertyKey, unknown> | undefined)?.[segment], value);
+      if (typeof parent !== 'object' || parent === null) continue;
+      const key = issue.path[issue.path.length - 1];
+      const typed = retyped(issue.expected, (parent as Record<PropertyKey, unknown>)[key]);
+      if (typed === undefined) continue;
+      (parent as Record<PropertyKey, unknown>)[key] = typed;
+      changed = true;
+    }
+    if (!changed) return result;
+  }
 }
 
 function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: ProblemCollector): void {
@@ -106,9 +137,9 @@ function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: Probl
       const original = node.value;
       const { value, missing } = interpolate(original, env);
       for (const name of missing) {
-        report.at(node.range?.[0] ?? 0, 'pipeline.unset_variable', `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
+        report.at(node.range?.[0] ?? 0, 'pipeline.unset_variable', `environment variable ${name} is not set or is empty (write \${${name}:-default} to give a default)`);
       }
-      node.value = isWholeReference(original) ? typedScalar(value) : value;
+      node.value = value;
     },
   });
 }
@@ -145,7 +176,7 @@ function validateBlock<K extends ComponentKind>(
     report.atPath([...where, 'use'], 'pipeline.unknown_component', `unknown ${kind} "${use}"${didYouMean(use, Object.keys(components))}; known: ${Object.keys(components).join(', ')}`);
     return undefined;
   }
-  const parsed = component.options.strict().safeParse(given);
+  const parsed = safeParseTyped(component.options.strict(), given);
   if (!parsed.success) {
     const known = Object.keys(component.options.shape);
     for (const issue of parsed.error.issues) {
@@ -192,7 +223,7 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   interpolateScalars(doc, env, report);
 
   const js: unknown = doc.toJS();
-  const top = pipelineShape.safeParse(js);
+  const top = isObject(js) ? safeParseTyped(pipelineShape, js) : pipelineShape.safeParse(js);
   if (!top.success) {
     for (const issue of top.error.issues) {
       const where = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { interpolate, isWholeReference } from '../../pipelines/interpolate.ts';
+import { interpolate } from '../../pipelines/interpolate.ts';
 
 test('replaces a set variable and keeps the surrounding text', () => {
   assert.deepEqual(interpolate('Bearer ${TOKEN}!', { TOKEN: 'abc' }), { value: 'Bearer abc!', missing: [] });
@@ -14,9 +14,4 @@ test('uses the default when the variable is unset or empty', () => {
 
 test('reports every unset variable that has no default', () => {
   assert.deepEqual(interpolate('${A}/${B}/${C:-c}', { B: 'b' }), { value: '/b/c', missing: ['A'] });
-});
-
-test('recognises a scalar that is a single reference', () => {
-  assert.equal(isWholeReference('${PORT:-8}'), true);
-  assert.equal(isWholeReference('port ${PORT}'), false);
 });

@@ -61,15 +61,31 @@ test('reports every problem at once, each at its line and column', () => {
 });
 
 test('reports a wrong type at the value', () => {
-  const file = pipelineFile('types.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv, delimiter: 5 }\nsink: { use: ndjson }\n');
-  const [problem] = problemsOf(file);
-  assert.match(problem, /^types\.yaml:3:49: source "csv" option delimiter: .*expected string.* \[pipeline\.invalid_option\]$/);
+  const file = pipelineFile('types.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv, delimiter: [";"] }\nsink: { use: ndjson, keepRaw: maybe }\n');
+  assert.deepEqual(
+    problemsOf(file).map((problem) => problem.replace(/: Invalid input: /, ': ')),
+    [
+      'types.yaml:3:49: source "csv" option delimiter: expected string, received array [pipeline.invalid_option]',
+      'types.yaml:4:31: sink "ndjson" option keepRaw: expected boolean, received string [pipeline.invalid_option]',
+    ],
+  );
+});
+
+test('types a variable or --set value as its option wants it: text stays text, numbers and booleans become them', () => {
+  const file = pipelineFile('typed.yaml', 'version: 1\nname: ${RUN}\nsource: { use: csv, path: users.csv, delimiter: 5 }\nsink: { use: ndjson, keepRaw: "${KEEP:-true}" }\n');
+  const spec = loadPipeline(file, { env: { RUN: '20240101' } });
+  assert.equal(spec.name, '20240101');
+  assert.equal(spec.source.options.delimiter, '5');
+  assert.equal(spec.sink.options.keepRaw, true);
+  const overridden = loadPipeline(file, { env: { RUN: 'x' }, sets: ['name=0042', 'sink.keepRaw=false'] });
+  assert.equal(overridden.name, '0042');
+  assert.equal(overridden.sink.options.keepRaw, false);
 });
 
 test('reports an unset variable without a default where it is used', () => {
   const file = pipelineFile('vars.yaml', 'version: 1\nname: v\nsource: { use: csv, path: "${INPUT}" }\nsink: { use: ndjson }\n');
   const problems = problemsOf(file);
-  assert.equal(problems[0], 'vars.yaml:3:27: environment variable INPUT is not set (write ${INPUT:-default} to give a default) [pipeline.unset_variable]');
+  assert.equal(problems[0], 'vars.yaml:3:27: environment variable INPUT is not set or is empty (write ${INPUT:-default} to give a default) [pipeline.unset_variable]');
 });
 
 test('interpolates variables and defaults before validation', () => {
