@@ -63,7 +63,7 @@ export const jsonSource = defineSource({
     const { key } = options;
     const input = await openInput(options.path, ctx);
     const where = key === undefined ? 'the top level' : `\`${key}\``;
-    const tokens = key === undefined ? parser.asStream(PARSER_OPTIONS) : pick.withParserAsStream({ ...PARSER_OPTIONS, filter: key, once: true });
+    const tokens = key === undefined ? parser.asStream(PARSER_OPTIONS) : pick.withParserAsStream({ ...PARSER_OPTIONS, filter: key });
     const elements: AsyncIterable<StreamArrayItem> = addAbortSignal(
       ctx.signal,
       pipeline(input.stream, tokens, streamArray.asStream(), () => undefined),

@@ -99,6 +99,10 @@ test('rejects a document cut off in the middle of the array, naming the last rec
   });
 });
 
+test('rejects a document cut off after the array at the key, though every record was read', async () => {
+  await assert.rejects(readJson('{"users":[{"email":"ana@example.com"}], "tenant": {"name": "ac', 'users'), /^AuthpipeError: export\.json: not valid JSON after users\[0\], the last record read/);
+});
+
 test('reads an empty array as no records', async () => {
   assert.deepEqual(await readJson('{"users":[]}', 'users'), []);
 });
