@@ -5,10 +5,10 @@ import { CsvError, parse } from 'csv-parse';
 import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
-import { hasErrors, keyOf, type OrgRef, type UserDraft } from '../pipelines/record.ts';
+import { describeOrigin, hasErrors, keyOf, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 import { openInput } from '../sources/input.ts';
-import { addIssue, applyMapping, compileMapping, mappingOptions } from './mapping.ts';
-import { PRESET_NAMES, presets } from './presets/index.ts';
+import { addIssue, applyMapping, compileMapping, mappingOptions, type SourceRecord } from './mapping.ts';
+import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
 
 // Mapping files are read whole into memory at create(): they hold a few short ids per membership, small next to
 // the export that streams through, and every record must be able to look its user up.
@@ -143,6 +143,40 @@ function joinMemberships(orgsByUser: Map<string, OrgRef[]>, user: UserDraft): vo
   user.orgs = user.orgs === undefined ? copies : user.orgs.concat(copies);
 }
 
+/** A header as a person may type it: `First Name`, ` EMAIL ` and `first-name` all mean `first_name`. */
+function plainName(name: string): string {
+  return name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+}
+
+/**
+ * The columns of a record whose names are not written the way presets and mappings name them, each under its plain
+ * name (`First Name` as `first_name`), unless the record also has a column of that name. Found once, from the first
+ * record: an export's columns are the same on every row.
+ */
+function plainNameAliases(raw: SourceRecord): [alias: string, column: string][] {
+  return Object.keys(raw)
+    .map((column): [string, string] => [plainName(column), column])
+    .filter(([alias, column]) => alias !== column && !(alias in raw));
+}
+
+function withAliases(raw: SourceRecord, aliases: [alias: string, column: string][]): SourceRecord {
+  const named = { ...raw };
+  for (const [alias, column] of aliases) named[alias] = raw[column];
+  return named;
+}
+
+/** Says, once, what the first record tells about the input: headers read under plain names, a preset's columns missing. */
+function reportColumns(envelope: Envelope, raw: SourceRecord, aliases: [string, string][], preset: Preset | undefined, ctx: Context): void {
+  if (aliases.length > 0) {
+    ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
+  }
+  const missing = preset?.identityColumns.filter((column) => !(column in raw) && !aliases.some(([alias]) => alias === column)) ?? [];
+  if (preset !== undefined && missing.length > 0) {
+    const columns = Object.keys(raw).map((column) => JSON.stringify(column)).join(', ');
+    ctx.log.warn(`map: the first record (${describeOrigin(envelope.origin)}) has no ${missing.join(' or ')} column, which the ${preset.name} preset reads; its columns are ${columns}`);
+  }
+}
+
 export const mapStage = defineStage({
   name: 'map',
   summary: 'Maps source records onto WorkOS users with a provider preset and declarative field mappings, and joins org and role files.',
@@ -154,6 +188,7 @@ export const mapStage = defineStage({
       options.orgs === undefined && options.roles === undefined ? undefined : await loadMemberships(options.orgs, options.roles, ctx);
 
     return async function* mapRecords(input) {
+      let aliases: [alias: string, column: string][] | undefined;
       for await (const envelope of input) {
         const raw = envelope.raw;
         // A record the source already rejected has nothing trustworthy to map.
@@ -166,9 +201,14 @@ export const mapStage = defineStage({
           yield envelope;
           continue;
         }
+        if (aliases === undefined) {
+          aliases = plainNameAliases(raw);
+          reportColumns(envelope, raw, aliases, preset, ctx);
+        }
+        const named = aliases.length === 0 ? raw : withAliases(raw, aliases);
         envelope.user = {};
-        preset?.map(raw, envelope);
-        applyMapping(mapping, raw, envelope);
+        preset?.map(named, envelope);
+        applyMapping(mapping, named, envelope);
         if (orgsByUser !== undefined) joinMemberships(orgsByUser, envelope.user);
         envelope.key = keyOf(envelope.user, envelope.seq);
         yield envelope;

@@ -111,5 +111,6 @@ export const clerkPreset: Preset = {
   summary:
     'Clerk dashboard export: id -> externalId, primary email (verified when listed in verified_email_addresses), ' +
     'names, username -> metadata, TOTP secret; bcrypt, scrypt_firebase and argon2 digests kept, other hashers dropped with a warning',
+  identityColumns: ['id', 'primary_email_address'],
   map: mapClerkUser,
 };

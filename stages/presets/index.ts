@@ -8,6 +8,8 @@ import { workosCsvPreset } from './workos-csv.ts';
 export interface Preset {
   name: string;
   summary: string;
+  /** Columns every export of this kind has: a first record without them is most likely not one. */
+  identityColumns: readonly string[];
   /** Fills `envelope.user` from the source record; bad cells become issues on the envelope, never throws. */
   map(raw: SourceRecord, envelope: Envelope): void;
 }

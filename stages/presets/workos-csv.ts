@@ -100,5 +100,6 @@ export const workosCsvPreset: Preset = {
   summary:
     'WorkOS import CSV: email, names, email_verified, external_id, password_hash(+_type), metadata (a JSON object), ' +
     'and one org per row (org_id/org_external_id/org_name, comma-separated role_slugs); rows are not merged',
+  identityColumns: ['email'],
   map: mapWorkosCsvRow,
 };
