@@ -50,6 +50,18 @@ function nameCells(columns: string[], batch: RowBatch, first: number, end: numbe
   return named;
 }
 
+/** Header names, each repeated one numbered (`email`, `email_2`): the later cell would otherwise overwrite the first. */
+function uniqueNames(header: string[], warn: (message: string) => void): string[] {
+  const seen = new Set<string>();
+  return header.map((name) => {
+    let unique = name;
+    for (let count = 2; seen.has(unique); count++) unique = `${name}_${count}`;
+    if (unique !== name) warn(`the header names column ${JSON.stringify(name)} again; this one is read as ${JSON.stringify(unique)}`);
+    seen.add(unique);
+    return unique;
+  });
+}
+
 function raggedRowIssue(place: string, expected: number, got: number): Issue {
   return {
     stage: 'csv',
@@ -104,7 +116,7 @@ export const csvSource = defineSource({
             continue;
           }
           if (columns === undefined) {
-            columns = cellsOf(batch, first, cell);
+            columns = uniqueNames(cellsOf(batch, first, cell), (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
             continue;
           }
           const cells = cell - first;

@@ -10,12 +10,15 @@ async function readCsv(content: string) {
   return collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
 }
 
-async function warningsReading(content: string): Promise<string[]> {
+async function readWithWarnings(content: string): Promise<{ envelopes: Envelope[]; warnings: string[] }> {
   const { dir, file } = fileWith('users.csv', content);
   const warnings: string[] = [];
   const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
-  await collect(csvSource.create(csvSource.options.parse({ path: file }), ctx));
-  return warnings;
+  return { envelopes: await collect(csvSource.create(csvSource.options.parse({ path: file }), ctx)), warnings };
+}
+
+async function warningsReading(content: string): Promise<string[]> {
+  return (await readWithWarnings(content)).warnings;
 }
 
 test('turns a row with too few cells into an error issue naming file, line and counts, and reads on', async () => {
@@ -147,4 +150,13 @@ test('warns that an empty, blank or header-only file held no records, rather tha
   assert.deepEqual(await warningsReading('\n\n  \n'), ['warning: users.csv: no records read (the file is empty or blank)\n']);
   assert.deepEqual(await warningsReading('email,name\r\n'), ['warning: users.csv: no records read (only a header row)\n']);
   assert.deepEqual(await warningsReading('email,name\nana@example.com,Ana\n'), []);
+});
+
+test('numbers a repeated header name instead of letting its cells overwrite the first column, and warns', async () => {
+  const { envelopes, warnings } = await readWithWarnings('email,name,email,email\na@x.com,Ana,b@x.com,c@x.com\n');
+  assert.deepEqual(envelopes[0].raw, { email: 'a@x.com', name: 'Ana', email_2: 'b@x.com', email_3: 'c@x.com' });
+  assert.deepEqual(warnings, [
+    'warning: users.csv:1: the header names column "email" again; this one is read as "email_2"\n',
+    'warning: users.csv:1: the header names column "email" again; this one is read as "email_3"\n',
+  ]);
 });
