@@ -5,7 +5,7 @@ import { normalizeEmail, type UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, isDuplicateUser } from './classify.ts';
-import { createUserOptions, updateUserOptions } from './payload.ts';
+import { changesBetween, createUserOptions, updateUserOptions } from './payload.ts';
 
 export interface WrittenUser {
   userId: string;
@@ -13,13 +13,32 @@ export interface WrittenUser {
   created: boolean;
 }
 
-/** The id of the WorkOS user of this draft, by external id, else by email; null when there is none. */
-export async function findUser(api: WorkosApi, user: UserDraft): Promise<string | null> {
+/** A WorkOS user as the SDK returns it: the fields a draft can set. */
+interface HeldUser {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  firstName: string | null;
+  lastName: string | null;
+  externalId: string | null;
+  metadata: Record<string, string>;
+}
+
+function identityConflict(message: string): CallFailed {
+  return new CallFailed({ errorClass: 'permanent', code: 'identity_conflict', message, status: null });
+}
+
+/**
+ * The WorkOS user of this draft, by external id, else by email; null when there is none. The external id is the
+ * source's own id for the user, so a user holding it is this one, whatever its email now. A user found by email
+ * that holds another external id is another person: taking it would give this row's memberships to them.
+ */
+async function findHeldUser(api: WorkosApi, user: UserDraft): Promise<HeldUser | null> {
   const { externalId, email } = user;
   if (externalId !== undefined) {
     try {
       // The SDK puts the external id into the path as it is; `/`, `?` or `#` would change the route (§3).
-      return (await api.idempotent('read', () => api.sdk.userManagement.getUserByExternalId(encodeURIComponent(externalId)))).id;
+      return await api.idempotent('read', () => api.sdk.userManagement.getUserByExternalId(encodeURIComponent(externalId)));
     } catch (error) {
       if (!(error instanceof CallFailed && error.failure.status === 404)) throw error;
     }
@@ -28,7 +47,34 @@ export async function findUser(api: WorkosApi, user: UserDraft): Promise<string 
   const page = await api.idempotent('read', () => api.sdk.userManagement.listUsers({ email }));
   // Matched again here: a server that ignores the filter answers with other users first.
   const wanted = normalizeEmail(email);
-  return page.data.find((candidate) => normalizeEmail(candidate.email) === wanted)?.id ?? null;
+  const held = page.data.find((candidate) => normalizeEmail(candidate.email) === wanted);
+  if (held === undefined) return null;
+  if (externalId !== undefined && held.externalId !== null && held.externalId !== externalId) {
+    throw identityConflict(`email ${email} already belongs to WorkOS user ${held.id}, whose external id is ${JSON.stringify(held.externalId)}`);
+  }
+  return held;
+}
+
+/**
+ * The id of the WorkOS user of this draft, brought up to the draft's fields; null when there is none. A user that
+ * was there before the migration gets the source's names, external id, metadata and password hash (WorkOS never
+ * shows a hash, so it is always sent); metadata keys the source does not have are left alone.
+ */
+export async function findUser(api: WorkosApi, user: UserDraft): Promise<string | null> {
+  const held = await findHeldUser(api, user);
+  if (held === null) return null;
+  const heldMetadata = Object.fromEntries(Object.entries(held.metadata ?? {}).filter(([key]) => user.metadata !== undefined && key in user.metadata));
+  const heldFields: UserDraft = {
+    email: held.email,
+    emailVerified: held.emailVerified,
+    firstName: held.firstName ?? undefined,
+    lastName: held.lastName ?? undefined,
+    externalId: held.externalId ?? undefined,
+    metadata: heldMetadata,
+  };
+  const changes = changesBetween(heldFields, user);
+  if (changes !== null) await updateUser(api, held.id, changes);
+  return held.id;
 }
 
 /** `onSend` runs as the create request leaves, so the caller knows whether it may have landed. */

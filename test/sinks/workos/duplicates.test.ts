@@ -37,7 +37,7 @@ for (const [server, faults, answer] of [
   });
 }
 
-test('a user that holds the external id under another email is found by its external id', async (t) => {
+test('a user that holds the external id under another email is this user: found by its external id and given the new email', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
   const existing = await sdkFor(emulator).userManagement.createUser({ email: 'old-address@example.com', externalId: 'ext-0' });
@@ -49,4 +49,37 @@ test('a user that holds the external id under another email is found by its exte
   } finally {
     ledger.close();
   }
+  assert.equal((await sdkFor(emulator).userManagement.getUser(existing.id)).email, userEnvelope(0).user.email);
+});
+
+test('a user that was in WorkOS before the migration, found by email, is given the source fields and password hash', async (t) => {
+  const emulator = await emulatorFor(t);
+  const existing = await sdkFor(emulator).userManagement.createUser({ email: 'USER0@example.com', firstName: 'Pre', metadata: { team: 'blue' } });
+  const result = await runSink(emulator, [userEnvelope(0, { metadata: { plan: 'pro' } })], sinkContext());
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const held = emulator.store.users.get(existing.id);
+  assert.equal(held?.external_id, 'ext-0');
+  assert.equal(held?.first_name, 'User');
+  assert.deepEqual(held?.metadata, { team: 'blue', plan: 'pro' });
+  const update = emulator.requests.find((request) => request.method === 'PUT' && request.path === `/user_management/users/${existing.id}`);
+  assert.equal((update?.body as { password_hash?: string } | undefined)?.password_hash, userEnvelope(0).user.passwordHash);
+});
+
+test('an email held by a WorkOS user with another external id is another person: the row fails, and gets no membership', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const other = await sdkFor(emulator).userManagement.createUser({ email: 'user0@example.com', externalId: 'someone-else' });
+  const result = await runSink(emulator, [userEnvelope(0, { orgs })], run);
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath);
+  try {
+    const [row] = [...ledger.rows()];
+    assert.equal(row?.state, 'failed');
+    assert.equal(row?.error?.code, 'identity_conflict');
+    assert.match(row?.error?.message ?? '', new RegExp(`email user0@example.com already belongs to WorkOS user ${other.id}, whose external id is "someone-else"`));
+  } finally {
+    ledger.close();
+  }
+  assert.equal(emulator.store.users.get(other.id)?.external_id, 'someone-else');
+  assert.equal(emulator.store.organizationByExternalId('acme'), undefined);
 });
