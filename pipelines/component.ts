@@ -76,6 +76,11 @@ export function inputPath() {
   return z.string().min(1).meta({ pathRole: 'input' });
 }
 
+/** A secret such as an API key: never a command-line flag (see OptionField.secret). */
+export function secretText() {
+  return z.string().min(1).meta({ secret: true });
+}
+
 /** A file the component writes. `-` means stdout. Resolved against `Context.baseDir` before `create`. */
 export function outputPath() {
   return z.string().min(1).meta({ pathRole: 'output' });

@@ -38,10 +38,10 @@ function optionFor(field: OptionField): Option {
   return option;
 }
 
-/** Adds one flag per option, except `positional`, which the verb takes as an argument. */
+/** Adds one flag per option, except `positional`, which the verb takes as an argument, and secrets. */
 export function addComponentFlags(command: Command, component: Component, positional?: string): Command {
   for (const field of describeOptions(component.options)) {
-    if (field.key !== positional) command.addOption(optionFor(field));
+    if (field.key !== positional && !field.secret) command.addOption(optionFor(field));
   }
   return command;
 }

@@ -12,6 +12,8 @@ export interface OptionField {
   defaultValue?: unknown;
   choices?: string[];
   pathRole?: 'input' | 'output';
+  /** A secret (an API key): set in the environment or the pipeline file, never as a flag, where `ps` and shell history keep it. */
+  secret?: boolean;
 }
 
 interface ZodDefinition {
@@ -50,20 +52,22 @@ function kindOf(definition: ZodDefinition): Pick<OptionField, 'kind' | 'choices'
 export function describeField(key: string, schema: z.ZodType): OptionField {
   let description: string | undefined;
   let pathRole: OptionField['pathRole'];
+  let secret: boolean | undefined;
   let required = true;
   let defaultValue: unknown;
   let current = schema;
   for (;;) {
-    const meta = current.meta() as { description?: string; pathRole?: OptionField['pathRole'] } | undefined;
+    const meta = current.meta() as { description?: string; pathRole?: OptionField['pathRole']; secret?: boolean } | undefined;
     description ??= meta?.description ?? current.description;
     pathRole ??= meta?.pathRole;
+    secret ??= meta?.secret;
     const definition = definitionOf(current);
     if (definition.type === 'optional' || definition.type === 'default' || definition.type === 'prefault') required = false;
     if (definition.type === 'default') defaultValue = definition.defaultValue;
     if (!definition.innerType) break;
     current = definition.innerType;
   }
-  return { key, description: description ?? '', required, defaultValue, pathRole, ...kindOf(definitionOf(current)) };
+  return { key, description: description ?? '', required, defaultValue, pathRole, secret, ...kindOf(definitionOf(current)) };
 }
 
 export function describeOptions(schema: z.ZodObject): OptionField[] {

@@ -3,7 +3,7 @@
 // at any moment and resumed.
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { defineSink, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
+import { defineSink, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 import { formatRate, isBudget, parseBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
@@ -23,11 +23,9 @@ const rate = (fallback: string) =>
     .default(fallback);
 
 const options = z.object({
-  apiKey: z
-    .string()
-    .min(1)
+  apiKey: secretText()
     .optional()
-    .describe('WorkOS API key; default: the WORKOS_API_KEY environment variable, else WORKOS_SECRET_KEY. Never logged, never stored in the ledger'),
+    .describe('WorkOS API key, in the pipeline file only (no flag: a command line shows in ps and shell history); default: the WORKOS_API_KEY environment variable, else WORKOS_SECRET_KEY. Never logged, never stored in the ledger'),
   baseUrl: z
     .string()
     .trim()

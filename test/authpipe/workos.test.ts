@@ -175,3 +175,9 @@ test('plan reads the whole input and counts the calls a run would send, without 
   assert.equal(emulator.requests.length, 0);
   assert.throws(() => statSync(ledger), { code: 'ENOENT' });
 });
+
+test('an API key is never taken as a flag, where ps and shell history would keep it', async () => {
+  const result = await runCli(['write', 'workos', '--api-key', 'sk_test_should_not_be_taken', '--ledger', path.join(tempDir(), 'ledger.db')], { input: '' });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown option '--api-key'/);
+});
