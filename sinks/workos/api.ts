@@ -28,6 +28,9 @@ const RATE_LIMIT_CAP_MS = 60_000;
 /** Two pauses that start within this long of each other (or one window of the budget) count as repeated 429s. */
 const REPEAT_WINDOW_MS = 10_000;
 
+/** Windows of a budget without a 429 after which a lowered budget is raised a step. */
+const RECOVERY_WINDOWS = 3;
+
 /** Exponential, with jitter so that calls failed together do not come back together. */
 function backoffMs(attempt: number, baseMs: number, capMs: number): number {
   return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -41,6 +44,7 @@ export class WorkosApi {
   private readonly windows: Record<CallKind, number>;
   private rateLimitedInARow = 0;
   private lastPauseAt = -Infinity;
+  private readonly lastRecoveryAt: Record<CallKind, number> = { write: -Infinity, read: -Infinity };
   private readonly stopOnAbort = () => this.close();
 
   constructor(private readonly settings: ApiSettings) {
@@ -58,6 +62,7 @@ export class WorkosApi {
       try {
         const result = await this.limiters[kind].schedule(request);
         this.rateLimitedInARow = 0;
+        this.recover(kind);
         return result;
       } catch (error) {
         if (isUnauthorized(error)) {
@@ -107,11 +112,29 @@ export class WorkosApi {
     this.limiters.read.stop();
   }
 
+  /**
+   * A budget lowered by 429s is raised again, a quarter at a time, after RECOVERY_WINDOWS windows without one: a
+   * burst of 429s early in a six-hour import must not slow every hour after it.
+   */
+  private recover(kind: CallKind): void {
+    const now = performance.now();
+    const quietSince = Math.max(this.lastPauseAt, this.lastRecoveryAt[kind]);
+    if (now - quietSince < this.windows[kind] * RECOVERY_WINDOWS) return;
+    this.lastRecoveryAt[kind] = now;
+    const raised = this.limiters[kind].speedUp();
+    if (raised !== null) this.settings.log.info(`workos: no 429s for a while; ${kind} budget raised to ${formatRate(raised)}`);
+  }
+
   private rateLimited(kind: CallKind, hintMs: number | null): void {
+    // Calls in flight together are answered 429 together: that is one event. An answer that comes during the pause
+    // it started only lengthens it to its own Retry-After; it neither grows the backoff nor starts another pause.
+    if (this.pause.paused) {
+      if (hintMs !== null) this.pause.pauseFor(hintMs);
+      return;
+    }
     this.rateLimitedInARow++;
     const waitMs = hintMs ?? backoffMs(this.rateLimitedInARow - 1, RATE_LIMIT_BASE_MS, RATE_LIMIT_CAP_MS);
-    // Calls in flight together are answered 429 together: only the first one starts a pause.
-    if (!this.pause.pauseFor(waitMs)) return;
+    this.pause.pauseFor(waitMs);
     const now = performance.now();
     const repeated = now - this.lastPauseAt < this.windows[kind] + waitMs;
     this.lastPauseAt = now;

@@ -88,6 +88,18 @@ export class RequestLimiter {
     return { limit: lowered, windowMs: this.budget.windowMs };
   }
 
+  /** Raises a lowered budget by a quarter, up to the configured one; the new budget, or null if it was not lowered. */
+  speedUp(): RateBudget | null {
+    if (this.budget === null || this.limit >= this.budget.limit) return null;
+    const raised = Math.min(this.budget.limit, Math.ceil(this.limit * 1.25));
+    const extra = raised - this.limit;
+    this.limit = raised;
+    const forgiven = Math.min(this.debt, extra);
+    this.debt -= forgiven;
+    if (extra > forgiven) void this.bottleneck?.incrementReservoir(extra - forgiven);
+    return { limit: raised, windowMs: this.budget.windowMs };
+  }
+
   /** Drops the calls waiting for a token (they fail with Interrupted); calls already sent finish. */
   stop(): void {
     if (this.stopped) return;

@@ -37,3 +37,27 @@ test('repeated 429s lower the write budget by a fifth each time and say so', asy
   const lowered = run.lines.filter((line) => line.includes('budget lowered'));
   assert.deepEqual(lowered, ['warning: workos: 429s keep coming; write budget lowered to 400/10s\n', 'warning: workos: 429s keep coming; write budget lowered to 320/10s\n']);
 });
+
+test('429s answered together to calls in flight together are one event: the backoff grows per event, not per answer', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'storm=429x8:retry=none' });
+  const run = sinkContext();
+  const result = await runSink(emulator, userEnvelopes(8), run, { concurrency: 8 });
+  assert.deepEqual(result, { written: 8, failed: 0, skipped: 0 });
+  // Backoffs are 0.5-1 s, then 1-2 s: growing once per answer, eight answers would have reached a minute.
+  const pauses = run.lines.flatMap((line) => /pausing every call for ([\d.]+) s/.exec(line)?.[1] ?? []).map(Number);
+  assert.ok(pauses.length >= 1 && pauses.length <= 2 && pauses.every((seconds) => seconds <= 2), `pauses ${pauses.join(', ')} s`);
+  const span = emulator.requests[emulator.requests.length - 1].at - emulator.requests[0].at;
+  assert.ok(span < 4000, `the run took ${span} ms`);
+});
+
+test('a budget lowered by 429s is raised back, a step at a time, once three windows pass without one', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'storm=429x2:retry=none' });
+  const run = sinkContext();
+  const result = await runSink(emulator, userEnvelopes(200), run, { concurrency: 1, rate: '50/100ms' });
+  assert.deepEqual(result, { written: 200, failed: 0, skipped: 0 });
+  const budgets = run.lines.filter((line) => line.includes('budget lowered') || line.includes('budget raised'));
+  assert.deepEqual(budgets, [
+    'warning: workos: 429s keep coming; write budget lowered to 40/100ms\n',
+    'workos: no 429s for a while; write budget raised to 50/100ms\n',
+  ]);
+});
