@@ -361,6 +361,10 @@ export class Ledger {
     this.enqueue(key, () => this.statements.rowState.run({ key, state: 'pending', errorClass: null, code: null, message: null, at: this.batchTime }));
   }
 
+  /**
+   * Records a row refused before any call. A row with the same key that already has a WorkOS user (a duplicate later
+   * in the source, or this row gone bad since) keeps what was written: its payload is what WorkOS holds.
+   */
   recordInvalid(row: RowRecord): void {
     const first = row.issues.find((issue) => issue.level === 'error');
     this.enqueue(row.key, () =>
@@ -519,7 +523,8 @@ function prepare(db: Database.Database) {
        VALUES (@key, @seq, @origin, @payload, @payloadHash, 'invalid', @pendingUpdate, 'invalid', @code, @message, @issues, @at, @at)
        ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, origin = excluded.origin, payload = excluded.payload,
          payload_hash = excluded.payload_hash, state = 'invalid', pending_update = excluded.pending_update, error_class = 'invalid',
-         error_code = excluded.error_code, error_message = excluded.error_message, issues = excluded.issues, updated_at = excluded.updated_at`,
+         error_code = excluded.error_code, error_message = excluded.error_message, issues = excluded.issues, updated_at = excluded.updated_at
+       WHERE rows.workos_user_id IS NULL`,
     ),
     userWritten: db.prepare('UPDATE rows SET workos_user_id = ?, pending_update = NULL, updated_at = ? WHERE key = ?'),
     rowDone: db.prepare(

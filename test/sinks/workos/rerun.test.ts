@@ -69,3 +69,19 @@ test('changed roles update the existing membership instead of creating another',
   const user = emulator.store.userByEmail('user0@example.com');
   assert.deepEqual(emulator.store.membershipsOfUser(user?.id ?? '')[0]?.roles, [{ slug: 'admin' }]);
 });
+
+test('an invalid row with the key of a user already written leaves that row as written, and the next run sends nothing', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const ann = userEnvelope(0, { externalId: undefined, email: 'ann@example.com', firstName: 'Ann' });
+  const annie = {
+    ...userEnvelope(1, { externalId: undefined, email: 'ANN@example.com', firstName: 'Annie' }),
+    key: ann.key,
+    issues: [{ stage: 'validate', code: 'email.duplicate', level: 'error' as const, message: 'users.csv:3: ann@example.com already appears at users.csv:2' }],
+  };
+  await runSink(emulator, [ann, annie], run);
+  const sent = emulator.requests.length;
+  const result = await runSink(emulator, [ann, annie], run);
+  assert.deepEqual(result, { written: 0, failed: 0, skipped: 1 });
+  assert.equal(emulator.requests.length, sent);
+});
