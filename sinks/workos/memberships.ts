@@ -6,6 +6,9 @@ import type { WorkosApi } from './api.ts';
 import { CallFailed, type Failure } from './classify.ts';
 import { orgKeyOf, type OrgResolver } from './orgs.ts';
 
+/** The role WorkOS gives a membership created without one (workos-api.md §3; an environment may name another). */
+const DEFAULT_ROLE = 'member';
+
 export const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
 /** One role goes as role_slug, several as role_slugs; none lets WorkOS give its default role. */
@@ -68,7 +71,8 @@ export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: Org
       const organizationId = await orgs.resolve(org, orgKey);
       let membershipId: string;
       if (known?.state === 'done' && known.workosMembershipId !== null) {
-        await setRoles(api, known.workosMembershipId, roles);
+        // Every role taken away in the source: WorkOS has no membership without a role, so it gets the default one.
+        await setRoles(api, known.workosMembershipId, roles.length === 0 ? [DEFAULT_ROLE] : roles);
         membershipId = known.workosMembershipId;
       } else {
         membershipId = await createMembership(api, userId, organizationId, roles);

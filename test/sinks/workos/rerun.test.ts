@@ -70,6 +70,18 @@ test('changed roles update the existing membership instead of creating another',
   assert.deepEqual(emulator.store.membershipsOfUser(user?.id ?? '')[0]?.roles, [{ slug: 'admin' }]);
 });
 
+test('roles all taken away in the source put the membership back to the default role', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }] })], run);
+  const sent = emulator.requests.length;
+  await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: [] }] })], run);
+  const calls = emulator.requests.slice(sent).map(({ method, body }) => ({ method, body }));
+  assert.deepEqual(calls, [{ method: 'PUT', body: { role_slug: 'member' } }]);
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.deepEqual(emulator.store.membershipsOfUser(user?.id ?? '')[0]?.roles, [{ slug: 'member' }]);
+});
+
 test('an invalid row with the key of a user already written leaves that row as written, and the next run sends nothing', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
