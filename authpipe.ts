@@ -168,14 +168,14 @@ for (const sink of Object.values(registry.sink)) {
   });
 }
 
-withOutputFlags(program.command('replay'))
+const replay = withOutputFlags(program.command('replay'))
   .description("send a ledger's failed rows again from their stored payloads, or --export them for fixing")
   .requiredOption('--ledger <path>', 'ledger file')
   .addOption(new Option('--class <class>', 'rows to take: failed in WorkOS (retryable, permanent), kept out by validation (invalid), or all').choices(REPLAY_CLASSES).default('retryable'))
   .option('--export', 'print the rows as NDJSON envelopes with what went wrong attached (no password hashes); `authpipe write workos --ledger` takes them back')
-  .option('--dry-run', 'plan the writes without sending any')
-  .option('--live', 'allow a sk_live_ key')
-  .action(async (flags: RunFlags & { ledger: string; class: ReplayClass; export?: boolean }) => {
+  .option('--dry-run', 'plan the writes without sending any');
+// The workos sink's flags (its `live` gives --live) override the settings the ledger recorded, e.g. another --base-url.
+addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: string; class: ReplayClass; export?: boolean }) => {
     const source = { component: ledgerSource, options: { path: path.resolve(flags.ledger), class: flags.class } };
     process.exitCode = await execute({
       name: flags.export ? 'replay --export' : 'replay',
@@ -185,8 +185,9 @@ withOutputFlags(program.command('replay'))
       resumeHint: `run the same command again to resume: authpipe replay --ledger ${flags.ledger} --class ${flags.class}`,
       build: async (ctx) => {
         if (flags.export) return { source, stages: [], writer: envelopeTransport(process.stdout) };
-        const options = workosSink.options.parse(withRecordedSettings(workosSink, {}, flags.ledger));
-        return { source, stages: [], writer: await workosSink.create(options, ctx) };
+        const sink: SinkComponent = workosSink;
+        const options = validateVerbOptions(sink, withRecordedSettings(sink, componentOptionsFrom(replay, sink), flags.ledger), process.cwd());
+        return { source, stages: [], writer: await sink.create(options, ctx) };
       },
     });
   });

@@ -81,6 +81,19 @@ test('replay sends the retryable rows again with the settings the ledger recorde
   assert.equal(creates.length, 5);
 });
 
+test('replay takes a --base-url over the one the ledger recorded, when the first run pointed at the wrong server', async (t) => {
+  const emulator = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'wrong-port.db');
+  const input = Array.from({ length: 3 }, (_, seq) => envelopeLine(seq)).join('\n');
+  const env = { WORKOS_API_KEY: 'sk_test_cli' };
+  const failing = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', 'http://127.0.0.1:1', '--retries', '0', '--quiet'], { input, env });
+  assert.equal(failing.code, 3, failing.stderr);
+  const replay = await runCli(['replay', '--ledger', ledger, '--base-url', emulator.url, '--quiet'], { env });
+  assert.equal(replay.code, 0, replay.stderr);
+  assert.equal(emulator.store.users.size, 3);
+  assert.equal((await ledgerStatus(ledger)).byState.done, 3);
+});
+
 test('rows WorkOS refused are exported without their password hash, fixed by hand, and written back with it', async (t) => {
   const emulator = await emulatorFor(t);
   const dir = tempDir();
