@@ -78,7 +78,7 @@ async function runFile(file: string, flags: FileFlags): Promise<number> {
     flags: { ...flags, ledger: flags.ledger ?? spec.ledger },
     baseDir: spec.baseDir,
     verb: false,
-    resumeHint: `run the same command again to resume: authpipe run ${file}`,
+    resumable: true,
     build: async (ctx) => ({
       source: spec.source,
       stages: spec.stages,
@@ -182,7 +182,7 @@ addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: 
       flags,
       baseDir: process.cwd(),
       verb: flags.export === true,
-      resumeHint: `run the same command again to resume: authpipe replay --ledger ${flags.ledger} --class ${flags.class}`,
+      resumable: true,
       build: async (ctx) => {
         if (flags.export) return { source, stages: [], writer: envelopeTransport(process.stdout) };
         const sink: SinkComponent = workosSink;

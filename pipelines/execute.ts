@@ -57,8 +57,13 @@ export interface Execution {
   /** A pipeline run draws progress and a full summary; a verb in a Unix chain reports in one line. */
   verb: boolean;
   build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter }>;
-  /** Printed on interruption, e.g. how to resume. */
-  resumeHint?: string;
+  /** Whether running the same command line again resumes it, which an interrupted run then says. */
+  resumable?: boolean;
+}
+
+/** This process's command line as a POSIX shell takes it back, quoted where it must be. */
+function commandLine(): string {
+  return ['authpipe', ...process.argv.slice(2)].map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ');
 }
 
 export async function execute(execution: Execution): Promise<number> {
@@ -81,6 +86,7 @@ export async function execute(execution: Execution): Promise<number> {
   }
   if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats));
   else if (!execution.flags.quiet) process.stderr.write((execution.verb ? summaryLine : summaryText)(execution.name, stats));
-  if (stats.interrupted && execution.resumeHint) process.stderr.write(`${execution.resumeHint}\n`);
+  // Through the logger, which keeps out any secret given on the command line (a --set apiKey=...).
+  if (stats.interrupted && execution.resumable) ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
   return exitCodeOf(stats);
 }

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { tempDir } from '../sources/context.ts';
 import { bin, root } from './cli.ts';
 
 test('SIGINT stops reading, flushes what was read, prints the summary and exits 130', async () => {
@@ -20,4 +24,19 @@ test('SIGINT stops reading, flushes what was read, prints the summary and exits 
   const envelopes = stdout.trim().split('\n').map((line) => JSON.parse(line) as { raw: { email: string } });
   assert.deepEqual(envelopes.map((envelope) => envelope.raw.email), ['ana@example.com', 'bo@example.com']);
   assert.match(stderr, /read csv: interrupted, 2 rows in/);
+});
+
+test('an interrupted pipeline run says how to resume with its whole command line, flags included', async () => {
+  const dir = tempDir();
+  const pipeline = path.join(dir, 'stdin.yaml');
+  writeFileSync(pipeline, 'version: 1\nname: stdin\nsource: { use: csv, path: "-" }\nsink: { use: ndjson, path: out.ndjson }\n');
+  const child = spawn(process.execPath, [bin, 'run', pipeline, '--set', 'name=my run', '--quiet'], { cwd: root });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.write('email\nana@example.com\nbo@example.com\n');
+  while (!existsSync(path.join(dir, 'out.ndjson'))) await sleep(10);
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 130);
+  assert.ok(stderr.includes(`warning: interrupted; to resume, run the same command again: authpipe run ${pipeline} --set 'name=my run' --quiet\n`), stderr);
 });
