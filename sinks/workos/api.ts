@@ -43,6 +43,9 @@ export class WorkosApi {
   private readonly limiters: Record<CallKind, RequestLimiter>;
   private readonly windows: Record<CallKind, number>;
   private rateLimitedInARow = 0;
+  /** Whether the server ever answered; until then, calls that could not connect are counted. */
+  private reached = false;
+  private unreachedCalls = 0;
   private lastPauseAt = -Infinity;
   private readonly lastRecoveryAt: Record<CallKind, number> = { write: -Infinity, read: -Infinity };
   private readonly stopOnAbort = () => this.close();
@@ -61,6 +64,7 @@ export class WorkosApi {
     for (;;) {
       try {
         const result = await this.limiters[kind].schedule(request);
+        this.reached = true;
         this.rateLimitedInARow = 0;
         this.recover(kind);
         return result;
@@ -87,10 +91,19 @@ export class WorkosApi {
     }
   }
 
-  /** The classified failure of an SDK call; interruptions, fatal errors and our bugs are thrown on. */
+  /**
+   * The classified failure of an SDK call; interruptions, fatal errors and our bugs are thrown on. A server never
+   * reached in more tries than a call gets stops the run: a wrong host or port would otherwise fail every row in
+   * turn, each after its retries.
+   */
   failureOf(error: unknown): Failure {
     if (error instanceof Interrupted || error instanceof AuthpipeError || error instanceof CallFailed) throw error;
-    return classify(error);
+    const failure = classify(error);
+    if (failure.code !== 'network_error') this.reached = true;
+    else if (!this.reached && ++this.unreachedCalls > this.retries) {
+      throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network`);
+    }
+    return failure;
   }
 
   mayRetry(failure: Failure, retry: number): boolean {

@@ -68,7 +68,14 @@ function unexpected(error: Error): Failure {
   if (cause?.name === 'ParseError' && typeof cause.rawStatus === 'number') {
     return byStatus(cause.rawStatus, `http_${cause.rawStatus}`, `WorkOS answered ${cause.rawStatus} with a body that is not JSON`);
   }
-  return { errorClass: 'retryable', code: 'network_error', message: error.message, status: null };
+  return { errorClass: 'retryable', code: 'network_error', message: innermostMessage(error), status: null };
+}
+
+/** A network failure's innermost cause says what happened (`connect ECONNREFUSED 127.0.0.1:1`), not `fetch failed`. */
+function innermostMessage(error: Error): string {
+  let innermost = error;
+  while (innermost.cause instanceof Error) innermost = innermost.cause;
+  return innermost.message;
 }
 
 /** Classifies an SDK failure; anything else is our bug and is thrown back. */

@@ -81,17 +81,32 @@ test('replay sends the retryable rows again with the settings the ledger recorde
   assert.equal(creates.length, 5);
 });
 
-test('replay takes a --base-url over the one the ledger recorded, when the first run pointed at the wrong server', async (t) => {
+test('replay takes a --base-url over the one the ledger recorded, to send the failed rows to another server', async (t) => {
+  const failing = await emulatorFor(t, { faults: 'status=503:1' });
   const emulator = await emulatorFor(t);
-  const ledger = path.join(tempDir(), 'wrong-port.db');
+  const ledger = path.join(tempDir(), 'moved.db');
   const input = Array.from({ length: 3 }, (_, seq) => envelopeLine(seq)).join('\n');
   const env = { WORKOS_API_KEY: 'sk_test_cli' };
-  const failing = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', 'http://127.0.0.1:1', '--retries', '0', '--quiet'], { input, env });
-  assert.equal(failing.code, 3, failing.stderr);
+  const first = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', failing.url, '--retries', '0', '--quiet'], { input, env });
+  assert.equal(first.code, 3, first.stderr);
   const replay = await runCli(['replay', '--ledger', ledger, '--base-url', emulator.url, '--quiet'], { env });
   assert.equal(replay.code, 0, replay.stderr);
   assert.equal(emulator.store.users.size, 3);
+  assert.equal(failing.store.users.size, 0);
   assert.equal((await ledgerStatus(ledger)).byState.done, 3);
+});
+
+test('a server that cannot be reached stops the run at once with exit 1, naming the cause; the next run resumes', async (t) => {
+  const emulator = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'unreachable.db');
+  const input = Array.from({ length: 20 }, (_, seq) => envelopeLine(seq)).join('\n');
+  const env = { WORKOS_API_KEY: 'sk_test_cli' };
+  const stopped = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', 'http://127.0.0.1:1', '--quiet'], { input, env });
+  assert.equal(stopped.code, 1);
+  assert.match(stopped.stderr, /cannot reach the WorkOS API \(connect ECONNREFUSED 127\.0\.0\.1:1\).*\[workos\.unreachable\]/);
+  const resumed = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', emulator.url, '--quiet'], { input, env });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(emulator.store.users.size, 20);
 });
 
 test('rows WorkOS refused are exported without their password hash, fixed by hand, and written back with it', async (t) => {
