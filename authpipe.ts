@@ -30,7 +30,7 @@ function withOutputFlags(command: Command): Command {
 }
 
 function verbOptions(command: Command, component: Component, positional?: string, positionalValue?: string) {
-  return validateVerbOptions(component, componentOptionsFrom(command, component, positionalValue, positional), process.cwd());
+  return validateVerbOptions(component, componentOptionsFrom(command, component, positionalValue, positional), process.cwd(), positional);
 }
 
 /**

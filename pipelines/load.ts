@@ -259,8 +259,8 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   };
 }
 
-/** Validates flag values for a verb against the same schema as the YAML block. */
-export function validateVerbOptions(component: Component, given: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+/** Validates flag values for a verb against the same schema as the YAML block; `positional` is the option given as an argument. */
+export function validateVerbOptions(component: Component, given: Record<string, unknown>, baseDir: string, positional?: string): Record<string, unknown> {
   const parsed = component.options.strict().safeParse(given);
   if (!parsed.success) {
     const messages = parsed.error.issues.map((issue) => {
@@ -271,6 +271,6 @@ export function validateVerbOptions(component: Component, given: Record<string, 
     throw new UsageError('cli.invalid_option', messages.join('\n'));
   }
   return resolvePaths(component, parsed.data, baseDir, (key, absolute) => {
-    throw new UsageError('cli.file_not_found', `--${key}: file not found: ${absolute}`);
+    throw new UsageError('cli.file_not_found', `${key === positional ? 'input file' : `--${key}: file`} not found: ${absolute}`);
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Envelope } from '../../pipelines/record.ts';
-import { runChain } from './cli.ts';
+import { runChain, runCli } from './cli.ts';
 
 function errorCodes(envelopes: Envelope[]): Record<string, string[]> {
   const byKey: Record<string, string[]> = {};
@@ -50,4 +50,13 @@ test('a verb reads envelopes written by another verb, including invalid ones', a
     ],
   );
   assert.equal(result.stderr, '');
+});
+
+test('a verb given an input file that does not exist says so in the words it was given: an argument, or a flag', async () => {
+  const missingInput = await runCli(['read', 'csv', 'nowhere.csv']);
+  assert.equal(missingInput.code, 2);
+  assert.match(missingInput.stderr, /^authpipe: input file not found: .*nowhere\.csv\n$/);
+  const missingFlag = await runCli(['map', '--orgs', 'nowhere.csv'], { input: '' });
+  assert.equal(missingFlag.code, 2);
+  assert.match(missingFlag.stderr, /^authpipe: --orgs: file not found: .*nowhere\.csv\n$/);
 });
