@@ -7,6 +7,8 @@ import type { Envelope } from './record.ts';
 
 export interface RunStats {
   read: number;
+  /** Rows out of the last stage: fewer than read when a stage (dedupe) joins rows into one. */
+  merged: number;
   written: number;
   failed: number;
   skipped: number;
@@ -25,7 +27,7 @@ export interface RunPlan {
 }
 
 export function emptyStats(): RunStats {
-  return { read: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false };
+  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false };
 }
 
 function count(tally: Record<string, number>, code: string): void {
@@ -62,7 +64,9 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
     stats.read++;
   };
   // Counted after the last stage, where every issue of a record is known.
+  let emitted = 0;
   const tallyIssues = (envelope: Envelope) => {
+    emitted++;
     let invalid = false;
     for (const issue of envelope.issues) {
       if (issue.level === 'error') invalid = true;
@@ -86,6 +90,8 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   stats.skipped = result.skipped;
   stats.elapsedMs = performance.now() - started;
   stats.interrupted = ctx.signal.aborted;
+  // An interrupted run leaves rows inside the stages, which were not merged.
+  stats.merged = stats.interrupted ? 0 : stats.read - emitted;
   return stats;
 }
 

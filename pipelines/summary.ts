@@ -18,8 +18,9 @@ export function summaryText(name: string, stats: RunStats): string {
   const lines = [
     `${name}: ${status} in ${(stats.elapsedMs / 1000).toFixed(2)} s`,
     `  read      ${stats.read} (${rowsPerSecond(stats)} rows/s)`,
-    `  written   ${stats.written}`,
   ];
+  if (stats.merged > 0) lines.push(`  merged    ${stats.merged}   (joined into another row of the same user)`);
+  lines.push(`  written   ${stats.written}`);
   if (stats.skipped > 0) lines.push(`  skipped   ${stats.skipped}`);
   if (stats.failed > 0) lines.push(`  failed    ${stats.failed}`);
   lines.push(`  invalid   ${stats.invalidRows}${stats.invalidRows > 0 ? `   ${byCode(stats.invalidByCode)}` : ''}`);
@@ -47,6 +48,7 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
   return `${JSON.stringify({
     name,
     read: stats.read,
+    merged: stats.merged,
     written: stats.written,
     skipped: stats.skipped,
     failed: stats.failed,

@@ -10,6 +10,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-run-'));
 
 interface Summary {
   read: number;
+  merged: number;
   written: number;
   invalid: { rows: number; byCode: Record<string, number> };
   warnings: { byCode: Record<string, number> };
@@ -28,6 +29,13 @@ test('run writes only valid rows, reports the rest by code, and exits 3', async 
   const rows = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Envelope);
   assert.equal(rows.length, 17);
   assert.ok(rows.every((row) => row.raw === undefined && !row.issues.some((issue) => issue.level === 'error')));
+});
+
+test('the summary accounts for every row read: merged by dedupe, written, or invalid', async () => {
+  const result = await runCli(['run', 'pipelines/workos-csv-check.yaml', '--json'], { env: { OUT: path.join(dir, 'checked.csv') } });
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as Summary;
+  assert.deepEqual({ read: summary.read, merged: summary.merged, written: summary.written, invalid: summary.invalid.rows }, { read: 13, merged: 1, written: 7, invalid: 5 });
 });
 
 test('run exits 0 when every row is written, and --set overrides the pipeline file', async () => {
