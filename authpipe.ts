@@ -157,7 +157,7 @@ for (const sink of Object.values(registry.sink)) {
     const output = takesPath ? (args[0] as string) : undefined;
     const flags = (takesPath ? args[1] : args[0]) as RunFlags;
     const given = componentOptionsFrom(command, sink, output, takesPath ? 'path' : undefined);
-    const options = validateVerbOptions(sink, withRecordedSettings(sink, given, flags.ledger), process.cwd());
+    const options = validateVerbOptions(sink, withRecordedSettings(sink, given, flags.ledger), process.cwd(), takesPath ? 'path' : undefined);
     process.exitCode = await execute({
       name: `write ${sink.name}`,
       flags,

@@ -144,19 +144,23 @@ function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: Probl
   });
 }
 
-/** Resolves path options against `baseDir` ('-' stays stdin/stdout) and reports input files that do not exist. */
+/**
+ * Resolves path options against `baseDir` ('-' stays stdin/stdout) and reports what is missing before any row is
+ * read: an input file, or the folder an output file goes into.
+ */
 function resolvePaths(
   component: Component,
   parsed: Record<string, unknown>,
   baseDir: string,
-  onMissingInput: (key: string, absolute: string) => void,
+  onMissing: (key: string, missing: string, role: 'input' | 'output') => void,
 ): Record<string, unknown> {
   const options = { ...parsed };
   for (const field of describeOptions(component.options)) {
     const value = options[field.key];
     if (!field.pathRole || typeof value !== 'string' || value === '-') continue;
     const absolute = path.resolve(baseDir, value);
-    if (field.pathRole === 'input' && !existsSync(absolute)) onMissingInput(field.key, absolute);
+    const needed = field.pathRole === 'input' ? absolute : path.dirname(absolute);
+    if (!existsSync(needed)) onMissing(field.key, needed, field.pathRole);
     options[field.key] = absolute;
   }
   return options;
@@ -193,8 +197,10 @@ function validateBlock<K extends ComponentKind>(
     }
     return undefined;
   }
-  const options = resolvePaths(component, parsed.data, baseDir, (key, absolute) =>
-    report.atPath([...where, key], 'pipeline.file_not_found', `${kind} "${use}" option ${key}: file not found: ${absolute}`),
+  const options = resolvePaths(component, parsed.data, baseDir, (key, missing, role) =>
+    role === 'input'
+      ? report.atPath([...where, key], 'pipeline.file_not_found', `${kind} "${use}" option ${key}: file not found: ${missing}`)
+      : report.atPath([...where, key], 'pipeline.folder_not_found', `${kind} "${use}" option ${key}: folder not found: ${missing}`),
   );
   return { component, options };
 }
@@ -270,7 +276,8 @@ export function validateVerbOptions(component: Component, given: Record<string, 
     });
     throw new UsageError('cli.invalid_option', messages.join('\n'));
   }
-  return resolvePaths(component, parsed.data, baseDir, (key, absolute) => {
-    throw new UsageError('cli.file_not_found', `${key === positional ? 'input file' : `--${key}: file`} not found: ${absolute}`);
+  return resolvePaths(component, parsed.data, baseDir, (key, missing, role) => {
+    const what = key === positional ? `${role} ${role === 'input' ? 'file' : 'folder'}` : `--${key}: ${role === 'input' ? 'file' : 'folder'}`;
+    throw new UsageError(role === 'input' ? 'cli.file_not_found' : 'cli.folder_not_found', `${what} not found: ${missing}`);
   });
 }

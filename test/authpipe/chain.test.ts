@@ -60,3 +60,9 @@ test('a verb given an input file that does not exist says so in the words it was
   assert.equal(missingFlag.code, 2);
   assert.match(missingFlag.stderr, /^authpipe: --orgs: file not found: .*nowhere\.csv\n$/);
 });
+
+test('a verb whose output file would go into a folder that does not exist stops before reading anything', async () => {
+  const result = await runCli(['write', 'ndjson', 'nowhere/out.ndjson'], { input: '{"email":"ana@example.com"}\n' });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^authpipe: output folder not found: .*nowhere\n$/);
+});

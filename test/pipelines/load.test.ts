@@ -60,6 +60,11 @@ test('reports every problem at once, each at its line and column', () => {
   assert.equal(problems[3], 'bad.yaml:10:1: unknown key "ledgr" (did you mean "ledger"?) [pipeline.unknown_key]');
 });
 
+test('reports an output file whose folder does not exist, before any row is read', () => {
+  const file = pipelineFile('out.yaml', 'version: 1\nname: o\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: nowhere/rows.ndjson }\n');
+  assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
+});
+
 test('reports a wrong type at the value', () => {
   const file = pipelineFile('types.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv, delimiter: [";"] }\nsink: { use: ndjson, keepRaw: maybe }\n');
   assert.deepEqual(
