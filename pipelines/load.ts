@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
 import { interpolate } from './interpolate.ts';
-import { describeOptions } from './options.ts';
+import { describeOptions, keysAt } from './options.ts';
 import { registry, type ComponentKind } from './registry.ts';
 import { didYouMean } from './suggest.ts';
 
@@ -166,6 +166,19 @@ function resolvePaths(
   return options;
 }
 
+/**
+ * A value matching no branch of a union (`"email"` or `{from, trim}`) is reported by zod as "Invalid input". The
+ * branches of the value's own type (an object for an object) say what is wrong inside it, with a "did you mean".
+ */
+function withinUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union') return [issue];
+    const sameType = issue.errors.filter((branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+    if (sameType.length === 0) return [issue];
+    return withinUnions(sameType.flat().map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })));
+  });
+}
+
 function validateBlock<K extends ComponentKind>(
   kind: K,
   raw: Record<string, unknown>,
@@ -182,17 +195,18 @@ function validateBlock<K extends ComponentKind>(
   }
   const parsed = safeParseTyped(component.options.strict(), given);
   if (!parsed.success) {
-    const known = Object.keys(component.options.shape);
-    for (const issue of parsed.error.issues) {
+    for (const issue of withinUnions(parsed.error.issues)) {
       const issuePath = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
       if (issue.code === 'unrecognized_keys') {
+        const known = keysAt(component.options, issuePath);
         for (const key of issue.keys) {
-          const hint = issuePath.length === 0 ? didYouMean(key, known) : '';
-          report.atKey([...where, ...issuePath], key, 'pipeline.unknown_key', `${kind} "${use}" has no option "${key}"${hint}`);
+          const owner = issuePath.length === 0 ? `${kind} "${use}" has no option` : `${kind} "${use}" option ${issuePath.join('.')} has no key`;
+          report.atKey([...where, ...issuePath], key, 'pipeline.unknown_key', `${owner} "${key}"${didYouMean(key, known)}`);
         }
       } else {
         const label = issuePath.length > 0 ? issuePath.join('.') : use;
-        report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${issue.message}`);
+        const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
+        report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${missing ? 'missing' : issue.message}`);
       }
     }
     return undefined;

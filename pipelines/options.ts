@@ -20,6 +20,8 @@ interface ZodDefinition {
   type: string;
   innerType?: z.ZodType;
   element?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  options?: z.ZodType[];
   entries?: Record<string, string>;
   defaultValue?: unknown;
 }
@@ -72,4 +74,16 @@ export function describeField(key: string, schema: z.ZodType): OptionField {
 
 export function describeOptions(schema: z.ZodObject): OptionField[] {
   return Object.entries(schema.shape).map(([key, field]) => describeField(key, field as z.ZodType));
+}
+
+/** The keys an object at `path` in the schema may have, through optional, default, array and union wrappers: for "did you mean". */
+export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const definition = definitionOf(schema);
+  if (definition.innerType) return keysAt(definition.innerType, path);
+  if (definition.type === 'union') return (definition.options ?? []).flatMap((option) => keysAt(option, path));
+  if (definition.type === 'array' && definition.element) return keysAt(definition.element, typeof path[0] === 'number' ? path.slice(1) : path);
+  if (definition.type !== 'object' || !definition.shape) return [];
+  if (path.length === 0) return Object.keys(definition.shape);
+  const next = definition.shape[String(path[0])];
+  return next ? keysAt(next, path.slice(1)) : [];
 }

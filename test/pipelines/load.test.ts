@@ -65,6 +65,18 @@ test('reports an output file whose folder does not exist, before any row is read
   assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
 });
 
+test('reports a misspelt key inside an option where it is, with a "did you mean", also inside a field given as {from}', () => {
+  const file = pipelineFile(
+    'nested.yaml',
+    'version: 1\nname: n\nsource: { use: csv, path: users.csv }\nstages:\n  - { use: map, fields: { emial: email, firstName: { form: a } } }\nsink: { use: ndjson }\n',
+  );
+  assert.deepEqual(problemsOf(file), [
+    'nested.yaml:5:27: stage "map" option fields has no key "emial" (did you mean "email"?) [pipeline.unknown_key]',
+    'nested.yaml:5:52: stage "map" option fields.firstName.from: missing [pipeline.invalid_option]',
+    'nested.yaml:5:54: stage "map" option fields.firstName has no key "form" (did you mean "from"?) [pipeline.unknown_key]',
+  ]);
+});
+
 test('reports a wrong type at the value', () => {
   const file = pipelineFile('types.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv, delimiter: [";"] }\nsink: { use: ndjson, keepRaw: maybe }\n');
   assert.deepEqual(
