@@ -2,6 +2,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { TextDecoder } from 'node:util';
 import type { Context } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 
@@ -34,4 +35,24 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
     throw new AuthpipeError('source.file_unreadable', `input path is a folder, not a file: ${absolute}`);
   }
   return { stream: handle.createReadStream(), name };
+}
+
+const UTF16_MARKS = [
+  { encoding: 'utf-16le', first: 0xff, second: 0xfe },
+  { encoding: 'utf-16be', first: 0xfe, second: 0xff },
+];
+
+/**
+ * The input as text: UTF-8, or UTF-16 when it opens with that byte order mark (what Windows PowerShell's `>` and
+ * `Out-File` write), which is dropped. Bytes that do not decode become U+FFFD.
+ */
+export async function* textOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let decoder: TextDecoder | undefined;
+  for await (const chunk of stream) {
+    decoder ??= new TextDecoder(UTF16_MARKS.find(({ first, second }) => chunk[0] === first && chunk[1] === second)?.encoding ?? 'utf-8');
+    const text = decoder.decode(chunk, { stream: true });
+    if (text !== '') yield text;
+  }
+  const rest = decoder?.decode() ?? '';
+  if (rest !== '') yield rest;
 }

@@ -1,6 +1,6 @@
 // A JSON document holding an array of records (top level, or under `key` such as Firebase's `users`), streamed
 // element by element with stream-json: the document is never held whole.
-import { addAbortSignal, pipeline } from 'node:stream';
+import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { parser, type TokenName } from 'stream-json/parser.js';
 import { pick } from 'stream-json/filters/pick.js';
 import { streamArray, type StreamArrayItem } from 'stream-json/streamers/stream-array.js';
@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
-import { openInput } from './input.ts';
+import { openInput, textOf } from './input.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('JSON file to read; `-` reads stdin'),
@@ -66,7 +66,7 @@ export const jsonSource = defineSource({
     const tokens = key === undefined ? parser.asStream(PARSER_OPTIONS) : pick.withParserAsStream({ ...PARSER_OPTIONS, filter: key });
     const elements: AsyncIterable<StreamArrayItem> = addAbortSignal(
       ctx.signal,
-      pipeline(input.stream, tokens, streamArray.asStream(), () => undefined),
+      pipeline(Readable.from(textOf(input.stream)), tokens, streamArray.asStream(), () => undefined),
     );
     // The first token that reaches the streamer says whether an array is there at all, without a per-token cost.
     let first: TokenName | undefined;

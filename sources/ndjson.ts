@@ -1,10 +1,10 @@
 // NDJSON: one JSON object per line. A line that already is an envelope passes through untouched, which is how
 // Unix-chain verbs hand records to each other (`authpipe read csv users.csv | authpipe map ...`).
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal } from 'node:stream';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
-import { openInput } from './input.ts';
+import { openInput, textOf } from './input.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('NDJSON file to read; `-` reads stdin'),
@@ -17,10 +17,9 @@ const NOT_BLANK = /\S/;
  * Every line of a text stream, without its LF or CRLF. Only the newest chunk is searched, and a line longer
  * than a chunk grows by concatenation, so very long lines cost linear time.
  */
-async function* linesOf(stream: Readable): AsyncGenerator<string> {
-  stream.setEncoding('utf8');
+async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string> {
   let pending = '';
-  for await (const chunk of stream as AsyncIterable<string>) {
+  for await (const chunk of text) {
     let start = 0;
     let newline = chunk.indexOf('\n');
     while (newline !== -1) {
@@ -115,7 +114,7 @@ export const ndjsonSource = defineSource({
     let line = 0;
     let seq = 0;
     try {
-      for await (const text of linesOf(addAbortSignal(ctx.signal, input.stream))) {
+      for await (const text of linesOf(textOf(addAbortSignal(ctx.signal, input.stream)))) {
         line++;
         // A byte order mark opens the file, or a line where files with one were joined (`cat a.ndjson b.ndjson`).
         const content = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { jsonSource } from '../../sources/json.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
-function readJson(content: string, key?: string) {
+function readJson(content: string | Buffer, key?: string) {
   const { dir, file } = fileWith('export.json', content);
   return collect(jsonSource.create(jsonSource.options.parse({ path: file, key }), contextIn(dir)));
 }
@@ -101,6 +101,12 @@ test('rejects a document cut off in the middle of the array, naming the last rec
 
 test('rejects a document cut off after the array at the key, though every record was read', async () => {
   await assert.rejects(readJson('{"users":[{"email":"ana@example.com"}], "tenant": {"name": "ac', 'users'), /^AuthpipeError: export\.json: not valid JSON after users\[0\], the last record read/);
+});
+
+test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it', async () => {
+  const text = Buffer.from('{"users":[{"email":"zoe@example.com","name":"Zoë"}]}', 'utf16le');
+  const envelopes = await readJson(Buffer.concat([Buffer.from([0xff, 0xfe]), text]), 'users');
+  assert.deepEqual(envelopes.map((envelope) => envelope.raw), [{ email: 'zoe@example.com', name: 'Zoë' }]);
 });
 
 test('reads an empty array as no records', async () => {

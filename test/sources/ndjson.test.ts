@@ -4,7 +4,7 @@ import type { Envelope } from '../../pipelines/record.ts';
 import { ndjsonSource } from '../../sources/ndjson.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
-async function readNdjson(content: string) {
+async function readNdjson(content: string | Buffer) {
   const { dir, file } = fileWith('users.ndjson', content);
   return collect(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir)));
 }
@@ -117,6 +117,18 @@ test('reads CRLF line endings, a byte order mark and a last line without a newli
       [1, { n: 1 }, []],
       [3, { n: 'two' }, []],
       [4, { n: 3 }, []],
+    ],
+  );
+});
+
+test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it', async () => {
+  const text = '{"email":"zoe@example.com","name":"Zoë"}\r\n{"email":"bo@example.com"}\r\n';
+  const envelopes = await readNdjson(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw]),
+    [
+      [1, { email: 'zoe@example.com', name: 'Zoë' }],
+      [2, { email: 'bo@example.com' }],
     ],
   );
 });
