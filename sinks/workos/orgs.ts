@@ -31,9 +31,14 @@ export class OrgResolver {
     if (org.id !== undefined) return Promise.resolve(org.id);
     let resolution = this.resolutions.get(orgKey);
     if (resolution === undefined) {
-      resolution = this.lookUpOrCreate(org, org.externalId ?? '', orgKey);
-      // A failure is kept too: every row of this run that needs the org fails alike instead of asking again.
-      this.resolutions.set(orgKey, resolution);
+      const started = this.lookUpOrCreate(org, org.externalId ?? '', orgKey);
+      // A permanent failure is kept: every row of this run that needs the org fails alike instead of asking again.
+      // A retryable one (a 503, a timeout) is forgotten, or one blip would fail the org's memberships on every row.
+      started.catch((error: unknown) => {
+        if (error instanceof CallFailed && error.failure.errorClass === 'retryable' && this.resolutions.get(orgKey) === started) this.resolutions.delete(orgKey);
+      });
+      this.resolutions.set(orgKey, started);
+      resolution = started;
     }
     return resolution;
   }
