@@ -19,6 +19,7 @@ const BYTE_ORDER_MARKS = [
 const DONE = 'done';
 const LF = 10;
 const CR = 13;
+const QUOTE = 34;
 /** An offset that is not there: no line break found, no restart asked for. */
 const NOWHERE = -1;
 /**
@@ -28,6 +29,8 @@ const NOWHERE = -1;
 const MAX_RECORD_BYTES = 8 << 20;
 /** The error code of a record a stray quote ran on past its line; the rows it swallowed are read again. */
 const RUNAWAY_QUOTE = 'RUNAWAY_QUOTE';
+/** What a restart feeds a new parser at a time, from the input it held. */
+const REFEED_SLICE_BYTES = 4096;
 
 /**
  * Line numbers of input offsets, counted from the input's bytes as offsets grow. LF, CRLF and a lone CR each end one
@@ -142,9 +145,20 @@ function utf8Transcoder(first, encoding) {
   return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
 }
 
-/** @param {string[]} cells */
-function hasLineBreak(cells) {
-  for (const cell of cells) if (cell.includes('\n') || cell.includes('\r')) return true;
+/** @param {string} text */
+function hasLineBreak(text) {
+  return text.includes('\n') || text.includes('\r');
+}
+
+/**
+ * Whether a record is a quote that ran on past its line, taking the rows after it. A runaway quote closes at the
+ * next quote in the file, which opens a cell of a later row and so is followed by text, not a delimiter: csv-parse
+ * (relax_quotes) then keeps the cell's quotes as text. A legitimate multi-line cell loses its quotes. So a cell
+ * that holds a line break and still opens with a quote ran away.
+ * @param {string[]} cells
+ */
+function isRunawayQuote(cells) {
+  for (const cell of cells) if (cell.charCodeAt(0) === QUOTE && hasLineBreak(cell)) return true;
   return false;
 }
 
@@ -237,7 +251,7 @@ class BatchBuilder {
  * @param {import('node:worker_threads').MessagePort} port
  * @param {ParserThreadData} data
  */
-async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, columnCount }) {
+async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight }) {
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
   let onAcknowledged;
@@ -261,7 +275,6 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, c
   /** Input offset of the parser's first byte. */
   let parserStart = 0;
   let previousEnd = 0;
-  let expectedCells = columnCount;
   /** Where reading starts over with a new parser, after a runaway quote; NOWHERE when it does not. */
   let restartAt = NOWHERE;
   /** Inside a line too long to parse, from this offset on, until its line break comes; NOWHERE when not. */
@@ -299,13 +312,10 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, c
       const runaway = code === 'CSV_QUOTE_NOT_CLOSED' && next !== NOWHERE && next < lines.end;
       builder.addFailure(line, runaway ? RUNAWAY_QUOTE : code);
       if (runaway || code === 'CSV_MAX_RECORD_SIZE') readOnAfterLineOf(start);
-    } else if (expectedCells !== undefined && row.length !== expectedCells && hasLineBreak(row)) {
-      // Only a quote can put a line break in a cell: one that also leaves the row with the wrong number of cells
-      // opened on this line and closed on a later one, taking the rows in between with it.
+    } else if (isRunawayQuote(row)) {
       builder.addFailure(line, RUNAWAY_QUOTE);
       readOnAfterLineOf(start);
     } else if (!isBlankRow(row)) {
-      expectedCells ??= row.length;
       builder.addRecord(line, row);
     }
     if (builder.rows === BATCH_ROWS) post();
@@ -333,8 +343,12 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, c
   /** The parser now reading; one that gave up on a runaway quote is dropped with what it still held. */
   let parser = createParser();
 
-  /** Starts over wherever a runaway quote asks to, with the input held since, as often as it asks. */
-  const restartWhereAsked = () => {
+  /**
+   * Starts over wherever a runaway quote asks to, with the input held since, as often as it asks. The held input
+   * goes in slices: a parser given up on goes on parsing the rest of what it was given, unheard, and the batches
+   * of what was held still wait for room.
+   */
+  const restartWhereAsked = async () => {
     while (restartAt !== NOWHERE) {
       const at = restartAt;
       restartAt = NOWHERE;
@@ -342,15 +356,18 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, c
       parser = createParser();
       parserStart = at;
       previousEnd = at;
-      for (const bytes of lines.bytesFrom(at)) {
-        parser.write(bytes);
-        if (restartAt !== NOWHERE || skippingFrom !== NOWHERE) break;
+      refeed: for (const bytes of lines.bytesFrom(at)) {
+        for (let offset = 0; offset < bytes.length; offset += REFEED_SLICE_BYTES) {
+          parser.write(bytes.subarray(offset, offset + REFEED_SLICE_BYTES));
+          if (restartAt !== NOWHERE || skippingFrom !== NOWHERE) break refeed;
+          await room();
+        }
       }
     }
   };
 
   /** Parses the next piece of input, or looks in it for the end of a line too long to parse. */
-  const parse = (/** @type {Buffer} */ chunk) => {
+  const parse = async (/** @type {Buffer} */ chunk) => {
     lines.add(chunk);
     if (skippingFrom === NOWHERE) parser.write(chunk);
     else {
@@ -364,7 +381,7 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, c
         restartAt = next;
       }
     }
-    restartWhereAsked();
+    await restartWhereAsked();
   };
 
   /** @type {((chunk: Buffer) => Buffer) | undefined} */
@@ -372,19 +389,19 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight, c
   // Input is read only while there is room for more batches: that is the backpressure up to the main thread's pipe.
   for await (const input of process.stdin) {
     toUtf8 ??= utf8Transcoder(input, encoding);
-    parse(toUtf8(input));
+    await parse(toUtf8(input));
     // What this chunk held goes out now rather than when the batch is full: the next chunk may be slow to come.
     if (builder.rows > 0) post();
     await room();
   }
-  if (toUtf8) parse(toUtf8(Buffer.alloc(0)));
+  if (toUtf8) await parse(toUtf8(Buffer.alloc(0)));
   // Ending a parser may find a quote still open, and reading starts over after its line, until one ends cleanly.
   while (skippingFrom === NOWHERE) {
     const ending = parser;
     ending.end();
     await finished(ending);
     if (restartAt === NOWHERE) break;
-    restartWhereAsked();
+    await restartWhereAsked();
   }
   if (builder.rows > 0) post();
   port.postMessage(DONE);

@@ -1,6 +1,7 @@
 // A CSV export as raw records: one envelope per data row, its cells named by the header row (or `columns`).
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
+import { AuthpipeError } from '../pipelines/errors.ts';
 import { describeOrigin, rawEnvelope, type Issue } from '../pipelines/record.ts';
 import { parseInThread, type RowBatch } from './csv-parse-thread.ts';
 import { openInput } from './input.ts';
@@ -88,9 +89,16 @@ const PARSE_ERROR_REASONS: Record<string, string> = {
 };
 
 // csv-parse's own message may quote the cell, which can be a password hash: only its code is repeated.
+function parseErrorReason(errorCode: string): string {
+  return PARSE_ERROR_REASONS[errorCode] ?? `the record cannot be parsed (${errorCode})`;
+}
+
+function badHeader(place: string): AuthpipeError {
+  return new AuthpipeError('csv.bad_header', `${place}: the header row cannot be read: a quote opened in it is not closed on its line`);
+}
+
 function parseErrorIssue(place: string, errorCode: string): Issue {
-  const reason = PARSE_ERROR_REASONS[errorCode] ?? `the record cannot be parsed (${errorCode})`;
-  return { stage: 'csv', code: 'csv.parse_error', level: 'error', message: `${place}: ${reason}` };
+  return { stage: 'csv', code: 'csv.parse_error', level: 'error', message: `${place}: ${parseErrorReason(errorCode)}` };
 }
 
 export const csvSource = defineSource({
@@ -102,7 +110,7 @@ export const csvSource = defineSource({
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {
-      for await (const batch of parseInThread(input.stream, { ...options, columnCount: columns?.length }, ctx.signal)) {
+      for await (const batch of parseInThread(input.stream, options, ctx.signal)) {
         const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;
@@ -112,11 +120,17 @@ export const csvSource = defineSource({
           const first = cell;
           cell = batch.rowEnds[row];
           if (cell === first) {
-            yield rawEnvelope(++seq, origin, {}, [parseErrorIssue(describeOrigin(origin), batch.errorCodes[failure++])]);
+            const errorCode = batch.errorCodes[failure++];
+            // Without its header no row can be named: the next row taken for it would lose a user and misname the rest.
+            if (columns === undefined) throw badHeader(describeOrigin(origin));
+            yield rawEnvelope(++seq, origin, {}, [parseErrorIssue(describeOrigin(origin), errorCode)]);
             continue;
           }
           if (columns === undefined) {
-            columns = uniqueNames(cellsOf(batch, first, cell), (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
+            const header = cellsOf(batch, first, cell);
+            // A line break inside a column name is a quote in the header closed on a later line, over the first rows.
+            if (header.some((name) => name.includes('\n') || name.includes('\r'))) throw badHeader(describeOrigin(origin));
+            columns = uniqueNames(header, (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
             continue;
           }
           const cells = cell - first;

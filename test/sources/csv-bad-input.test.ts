@@ -84,6 +84,41 @@ test('leaves out the row where a stray quote opens, and reads the rows it swallo
   ]);
 });
 
+test('leaves out the row of a stray quote that pairs with a later one, and keeps the rows in between', async () => {
+  const envelopes = await readCsv('id,name,email\n1,"Bob,bob@x.com\n2,Ann "Annie" Lee,ann@x.com\n3,Cy,cy@x.com\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues.map((issue) => issue.message)]),
+    [
+      [2, {}, [`users.csv:2: ${RUNAWAY}`]],
+      [3, { id: '2', name: 'Ann "Annie" Lee', email: 'ann@x.com' }, []],
+      [4, { id: '3', name: 'Cy', email: 'cy@x.com' }, []],
+    ],
+  );
+});
+
+test('keeps a legitimate multi-line cell in a ragged row: one ragged row, no row made up from inside the cell', async () => {
+  const rows = Array.from({ length: 2000 }, (_, index) => `${index},"line one\nline two",`);
+  const envelopes = await readCsv(['id,note', ...rows, '5,six', ''].join('\n'));
+  assert.equal(envelopes.length, 2001);
+  assert.deepEqual(
+    [envelopes[0], envelopes[1999]].map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues.map((issue) => issue.code)]),
+    [
+      [2, { id: '0', note: 'line one\nline two' }, ['csv.ragged_row']],
+      [4000, { id: '1999', note: 'line one\nline two' }, ['csv.ragged_row']],
+    ],
+  );
+  assert.deepEqual(summary(envelopes.slice(-1)), [[4002, undefined, []]]);
+});
+
+test('stops with csv.bad_header when a quote in the header row is not closed on its line, rather than taking a row for the header', async () => {
+  for (const content of ['a,"b\n1,2\n3,4\n', 'a,"b\n1,2"\n3,4\n5,6\n']) {
+    await assert.rejects(readCsv(content), {
+      code: 'csv.bad_header',
+      message: 'users.csv:1: the header row cannot be read: a quote opened in it is not closed on its line',
+    });
+  }
+});
+
 test('reads every row after a quote that is never closed, with their own lines', async () => {
   const rows = Array.from({ length: 3000 }, (_, index) => `user${index}@x.com,U${index}`);
   const envelopes = await readCsv(['email,name', 'a@x.com,"Ana', ...rows, ''].join('\r\n'));
