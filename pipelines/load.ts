@@ -94,10 +94,6 @@ function parseSet(assignment: string): { where: PathSegment[]; value: unknown } 
   return { where, value: /^\s*[[{]/.test(text) ? parseYamlValue(text) : text };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A scalar as the schema wants it, or undefined when it cannot be: text (`${N}`, `--set`) to a number or boolean, and a YAML number to text. */
 function retyped(expected: string, value: unknown): unknown {
   if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
@@ -111,7 +107,7 @@ function retyped(expected: string, value: unknown): unknown {
  * Validates `value`, typing scalars where the schema says what they are: only it knows that `concurrency: ${N}` is
  * a number while `name: ${RUN}` (RUN=20240101) is text. Scalars are changed in place, then checked again.
  */
-function safeParseTyped<T extends z.ZodType>(schema: T, value: Record<string, unknown>): z.ZodSafeParseResult<z.output<T>> {
+function safeParseTyped<T extends z.ZodType>(schema: T, value: unknown): z.ZodSafeParseResult<z.output<T>> {
   for (;;) {
     const result = schema.safeParse(value);
     if (result.success) return result;
@@ -230,8 +226,9 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   const text = readFileSync(absoluteFile, 'utf8');
   const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, prettyErrors: false });
   const report = new ProblemCollector(file, doc, lines);
+  const textLines = doc.errors.length > 0 ? text.split('\n') : [];
   for (const error of doc.errors) {
-    const lineText = text.split('\n')[lines.linePos(error.pos[0]).line - 1] ?? '';
+    const lineText = textLines[lines.linePos(error.pos[0]).line - 1] ?? '';
     report.at(error.pos[0], 'pipeline.yaml_syntax', `${error.message.split('\n')[0]}${FLOW_VARIABLE.test(lineText) ? FLOW_VARIABLE_HINT : ''}`);
   }
   if (report.problems.length > 0) throw new PipelineFileError(report.problems);
@@ -243,7 +240,7 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   interpolateScalars(doc, env, report);
 
   const js: unknown = doc.toJS();
-  const top = isObject(js) ? safeParseTyped(pipelineShape, js) : pipelineShape.safeParse(js);
+  const top = safeParseTyped(pipelineShape, js);
   if (!top.success) {
     for (const issue of top.error.issues) {
       const where = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');

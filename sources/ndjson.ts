@@ -102,7 +102,7 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   if (!envelope.success) return invalidLine(seq, origin, 'ndjson.invalid_envelope', `not a valid envelope: ${describeSchemaError(envelope.error)}`);
   const { user } = envelope.data;
   const ownSeq = envelope.data.seq ?? seq;
-  return { ...envelope.data, seq: ownSeq, key: envelope.data.key ?? keyOf(user, ownSeq), origin: envelope.data.origin ?? origin, user };
+  return { ...envelope.data, seq: ownSeq, key: envelope.data.key ?? keyOf(user, ownSeq), origin: envelope.data.origin ?? origin };
 }
 
 export const ndjsonSource = defineSource({

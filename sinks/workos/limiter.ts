@@ -26,12 +26,9 @@ export class PauseGate {
 
   constructor(private readonly signal: AbortSignal) {}
 
-  /** Extends the pause to at least `ms` from now; true when no pause was running, i.e. a new pause starts. */
-  pauseFor(ms: number): boolean {
-    const now = performance.now();
-    const fresh = now >= this.until;
-    this.until = Math.max(this.until, now + ms);
-    return fresh;
+  /** Extends the pause to at least `ms` from now. */
+  pauseFor(ms: number): void {
+    this.until = Math.max(this.until, performance.now() + ms);
   }
 
   get paused(): boolean {

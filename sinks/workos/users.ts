@@ -21,7 +21,8 @@ interface HeldUser {
   firstName: string | null;
   lastName: string | null;
   externalId: string | null;
-  metadata: Record<string, string>;
+  /** The SDK types it as always there; a WorkOS-compatible server may leave it out. */
+  metadata?: Record<string, string>;
 }
 
 function identityConflict(message: string): CallFailed {
