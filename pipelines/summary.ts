@@ -9,6 +9,10 @@ function byCode(tally: Record<string, number>): string {
     .join(', ');
 }
 
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function rowsPerSecond(stats: RunStats): number {
   return stats.elapsedMs > 0 ? Math.round((stats.read / stats.elapsedMs) * 1000) : 0;
 }
@@ -34,7 +38,7 @@ export function summaryLine(name: string, stats: RunStats): string {
   const status = stats.interrupted ? 'interrupted' : 'finished';
   const invalid = stats.invalidRows > 0 ? ` (${byCode(stats.invalidByCode)})` : '';
   const warnings = Object.values(stats.warningsByCode).reduce((sum, n) => sum + n, 0);
-  return `${name}: ${status}, ${stats.read} rows in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${warnings} warnings\n`;
+  return `${name}: ${status}, ${counted(stats.read, 'row')} in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${counted(warnings, 'warning')}\n`;
 }
 
 /** What stopped a run that could not finish, as --json reports it. */

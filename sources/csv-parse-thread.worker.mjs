@@ -5,17 +5,13 @@ import process from 'node:process';
 import { finished } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Parser } from 'csv-parse';
+import { markedEncoding } from './byte-order-marks.mjs';
 
 /** @typedef {import('./csv-parse-thread.ts').ParserThreadData} ParserThreadData */
 /** @typedef {import('./csv-parse-thread.ts').RowBatch} RowBatch */
 /** @typedef {import('csv-parse').CsvError} CsvError */
 
 const BATCH_ROWS = 1024;
-const BYTE_ORDER_MARKS = [
-  { encoding: 'utf-8', bytes: [0xef, 0xbb, 0xbf] },
-  { encoding: 'utf-16le', bytes: [0xff, 0xfe] },
-  { encoding: 'utf-16be', bytes: [0xfe, 0xff] },
-];
 const DONE = 'done';
 const LF = 10;
 const CR = 13;
@@ -138,8 +134,7 @@ class LineCounter {
  * @returns {(chunk: Buffer) => Buffer} Called once more with an empty chunk at the end of the input.
  */
 function utf8Transcoder(first, encoding) {
-  const marked = BYTE_ORDER_MARKS.find(({ bytes }) => bytes.every((byte, index) => first[index] === byte));
-  const decoder = new TextDecoder(marked?.encoding ?? encoding);
+  const decoder = new TextDecoder(markedEncoding(first) ?? encoding);
   if (decoder.encoding === 'utf-8') return (chunk) => chunk;
   // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
   return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');

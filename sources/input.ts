@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import type { Context } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
+import { markedEncoding } from './byte-order-marks.mjs';
 
 export interface Input {
   stream: Readable;
@@ -37,11 +38,6 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
   return { stream: handle.createReadStream(), name };
 }
 
-const UTF16_MARKS = [
-  { encoding: 'utf-16le', first: 0xff, second: 0xfe },
-  { encoding: 'utf-16be', first: 0xfe, second: 0xff },
-];
-
 /**
  * The input as text: UTF-8, or UTF-16 when it opens with that byte order mark (what Windows PowerShell's `>` and
  * `Out-File` write), which is dropped. Bytes that do not decode become U+FFFD.
@@ -49,7 +45,8 @@ const UTF16_MARKS = [
 export async function* textOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
   let decoder: TextDecoder | undefined;
   for await (const chunk of stream) {
-    decoder ??= new TextDecoder(UTF16_MARKS.find(({ first, second }) => chunk[0] === first && chunk[1] === second)?.encoding ?? 'utf-8');
+    // A UTF-8 decoder drops a UTF-8 mark by itself; a UTF-16 mark names the decoder, which drops it too.
+    decoder ??= new TextDecoder(markedEncoding(chunk) ?? 'utf-8');
     const text = decoder.decode(chunk, { stream: true });
     if (text !== '') yield text;
   }

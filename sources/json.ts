@@ -9,6 +9,7 @@ import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 import { openInput, textOf } from './input.ts';
+import { isObject, kindOf } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('JSON file to read; `-` reads stdin'),
@@ -32,15 +33,6 @@ const KIND_OF_TOKEN: Partial<Record<TokenName, string>> = {
   falseValue: 'a boolean',
   nullValue: 'null',
 };
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined): Envelope {
   // stream-json gives no line numbers: the origin names the element instead, `users[41]` (zero-based).

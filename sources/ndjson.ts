@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { openInput, textOf } from './input.ts';
+import { isObject, kindOf } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('NDJSON file to read; `-` reads stdin'),
@@ -32,10 +33,6 @@ async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string> {
     pending += chunk.slice(start);
   }
   if (pending !== '') yield pending.endsWith('\r') ? pending.slice(0, -1) : pending;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -75,11 +72,6 @@ function looksLikeEnvelope(value: Record<string, unknown>): boolean {
 /** Where and why, without any value: a field in error may hold a password hash. */
 function describeSchemaError(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || 'the line'}: ${issue.message}`).join('; ');
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
 function invalidLine(seq: number, origin: Origin, code: string, reason: string): Envelope {
