@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { defineStage } from '../pipelines/component.ts';
-import { describeOrigin, hasErrors, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
+import { describeOrigin, hasErrors, normalizeEmail, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 
 const COMPARED_FIELDS = ['email', 'emailVerified', 'firstName', 'lastName', 'externalId', 'metadata', 'passwordHash', 'passwordHashType', 'totpSecret'] as const;
 
@@ -34,6 +34,15 @@ function merge(first: Envelope, next: Envelope): void {
   first.issues.push(...next.issues);
 }
 
+/**
+ * Rows with one external id and two emails are two people sharing an id (a CRM id reused, a copy-paste slip), not one
+ * user in two organizations: merging would give the second person's memberships to the first and drop the second.
+ */
+function isOtherPerson(first: Envelope, next: Envelope): boolean {
+  const [a, b] = [first.user.email, next.user.email];
+  return a !== undefined && b !== undefined && normalizeEmail(a) !== normalizeEmail(b);
+}
+
 export const dedupeStage = defineStage({
   name: 'dedupe',
   summary: 'Merges adjacent rows of the same user (same key) into one, joining their organizations and roles.',
@@ -43,8 +52,17 @@ export const dedupeStage = defineStage({
       let pending: Envelope | undefined;
       for await (const envelope of input) {
         if (pending && pending.key === envelope.key && !hasErrors(pending) && !hasErrors(envelope)) {
-          merge(pending, envelope);
-          continue;
+          if (!isOtherPerson(pending, envelope)) {
+            merge(pending, envelope);
+            continue;
+          }
+          envelope.issues.push({
+            stage: 'dedupe',
+            code: 'dedupe.identity_conflict',
+            level: 'error',
+            field: 'externalId',
+            message: `${describeOrigin(envelope.origin)}: external id ${JSON.stringify(envelope.user.externalId)} is also that of ${describeOrigin(pending.origin)}, which has another email; the rows are not merged`,
+          });
         }
         if (pending) yield pending;
         pending = envelope;

@@ -49,3 +49,24 @@ test('leaves rows that are not adjacent, or that carry errors, to the validate s
   const out = await dedupe([row(2, 'crm-1', []), invalid, row(4, 'crm-2', []), row(5, 'crm-1', [])]);
   assert.deepEqual(out.map((envelope) => envelope.origin.line), [2, 3, 4, 5]);
 });
+
+test('two people sharing an external id are not merged: the later row is an identity conflict', async () => {
+  const eve = row(3, 'crm-1', [{ externalId: 'globex', name: 'Globex', roles: ['admin'] }], 'Eve');
+  eve.user.email = 'eve@example.com';
+  const out = await dedupe([row(2, 'crm-1', [{ externalId: 'acme', name: 'Acme', roles: ['member'] }]), eve]);
+  assert.deepEqual(
+    out.map((envelope) => [envelope.user.firstName, envelope.user.orgs?.map((org) => org.externalId), envelope.issues.map((issue) => issue.code)]),
+    [
+      ['Ana', ['acme'], []],
+      ['Eve', ['globex'], ['dedupe.identity_conflict']],
+    ],
+  );
+  assert.equal(out[1].issues[0].message, 'users.csv:3: external id "crm-1" is also that of users.csv:2, which has another email; the rows are not merged');
+});
+
+test('rows of one user whose emails differ only in case are merged', async () => {
+  const upper = row(3, 'crm-1', [{ externalId: 'globex', name: 'Globex', roles: ['admin'] }]);
+  upper.user.email = 'CRM-1@Example.com';
+  const out = await dedupe([row(2, 'crm-1', []), upper]);
+  assert.deepEqual(out.map((envelope) => envelope.user.orgs?.map((org) => org.externalId)), [['globex']]);
+});
