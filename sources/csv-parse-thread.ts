@@ -26,6 +26,8 @@ export interface ParserThreadData {
   delimiter: string;
   /** The input's character encoding (a WHATWG label); a UTF-16 or UTF-8 byte order mark overrides it. */
   encoding: string;
+  /** Cells per row when the source names its columns; otherwise the header row (the first record) tells. */
+  columnCount: number | undefined;
   /** Batches the worker may post before it waits for an acknowledgement. */
   maxBatchesInFlight: number;
 }
@@ -47,7 +49,7 @@ const ACK = 'ack';
 const WORKER_ENTRY = new URL('./csv-parse-thread.worker.mjs', import.meta.url);
 
 /** Yields the input's rows in batches, parsed on a worker thread; ends the worker when the caller stops early. */
-export async function* parseInThread(input: Readable, format: Pick<ParserThreadData, 'delimiter' | 'encoding'>, signal: AbortSignal): AsyncGenerator<RowBatch> {
+export async function* parseInThread(input: Readable, format: Pick<ParserThreadData, 'delimiter' | 'encoding' | 'columnCount'>, signal: AbortSignal): AsyncGenerator<RowBatch> {
   const workerData: ParserThreadData = { ...format, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT };
   // No execArgv: under `node --import tsx` the worker would load the TypeScript loader it does not need.
   const worker = new Worker(WORKER_ENTRY, { execArgv: [], stdin: true, workerData, resourceLimits: WORKER_LIMITS });

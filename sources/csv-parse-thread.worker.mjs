@@ -104,6 +104,15 @@ class LineCounter {
   }
 
   /**
+   * The input from `start` (not before the counted input) to `end`, as text.
+   * @param {number} start
+   * @param {number} end
+   */
+  textBetween(start, end) {
+    return Buffer.concat(this.bytesFrom(start)).toString('utf8', 0, end - start);
+  }
+
+  /**
    * The input from `offset` (not before the counted input) to its end, as views of the chunks held.
    * @param {number} offset
    */
@@ -140,20 +149,52 @@ function utf8Transcoder(first, encoding) {
   return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
 }
 
-/** @param {string} text */
-function hasLineBreak(text) {
-  return text.includes('\n') || text.includes('\r');
+/**
+ * Where the text's first line break is, or NOWHERE.
+ * @param {string} text
+ */
+function firstLineBreak(text) {
+  const lf = text.indexOf('\n');
+  const cr = text.indexOf('\r');
+  return lf === NOWHERE ? cr : cr === NOWHERE ? lf : Math.min(lf, cr);
 }
 
 /**
- * Whether a record is a quote that ran on past its line, taking the rows after it. A runaway quote closes at the
- * next quote in the file, which opens a cell of a later row and so is followed by text, not a delimiter: csv-parse
- * (relax_quotes) then keeps the cell's quotes as text. A legitimate multi-line cell loses its quotes. So a cell
- * that holds a line break and still opens with a quote ran away.
- * @param {string[]} cells
+ * @param {string} text
+ * @param {string} delimiter
  */
-function isRunawayQuote(cells) {
-  for (const cell of cells) if (cell.charCodeAt(0) === QUOTE && hasLineBreak(cell)) return true;
+function countOf(text, delimiter) {
+  let count = 0;
+  for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) count++;
+  return count;
+}
+
+/**
+ * Whether a record is a quote that ran on past its line, taking the rows after it. Only a cell holding a line break
+ * can be one, and a legitimate multi-line cell (a note, an address) is rare in a user export, so any sign is taken:
+ * - the cell opens with a quote it kept: the runaway quote closed at the next quote in the file, which opens a cell
+ *   of a later row and so is followed by text, not a delimiter, and csv-parse (relax_quotes) kept the cell's text as
+ *   it stands in the file, quotes and all. A legitimate multi-line cell may open with a quote too, an escaped one
+ *   (`"""The Rock""`), but csv-parse unescaped it: its text is not in the record's text as it stands;
+ * - the record has more or fewer cells than the header and the cell has a delimiter after its first line break: the
+ *   record is an error anyway, and the lines it took in may be rows (a ragged row whose multi-line cell has no
+ *   delimiter after its line break, a note, stays one ragged row);
+ * - the cell holds at least a row's worth of delimiters: the quote closed just before a delimiter on a later line
+ *   (`6'5",`), and the cell holds the rest of its own line and the rows in between; counts that match the header
+ *   would otherwise pass one user's email and hash off under another's id.
+ * @param {string[]} cells
+ * @param {number} expectedCells
+ * @param {string} delimiter
+ * @param {() => string} recordText The record as it stands in the input.
+ */
+function isRunawayQuote(cells, expectedCells, delimiter, recordText) {
+  for (const cell of cells) {
+    const lineBreak = firstLineBreak(cell);
+    if (lineBreak === NOWHERE) continue;
+    if (cells.length !== expectedCells && cell.includes(delimiter, lineBreak)) return true;
+    if (countOf(cell, delimiter) >= expectedCells - 1) return true;
+    if (cell.charCodeAt(0) === QUOTE && recordText().includes(cell)) return true;
+  }
   return false;
 }
 
@@ -246,7 +287,7 @@ class BatchBuilder {
  * @param {import('node:worker_threads').MessagePort} port
  * @param {ParserThreadData} data
  */
-async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight }) {
+async function parseForParent(port, { delimiter, encoding, columnCount, maxBatchesInFlight }) {
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
   let onAcknowledged;
@@ -266,6 +307,8 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight })
     inFlight++;
   };
 
+  /** Cells per row: the columns named, or the header's (undefined until the header row is read). */
+  let expectedCells = columnCount;
   const lines = new LineCounter();
   /** Input offset of the parser's first byte. */
   let parserStart = 0;
@@ -307,10 +350,11 @@ async function parseForParent(port, { delimiter, encoding, maxBatchesInFlight })
       const runaway = code === 'CSV_QUOTE_NOT_CLOSED' && next !== NOWHERE && next < lines.end;
       builder.addFailure(line, runaway ? RUNAWAY_QUOTE : code);
       if (runaway || code === 'CSV_MAX_RECORD_SIZE') readOnAfterLineOf(start);
-    } else if (isRunawayQuote(row)) {
+    } else if (expectedCells !== undefined && isRunawayQuote(row, expectedCells, delimiter, () => lines.textBetween(start, previousEnd))) {
       builder.addFailure(line, RUNAWAY_QUOTE);
       readOnAfterLineOf(start);
     } else if (!isBlankRow(row)) {
+      expectedCells ??= row.length;
       builder.addRecord(line, row);
     }
     if (builder.rows === BATCH_ROWS) post();

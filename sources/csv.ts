@@ -110,7 +110,7 @@ export const csvSource = defineSource({
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {
-      for await (const batch of parseInThread(input.stream, options, ctx.signal)) {
+      for await (const batch of parseInThread(input.stream, { ...options, columnCount: columns?.length }, ctx.signal)) {
         const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;

@@ -96,6 +96,40 @@ test('leaves out the row of a stray quote that pairs with a later one, and keeps
   );
 });
 
+test('a stray quote closed by a later quote just before a delimiter never passes one user off under another id', async () => {
+  // The quote on line 3 closes at line 5's `6'5",`: the merged record has as many cells as the header, and its name
+  // cell holds line 3's email and hash; it took the users of lines 4 and 5 with it.
+  const envelopes = await readCsv(
+    'id,name,email,hash\nu1,Al,a@x.com,\nu2,"Bobby,b@x.com,$2a$10$secret\nu3,Cy,c@x.com,\nu4,Dwayne 6\'5",d@x.com,$2a$10$other\nu5,Ed,e@x.com,\n',
+  );
+  assert.deepEqual(summary(envelopes), [
+    [2, 'a@x.com', []],
+    [3, undefined, [`users.csv:3: ${RUNAWAY}`]],
+    [4, 'c@x.com', []],
+    [5, 'd@x.com', []],
+    [6, 'e@x.com', []],
+  ]);
+  assert.equal(envelopes[3].raw?.name, 'Dwayne 6\'5"');
+});
+
+test('a stray quote closed a line later, in a ragged row, gives back the row it took in', async () => {
+  const envelopes = await readCsv('id,name,email,hash\nu1,Al,"a@x.com,h1\nu2,Bea 2",b@x.com,h2\nu3,Cy,c@x.com,h3\n');
+  assert.deepEqual(summary(envelopes), [
+    [2, undefined, [`users.csv:2: ${RUNAWAY}`]],
+    [3, 'b@x.com', []],
+    [4, 'c@x.com', []],
+  ]);
+});
+
+test('keeps a legitimate multi-line cell that opens with an escaped quote', async () => {
+  const envelopes = await readCsv('id,name,email\nu1,"""The Rock""\nJohnson",r@x.com\nu2,Bea,b@x.com\n');
+  assert.deepEqual(summary(envelopes), [
+    [2, 'r@x.com', []],
+    [4, 'b@x.com', []],
+  ]);
+  assert.equal(envelopes[0].raw?.name, '"The Rock"\nJohnson');
+});
+
 test('keeps a legitimate multi-line cell in a ragged row: one ragged row, no row made up from inside the cell', async () => {
   const rows = Array.from({ length: 2000 }, (_, index) => `${index},"line one\nline two",`);
   const envelopes = await readCsv(['id,note', ...rows, '5,six', ''].join('\n'));
