@@ -97,6 +97,16 @@ function badHeader(place: string): AuthpipeError {
   return new AuthpipeError('csv.bad_header', `${place}: the header row cannot be read: a quote opened in it is not closed on its line`);
 }
 
+/**
+ * A header cell that is an email address or opens like a password hash (`$2a$...`) is a user's data: the file has no
+ * header row. Taking that row for one would lose the user and repeat their hash in every message naming columns.
+ */
+function dataInHeader(header: string[]): string | undefined {
+  const at = header.findIndex((name) => name.includes('@') || name.startsWith('$'));
+  if (at === -1) return undefined;
+  return `column ${at + 1} holds ${header[at].includes('@') ? 'an email address' : 'what looks like a password hash'}`;
+}
+
 function parseErrorIssue(place: string, errorCode: string): Issue {
   return { stage: 'csv', code: 'csv.parse_error', level: 'error', message: `${place}: ${parseErrorReason(errorCode)}` };
 }
@@ -130,6 +140,13 @@ export const csvSource = defineSource({
             const header = cellsOf(batch, first, cell);
             // A line break inside a column name is a quote in the header closed on a later line, over the first rows.
             if (header.some((name) => name.includes('\n') || name.includes('\r'))) throw badHeader(describeOrigin(origin));
+            const data = dataInHeader(header);
+            if (data !== undefined) {
+              throw new AuthpipeError(
+                'csv.no_header',
+                `${describeOrigin(origin)}: the first row looks like a user, not column names (${data}); if the file has no header row, name its columns with the \`columns\` option (--columns for \`read csv\`)`,
+              );
+            }
             columns = uniqueNames(header, (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
             continue;
           }

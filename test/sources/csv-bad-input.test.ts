@@ -214,6 +214,19 @@ test('skips the rows of empty cells a spreadsheet pads an export with, and keeps
   );
 });
 
+test('stops with csv.no_header when the first row holds an email or a hash, without repeating it', async () => {
+  const rows = ['user_1,Ana,ana@example.com,$2a$10$secrethash', 'user_2,Bo,bo@example.com,$2a$10$otherhash'];
+  for (const [content, holds] of [
+    [rows.join('\n'), 'column 3 holds an email address'],
+    ['user_1,Ana,$2a$10$secrethash\n', 'column 3 holds what looks like a password hash'],
+  ]) {
+    await assert.rejects(readCsv(content), {
+      code: 'csv.no_header',
+      message: `users.csv:1: the first row looks like a user, not column names (${holds}); if the file has no header row, name its columns with the \`columns\` option (--columns for \`read csv\`)`,
+    });
+  }
+});
+
 test('warns that an empty, blank or header-only file held no records, rather than passing for a finished export', async () => {
   assert.deepEqual(await warningsReading(''), ['warning: users.csv: no records read (the file is empty or blank)\n']);
   assert.deepEqual(await warningsReading('\n\n  \n'), ['warning: users.csv: no records read (the file is empty or blank)\n']);
