@@ -31,8 +31,9 @@ function listIncludes(list: string, item: string): boolean {
   return false;
 }
 
-function unpadded(base64: string): string {
-  return base64.replace(BASE64_PADDING, '');
+/** Standard base64 without padding, as the PHC form takes it; a URL-safe spelling (`-`, `_`) is converted (test-vectors §1b). */
+function phcBase64(base64: string): string {
+  return base64.replace(BASE64_PADDING, '').replaceAll('-', '+').replaceAll('_', '/');
 }
 
 /**
@@ -44,8 +45,8 @@ function firebaseScryptPhc(digest: string): string | undefined {
   if (parts.length !== 6) return undefined;
   const [hash, salt, signerKey, saltSeparator, rounds, memCost] = parts;
   if (!hash || !salt || !signerKey || !POSITIVE_INTEGER.test(rounds) || !POSITIVE_INTEGER.test(memCost)) return undefined;
-  const params = `r=${rounds},m=${memCost},ss=${unpadded(saltSeparator)},sk=${unpadded(signerKey)}`;
-  return `$firebase-scrypt$v=1$${params}$${unpadded(salt)}$${unpadded(hash)}`;
+  const params = `r=${rounds},m=${memCost},ss=${phcBase64(saltSeparator)},sk=${phcBase64(signerKey)}`;
+  return `$firebase-scrypt$v=1$${params}$${phcBase64(salt)}$${phcBase64(hash)}`;
 }
 
 function malformed(envelope: Envelope, hasher: string): void {

@@ -115,6 +115,12 @@ test('converts scrypt_firebase digests to the documented firebase-scrypt PHC str
   assert.deepEqual([...f1.issues, ...f3.issues], []);
 });
 
+test('converts a scrypt_firebase digest written in URL-safe base64 to the standard alphabet (test-vectors §1b)', async () => {
+  const urlSafe = F3_DIGEST.replaceAll('+', '-').replaceAll('/', '_');
+  const [f3] = await mapClerk([withPassword(urlSafe, 'scrypt_firebase')]);
+  assert.equal(f3.user.passwordHash, F3_PHC);
+});
+
 test('drops a scrypt_firebase digest without six parts or with non-numeric parameters as malformed', async () => {
   const digests = [`abc$def$${SIGNER_KEY}$Bw==$8`, `abc$def$${SIGNER_KEY}$Bw==$eight$14`, `$def$${SIGNER_KEY}$Bw==$8$14`, `${F1_DIGEST}$1`];
   const envelopes = await mapClerk(digests.map((digest) => withPassword(digest, 'scrypt_firebase')));
