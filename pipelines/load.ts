@@ -1,6 +1,6 @@
 // Pipeline file -> validated spec. Every problem is collected and reported at once as file:line:col,
 // before a single row is read.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
 import { z } from 'zod';
@@ -215,6 +215,39 @@ function validateBlock<K extends ComponentKind>(
   return { component, options };
 }
 
+/** Whether two paths name one file: the same path, or (through a link) the same file on disk. */
+function isSameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const [first, second] = [statSync(a), statSync(b)];
+    return first.ino === second.ino && first.dev === second.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The block's path options of one role, resolved, with the path of each in the pipeline file. */
+function pathOptions(block: Block<Component>, where: PathSegment[], role: 'input' | 'output'): { where: PathSegment[]; file: string }[] {
+  return describeOptions(block.component.options).flatMap((field) => {
+    const value = block.options[field.key];
+    return field.pathRole === role && typeof value === 'string' && value !== '-' ? [{ where: [...where, field.key], file: value }] : [];
+  });
+}
+
+/**
+ * A sink or a ledger at the path of a file the pipeline reads would truncate that file (a whole export) before a row
+ * of it is read; the ledger would also turn it into a database.
+ */
+function checkOverwrites(spec: { source: Block<SourceComponent>; stages: Block<StageComponent>[]; sink: Block<SinkComponent>; ledger?: string }, report: ProblemCollector): void {
+  const inputs = [...pathOptions(spec.source, ['source'], 'input'), ...spec.stages.flatMap((stage, index) => pathOptions(stage, ['stages', index], 'input'))];
+  const written = pathOptions(spec.sink, ['sink'], 'output').map((output) => ({ ...output, what: 'the sink writes' }));
+  if (spec.ledger !== undefined) written.push({ where: ['ledger'], file: spec.ledger, what: 'the ledger is' });
+  for (const output of written) {
+    const input = inputs.find((candidate) => isSameFile(candidate.file, output.file));
+    if (input) report.atPath(output.where, 'pipeline.overwrites_input', `${output.what} ${output.file}, which the pipeline reads (${input.where.join('.')}); it would be overwritten before it is read`);
+  }
+}
+
 /** `{ path: ${OUT} }`: YAML reads `{` in `${` as the start of a map, which is the usual cause of a syntax error there. */
 const FLOW_VARIABLE = /\{[^}]*\$\{/;
 const FLOW_VARIABLE_HINT = ' (a ${VAR} inside { } must be quoted: "${VAR}")';
@@ -262,18 +295,13 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   const source = validateBlock('source', spec.source, ['source'], baseDir, report);
   const stages = spec.stages.map((stage, index) => validateBlock('stage', stage, ['stages', index], baseDir, report));
   const sink = validateBlock('sink', spec.sink, ['sink'], baseDir, report);
-  if (report.problems.length > 0 || !source || !sink || stages.some((stage) => !stage)) {
+  const ledger = spec.ledger === undefined ? undefined : path.resolve(baseDir, spec.ledger);
+  const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
+  if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger }, report);
+  if (report.problems.length > 0 || !source || !sink || validStages.length !== stages.length) {
     throw new PipelineFileError(report.problems.sort((a, b) => a.line - b.line || a.col - b.col));
   }
-  return {
-    file: absoluteFile,
-    baseDir,
-    name: spec.name,
-    source,
-    stages: stages.filter((stage): stage is Block<StageComponent> => stage !== undefined),
-    sink,
-    ledger: spec.ledger === undefined ? undefined : path.resolve(baseDir, spec.ledger),
-  };
+  return { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger };
 }
 
 /** Validates flag values for a verb against the same schema as the YAML block; `positional` is the option given as an argument. */

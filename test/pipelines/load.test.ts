@@ -65,6 +65,18 @@ test('reports an output file whose folder does not exist, before any row is read
   assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
 });
 
+test('refuses a sink or a ledger at the path of a file the pipeline reads, which would be overwritten before it is read', () => {
+  const file = pipelineFile(
+    'same.yaml',
+    'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: ./users.csv }\nledger: users.csv\n',
+  );
+  const input = path.join(dir, 'users.csv');
+  assert.deepEqual(problemsOf(file), [
+    `same.yaml:4:28: the sink writes ${input}, which the pipeline reads (source.path); it would be overwritten before it is read [pipeline.overwrites_input]`,
+    `same.yaml:5:9: the ledger is ${input}, which the pipeline reads (source.path); it would be overwritten before it is read [pipeline.overwrites_input]`,
+  ]);
+});
+
 test('reports a misspelt key inside an option where it is, with a "did you mean", also inside a field given as {from}', () => {
   const file = pipelineFile(
     'nested.yaml',
