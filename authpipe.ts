@@ -274,10 +274,11 @@ program
     await emulator.close();
   });
 
-// A reader that closes the pipe early (`| head`) is not an error.
+// A reader that closes the pipe early (`| head`) is not an error; a full disk or a closed descriptor is, said plainly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  process.stderr.write(`authpipe: cannot write to stdout (${error.code ?? error.message})\n`);
+  process.exit(1);
 });
 
 try {

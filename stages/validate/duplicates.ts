@@ -28,11 +28,16 @@ function claimsOf(envelope: Envelope): Claim[] {
 function startDuplicateIndex(ctx: Context): RuleRun {
   // TMPDIR picks the disk: the index of a 10M-row export runs to about 1.5 GB, too much for a small tmpfs.
   const folder = createIndexFolder(ctx.env.TMPDIR || os.tmpdir());
+  // The folder holds every email and external id seen: it goes even when the process exits mid-stream (a reader
+  // closing the pipe, a second Ctrl-C), which skips `close`.
+  const removeFolder = () => rmSync(folder, { recursive: true, force: true });
+  process.on('exit', removeFolder);
   let index: ClaimIndex;
   try {
     index = new ClaimIndex(folder);
   } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
+    removeFolder();
+    process.off('exit', removeFolder);
     throw error;
   }
 
@@ -52,7 +57,8 @@ function startDuplicateIndex(ctx: Context): RuleRun {
     },
     close(): void {
       index.close();
-      rmSync(folder, { recursive: true, force: true });
+      removeFolder();
+      process.off('exit', removeFolder);
     },
   };
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { Envelope } from '../../pipelines/record.ts';
 import { runChain, runCli } from './cli.ts';
@@ -65,4 +68,24 @@ test('a verb whose output file would go into a folder that does not exist stops 
   const result = await runCli(['write', 'ndjson', 'nowhere/out.ndjson'], { input: '{"email":"ana@example.com"}\n' });
   assert.equal(result.code, 2);
   assert.match(result.stderr, /^authpipe: output folder not found: .*nowhere\n$/);
+});
+
+test('a reader that closes the pipe early ends the chain quietly, and no duplicate index (emails, ids) is left behind', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-epipe-'));
+  const indexParent = mkdtempSync(path.join(os.tmpdir(), 'authpipe-epipe-tmp-'));
+  const rows = Array.from({ length: 50_000 }, (_, index) => `u${index},user${index}@example.com`);
+  writeFileSync(path.join(dir, 'users.csv'), ['id,email', ...rows, ''].join('\n'));
+  const result = await runChain(`authpipe read csv ${path.join(dir, 'users.csv')} | authpipe map --fields '{"email":"email"}' | authpipe validate | head -n 1`, {
+    env: { TMPDIR: indexParent },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout.split('\n').length, 2);
+  assert.doesNotMatch(result.stderr, /Error|at /);
+  assert.deepEqual(readdirSync(indexParent), []);
+});
+
+test('a full disk on stdout is said in one line, exit 1, with no stack trace', async () => {
+  const result = await runChain('authpipe read csv fixtures/clerk/users.csv > /dev/full');
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr, 'authpipe: cannot write to stdout (ENOSPC)\n');
 });
