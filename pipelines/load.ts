@@ -131,7 +131,10 @@ function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: Probl
     Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
       const original = node.value;
-      const { value, missing } = interpolate(original, env);
+      const { value, missing, malformed } = interpolate(original, env);
+      for (const reference of malformed) {
+        report.at(node.range?.[0] ?? 0, 'pipeline.bad_variable', `malformed variable reference ${JSON.stringify(reference)}: write \${NAME} or \${NAME:-default}`);
+      }
       for (const name of missing) {
         report.at(node.range?.[0] ?? 0, 'pipeline.unset_variable', `environment variable ${name} is not set or is empty (write \${${name}:-default} to give a default)`);
       }
