@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
-import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
+import { AuthpipeError, PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
 import { execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
@@ -176,6 +176,8 @@ const replay = withOutputFlags(program.command('replay'))
   .option('--dry-run', 'plan the writes without sending any');
 // The workos sink's flags (its `live` gives --live) override the settings the ledger recorded, e.g. another --base-url.
 addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: string; class: ReplayClass; export?: boolean }) => {
+    // The sink would create a missing ledger, and a mistyped path would pass for a ledger with nothing to replay.
+    if (!existsSync(flags.ledger)) throw new AuthpipeError('ledger.missing', `ledger ${flags.ledger} does not exist`);
     const source = { component: ledgerSource, options: { path: path.resolve(flags.ledger), class: flags.class } };
     process.exitCode = await execute({
       name: flags.export ? 'replay --export' : 'replay',

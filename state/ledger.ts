@@ -3,7 +3,7 @@
 // sent; everything else (results, org ids, invalid rows) may wait a few milliseconds and be committed
 // in the same small transaction as the next marks. A crash loses at most those results, and every
 // row they belonged to is still `in_flight`, which the writer reconciles by lookup.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AuthpipeError } from '../pipelines/errors.ts';
@@ -135,6 +135,41 @@ const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(v
 const issuesText = (issues: Issue[]) => (issues.length === 0 ? null : JSON.stringify(issues));
 
 /** Opened files keep their permissions, so a ledger created by an older tool is tightened as well. */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
+
+function notALedger(file: string, what: string): AuthpipeError {
+  return new AuthpipeError('ledger.not_a_ledger', `${file} is not an authpipe ledger (${what}); give the path of a ledger, or a new file's`);
+}
+
+/**
+ * Refuses an existing file that is not an SQLite database before anything touches it: a mistyped --ledger pointing
+ * at an export would otherwise have its permissions changed and meet an SQLite error that names no file.
+ */
+function checkLedgerFile(file: string): void {
+  if (!existsSync(file)) return;
+  if (statSync(file).isDirectory()) throw notALedger(file, 'it is a folder');
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const descriptor = openSync(file, 'r');
+  try {
+    const read = readSync(descriptor, header, 0, header.length, 0);
+    if (read > 0 && !header.subarray(0, read).equals(SQLITE_HEADER.subarray(0, read))) throw notALedger(file, 'not an SQLite database');
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/**
+ * An SQLite database of another program has tables but no ledger schema: migrating it would write into it. Closes
+ * the database when it refuses it.
+ */
+function checkLedgerSchema(db: Database.Database, file: string, { empty }: { empty: 'ok' | 'refused' }): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+  if (tables.includes('schema_migrations')) return;
+  if (tables.length === 0 && empty === 'ok') return;
+  db.close();
+  throw notALedger(file, tables.length > 0 ? 'an SQLite database without the ledger tables' : 'an empty file');
+}
+
 function createPrivateFile(file: string): void {
   closeSync(openSync(file, 'a', 0o600));
   chmodSync(file, 0o600);
@@ -195,14 +230,18 @@ export class Ledger {
     this.file = path.resolve(file);
     if (options.readonly) {
       if (!existsSync(this.file)) throw new AuthpipeError('ledger.missing', `ledger ${file} does not exist`);
+      checkLedgerFile(this.file);
       this.lock = null;
       this.db = new Database(this.file, { readonly: true, fileMustExist: true });
+      checkLedgerSchema(this.db, file, { empty: 'refused' });
     } else {
+      checkLedgerFile(this.file);
       mkdirSync(path.dirname(this.file), { recursive: true });
       this.lock = lockLedger(this.file);
       try {
         createPrivateFile(this.file);
         this.db = new Database(this.file);
+        checkLedgerSchema(this.db, file, { empty: 'ok' });
         this.db.pragma('journal_mode = WAL');
         // NORMAL in WAL mode: a commit survives a crash of this process; only an OS crash may undo the last ones.
         this.db.pragma('synchronous = NORMAL');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { openLedger } from '../../state/ledger.ts';
 import { tempDir } from '../sources/context.ts';
@@ -25,4 +26,31 @@ test('a ledger file made by another tool with open permissions is tightened to 0
 test('reading a ledger that does not exist says so, naming the file', () => {
   const file = path.join(tempDir(), 'missing.db');
   assert.throws(() => openLedger(file, { readonly: true }), { code: 'ledger.missing', message: `ledger ${file} does not exist` });
+});
+
+test('a file that is not a ledger is refused, naming it, and left as it was', () => {
+  const dir = tempDir();
+  const exportFile = path.join(dir, 'users.csv');
+  writeFileSync(exportFile, 'email\nana@example.com\n', { mode: 0o644 });
+  const otherDatabase = path.join(dir, 'other.db');
+  const other = new Database(otherDatabase);
+  other.exec('CREATE TABLE notes (text TEXT)');
+  other.close();
+  const cases = [
+    { file: exportFile, what: 'not an SQLite database' },
+    { file: dir, what: 'it is a folder' },
+    { file: otherDatabase, what: 'an SQLite database without the ledger tables' },
+  ];
+  for (const { file, what } of cases) {
+    for (const readonly of [false, true]) {
+      assert.throws(() => openLedger(file, { readonly }), {
+        code: 'ledger.not_a_ledger',
+        message: `${file} is not an authpipe ledger (${what}); give the path of a ledger, or a new file's`,
+      });
+    }
+  }
+  assert.equal(statSync(exportFile).mode & 0o777, 0o644);
+  const reopened = new Database(otherDatabase, { readonly: true });
+  assert.deepEqual(reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['notes']);
+  reopened.close();
 });
