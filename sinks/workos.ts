@@ -4,7 +4,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { defineSink, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
-import { AuthpipeError } from '../pipelines/errors.ts';
+import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
 import { formatRate, isBudget, parseBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type Ledger, type SinkSettings } from '../state/ledger.ts';
@@ -14,6 +14,23 @@ import { OrgResolver } from './workos/orgs.ts';
 import { WritePlan } from './workos/plan.ts';
 import { RowWriter } from './workos/row-writer.ts';
 import { createTransport } from './workos/transport.ts';
+
+const EMBEDDED = 'embedded';
+
+/** Why the base URL cannot be used, or undefined when it can: `check` reports it at its place in the file. */
+function baseUrlProblem(baseUrl: string): string | undefined {
+  if (baseUrl === EMBEDDED) return undefined;
+  try {
+    hostOptions(baseUrl);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function isBaseUrl(baseUrl: string): boolean {
+  return baseUrlProblem(baseUrl) === undefined;
+}
 
 const rate = (fallback: string) =>
   z
@@ -29,6 +46,7 @@ const options = z.object({
   baseUrl: z
     .string()
     .trim()
+    .refine(isBaseUrl, { error: (issue) => baseUrlProblem(String(issue.input)) })
     .optional()
     .describe(
       'API base URL: http(s)://host[:port] for another server such as `authpipe emulator`, `embedded` to run the WorkOS emulator inside this process, or empty for api.workos.com; default: the WORKOS_API_URL environment variable, else api.workos.com',
@@ -44,7 +62,6 @@ const options = z.object({
 
 type WorkosOptions = z.output<typeof options>;
 
-const EMBEDDED = 'embedded';
 /** Any key works against the embedded emulator; none is needed to try authpipe out. */
 const EMBEDDED_KEY = 'sk_test_embedded';
 
@@ -149,7 +166,8 @@ export const workosSink = defineSink({
     const baseUrl = options.baseUrl ?? ctx.env.WORKOS_API_URL?.trim() ?? '';
     const apiKey = apiKeyOf(options, baseUrl, ctx);
     ctx.log.redact(apiKey);
-    if (baseUrl !== EMBEDDED) hostOptions(baseUrl);
+    const problem = options.baseUrl === undefined ? baseUrlProblem(baseUrl) : undefined;
+    if (problem !== undefined) throw new UsageError('workos.base_url_invalid', `WORKOS_API_URL: ${problem}`);
     if (ctx.dryRun) return planner(options, ctx, apiKey);
     const key = checkKey(apiKey, options, ctx);
     if (ctx.ledgerPath === undefined) {

@@ -44,3 +44,20 @@ test('a missing pipeline file and an unknown verb are usage errors', async () =>
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
 });
+
+test('a WorkOS base URL without a scheme is a problem at its place for check, and a usage error naming WORKOS_API_URL for run', async () => {
+  const file = path.join(dir, 'base-url.yaml');
+  writeFileSync(file, 'version: 1\nname: b\nsource: { use: csv, path: x.csv }\nsink: { use: workos, baseUrl: "127.0.0.1:8787" }\n');
+  writeFileSync(path.join(dir, 'x.csv'), 'email\na@example.com\n');
+  const checked = await runCli(['check', file]);
+  assert.equal(checked.code, 2);
+  assert.equal(
+    checked.stderr.replace(`${file}:`, 'base-url.yaml:'),
+    'base-url.yaml:4:31: sink "workos" option baseUrl: invalid WorkOS base URL "127.0.0.1:8787": expected http(s)://host[:port], e.g. http://127.0.0.1:8787 [pipeline.invalid_option]\n',
+  );
+  const run = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', path.join(dir, 'never.db')], {
+    env: { WORKOS_API_URL: '127.0.0.1:8787', WORKOS_API_KEY: 'sk_test_x' },
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^authpipe: WORKOS_API_URL: invalid WorkOS base URL "127\.0\.0\.1:8787"/m);
+});
