@@ -1,5 +1,6 @@
 // A verb's flags, derived from its component's option schema so YAML and CLI never drift.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import type { Component } from './component.ts';
 import { describeOptions, type OptionField } from './options.ts';
 
@@ -14,12 +15,12 @@ function parserFor(field: OptionField): ((value: string) => unknown) | undefined
     case 'list':
       return (value) => value.split(',').map((item) => item.trim()).filter(Boolean);
     case 'json':
+      // YAML's flow style takes JSON and what a pipeline file would hold ({emailVerified: false}); a plain word stays text.
       return (value) => {
         try {
-          return JSON.parse(value) as unknown;
-        } catch {
-          // Non-JSON text is still a valid value for options that also accept a plain string.
-          return value;
+          return parseYaml(value) as unknown;
+        } catch (error) {
+          throw new InvalidArgumentError(`not valid JSON or YAML: ${(error as Error).message.split('\n')[0].replace(/:$/, '')}`);
         }
       };
     default:

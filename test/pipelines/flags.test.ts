@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Command } from 'commander';
+import { addComponentFlags, componentOptionsFrom } from '../../pipelines/flags.ts';
+import { mapStage } from '../../stages/map.ts';
+
+function mapFlags(...args: string[]): Record<string, unknown> {
+  const command = addComponentFlags(new Command('map').exitOverride().configureOutput({ writeErr: () => undefined }), mapStage);
+  command.parse(args, { from: 'user' });
+  return componentOptionsFrom(command, mapStage);
+}
+
+test('an object flag takes JSON, or YAML flow as a pipeline file writes it', () => {
+  assert.deepEqual(mapFlags('--defaults', '{"emailVerified": false}'), { defaults: { emailVerified: false } });
+  assert.deepEqual(mapFlags('--defaults', '{emailVerified: false}', '--fields', '{email: mail}'), {
+    defaults: { emailVerified: false },
+    fields: { email: 'mail' },
+  });
+});
+
+test('an object flag that is neither JSON nor YAML is refused, saying where it breaks', () => {
+  assert.throws(() => mapFlags('--fields', '{email: x'), {
+    code: 'commander.invalidArgument',
+    message: /^error: option '--fields <json>' argument '\{email: x' is invalid\. not valid JSON or YAML: Flow map must end with a \} at line 1, column 10$/,
+  });
+});
