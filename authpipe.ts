@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
 import { AuthpipeError, PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
@@ -61,6 +61,12 @@ async function printJsonLines<T>(records: Iterable<T>, toJson: (record: T) => un
     for (const record of records) yield `${JSON.stringify(toJson(record))}\n`;
   }
   await pipeline(Readable.from(lines()), process.stdout, { end: false });
+}
+
+function portNumber(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return port;
 }
 
 const program = new Command('authpipe')
@@ -253,16 +259,16 @@ ledgerVerb
 program
   .command('emulator')
   .description('run the local WorkOS API emulator (for trying pipelines without an account)')
-  .option('--port <n>', 'port to listen on', '8787')
+  .addOption(new Option('--port <n>', 'port to listen on (0: any free one)').default(8787).argParser(portNumber))
   .option('--host <address>', 'address to listen on', '127.0.0.1')
   .option('--rate <budget>', 'write budget per API key, e.g. 500/10s, or "none"', '500/10s')
   .option('--read-rate <budget>', 'read budget per API key, or "none"', '1000/10s')
   .option('--faults <spec>', 'faults to inject, e.g. status=503:0.05,latency=20-80,storm=429x40:retry=2')
   .option('--single-role', 'answer role_slugs with several roles as an environment without multiple roles does')
-  .action(async (flags: { port: string; host: string; rate: string; readRate: string; faults?: string; singleRole?: boolean }) => {
+  .action(async (flags: { port: number; host: string; rate: string; readRate: string; faults?: string; singleRole?: boolean }) => {
     const { startWorkosEmulator } = await import('./emulators/workos/server.ts');
     const emulator = await startWorkosEmulator({
-      port: Number(flags.port),
+      port: flags.port,
       host: flags.host,
       writes: parseBudget(flags.rate),
       reads: parseBudget(flags.readRate),

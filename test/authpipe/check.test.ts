@@ -61,3 +61,11 @@ test('a WorkOS base URL without a scheme is a problem at its place for check, an
   assert.equal(run.code, 2);
   assert.match(run.stderr, /^authpipe: WORKOS_API_URL: invalid WorkOS base URL "127\.0\.0\.1:8787"/m);
 });
+
+test('an emulator port that is not a port number is a usage error, exit 2', async () => {
+  for (const port of ['abc', '99999']) {
+    const result = await runCli(['emulator', '--port', port]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`^error: option '--port <n>' argument '${port}' is invalid\\. expected a port number from 0 to 65535$`, 'm'));
+  }
+});
