@@ -26,10 +26,21 @@ export function createContext(flags: RunFlags, baseDir: string, signal: AbortSig
   };
 }
 
-/** SIGINT/SIGTERM: the first asks the source to stop and in-flight work to finish; the second quits. */
+/**
+ * A second signal within this long of the first is the same request: `timeout -s INT` and a terminal's Ctrl-C can
+ * reach the process twice at once, which must not turn a clean stop into quitting.
+ */
+const REPEATED_SIGNAL_MS = 1000;
+
+/** SIGINT/SIGTERM: the first asks the source to stop and in-flight work to finish; a later one quits. */
 function stopOnSignals(controller: AbortController, ctx: () => Context | undefined): () => void {
+  let firstAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      if (performance.now() - firstAt >= REPEATED_SIGNAL_MS) process.exit(130);
+      return;
+    }
+    firstAt = performance.now();
     ctx()?.log.info(`\n${signal}: stopping after in-flight rows are recorded (send again to quit at once)`);
     controller.abort();
   };
