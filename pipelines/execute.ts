@@ -1,4 +1,5 @@
 // Runs a plan as a command: context, signals, progress, summary and exit code.
+import { setMaxListeners } from 'node:events';
 import type { Context, SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
@@ -79,6 +80,8 @@ function commandLine(): string {
 
 export async function execute(execution: Execution): Promise<number> {
   const controller = new AbortController();
+  // Every call waiting on a rate budget or a backoff listens for the stop: with a concurrency over 10 Node would warn of a leak.
+  setMaxListeners(0, controller.signal);
   let ctx: Context | undefined;
   const releaseSignals = stopOnSignals(controller, () => ctx);
   const stats = emptyStats();

@@ -214,3 +214,13 @@ test('an API key is never taken as a flag, where ps and shell history would keep
   assert.equal(result.code, 2);
   assert.match(result.stderr, /unknown option '--api-key'/);
 });
+
+test('many calls waiting out a 429 storm at a high concurrency print no listener-leak warning', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'storm=429x20:retry=1' });
+  const env = { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
+  const input = `${Array.from({ length: 20 }, (_, seq) => envelopeLine(seq)).join('\n')}\n`;
+  const result = await runCli(['write', 'workos', '--ledger', path.join(tempDir(), 'storm.db'), '--concurrency', '16'], { input, env });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(emulator.store.users.size, 20);
+  assert.doesNotMatch(result.stderr, /MaxListenersExceededWarning/);
+});
