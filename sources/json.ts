@@ -49,7 +49,7 @@ function elementEnvelope(item: StreamArrayItem, file: string, key: string | unde
 
 export const jsonSource = defineSource({
   name: 'json',
-  summary: 'Streams the records of a JSON array (the whole document, or the array at `key`) from a file or stdin.',
+  summary: 'Streams the records of a JSON array (the whole document, or the array at `key`) from a file or stdin; numbers are kept as their exact text.',
   options,
   async *create(options, ctx) {
     const { key } = options;
@@ -58,7 +58,9 @@ export const jsonSource = defineSource({
     const tokens = key === undefined ? parser.asStream(PARSER_OPTIONS) : pick.withParserAsStream({ ...PARSER_OPTIONS, filter: key });
     const elements: AsyncIterable<StreamArrayItem> = addAbortSignal(
       ctx.signal,
-      pipeline(Readable.from(textOf(input.stream)), tokens, streamArray.asStream(), () => undefined),
+      // Numbers are kept as their text, as a CSV cell would be: a numeric id past 2^53 (Auth0, Firebase exports) would
+      // otherwise be rounded into another user's id.
+      pipeline(Readable.from(textOf(input.stream)), tokens, streamArray.asStream({ numberAsString: true }), () => undefined),
     );
     // The first token that reaches the streamer says whether an array is there at all, without a per-token cost.
     let first: TokenName | undefined;

@@ -12,27 +12,50 @@ const options = z.object({
 });
 
 const BYTE_ORDER_MARK = '\uFEFF';
+/** A line longer than this is left out as it comes rather than held: one broken line must not exhaust memory. */
+const MAX_LINE_CHARS = 8 << 20;
+/** What linesOf gives for a line longer than MAX_LINE_CHARS. */
+const TOO_LONG = Symbol('line too long');
+const SIXTEEN_DIGITS = /\d{16}/;
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+const INTEGER = /^-?\d+$/;
+
+/**
+ * The line with each integer too large for a JavaScript number written as a string: JSON.parse would round a
+ * numeric id past 2^53 into another user's id. Only lines with a run of 16 digits are looked into.
+ */
+function withExactIntegers(line: string): string {
+  if (!SIXTEEN_DIGITS.test(line)) return line;
+  return line.replace(STRING_OR_NUMBER, (token) => (INTEGER.test(token) && !Number.isSafeInteger(Number(token)) ? `"${token}"` : token));
+}
 const NOT_BLANK = /\S/;
 
 /**
- * Every line of a text stream, without its LF or CRLF. Only the newest chunk is searched, and a line longer
- * than a chunk grows by concatenation, so very long lines cost linear time.
+ * Every line of a text stream, without its LF or CRLF, or TOO_LONG for a line past MAX_LINE_CHARS. Only the newest
+ * chunk is searched, and a line longer than a chunk grows by concatenation, so long lines cost linear time.
  */
-async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string> {
+async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | typeof TOO_LONG> {
   let pending = '';
+  let tooLong = false;
   for await (const chunk of text) {
     let start = 0;
     let newline = chunk.indexOf('\n');
     while (newline !== -1) {
       const line = pending + chunk.slice(start, newline);
-      yield line.endsWith('\r') ? line.slice(0, -1) : line;
+      yield tooLong ? TOO_LONG : line.endsWith('\r') ? line.slice(0, -1) : line;
       pending = '';
+      tooLong = false;
       start = newline + 1;
       newline = chunk.indexOf('\n', start);
     }
-    pending += chunk.slice(start);
+    if (!tooLong) pending += chunk.slice(start);
+    if (pending.length > MAX_LINE_CHARS) {
+      tooLong = true;
+      pending = '';
+    }
   }
-  if (pending !== '') yield pending.endsWith('\r') ? pending.slice(0, -1) : pending;
+  if (tooLong) yield TOO_LONG;
+  else if (pending !== '') yield pending.endsWith('\r') ? pending.slice(0, -1) : pending;
 }
 
 /**
@@ -83,7 +106,7 @@ function invalidLine(seq: number, origin: Origin, code: string, reason: string):
 function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(withExactIntegers(text));
   } catch {
     // JSON.parse quotes the offending text, which may hold a password hash: the message only says where.
     return invalidLine(seq, origin, 'ndjson.invalid_json', 'the line is not valid JSON');
@@ -108,6 +131,10 @@ export const ndjsonSource = defineSource({
     try {
       for await (const text of linesOf(textOf(addAbortSignal(ctx.signal, input.stream)))) {
         line++;
+        if (text === TOO_LONG) {
+          yield invalidLine(++seq, { file: input.name, line }, 'ndjson.line_too_long', 'the line is longer than 8 MiB, so it is left out');
+          continue;
+        }
         // A byte order mark opens the file, or a line where files with one were joined (`cat a.ndjson b.ndjson`).
         const content = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
         if (!NOT_BLANK.test(content)) continue;

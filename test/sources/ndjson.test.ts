@@ -147,6 +147,29 @@ test('reads a line far longer than a read chunk', async () => {
   assert.equal(envelopes[1].raw?.note, note);
 });
 
+test('leaves out a line longer than 8 MiB as an error with its line number, without holding it, and reads on', async () => {
+  const envelopes = await readNdjson(`{"n":1}\n{"note":"${'z'.repeat(9 * 1024 * 1024)}"}\n{"n":3}\n`);
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw?.n, envelope.issues.map((issue) => issue.message)]),
+    [
+      [1, 1, []],
+      [2, undefined, ['users.ndjson:2: the line is longer than 8 MiB, so it is left out']],
+      [3, 3, []],
+    ],
+  );
+});
+
+test('keeps every digit of an integer too large for a JavaScript number, as text; other numbers stay numbers', async () => {
+  const envelopes = await readNdjson('{"id":1234567890123456789,"n":12,"s":"9999999999999999999"}\n{"id":-90071992547409931,"x":1.5e3}\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.raw),
+    [
+      { id: '1234567890123456789', n: 12, s: '9999999999999999999' },
+      { id: '-90071992547409931', x: 1500 },
+    ],
+  );
+});
+
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
   const { dir } = fileWith('other.ndjson', '');
   await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: `${dir}/missing.ndjson` }), contextIn(dir))), {
