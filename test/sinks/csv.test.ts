@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Envelope, UserDraft } from '../../pipelines/record.ts';
+import { createLogger } from '../../pipelines/log.ts';
 import { csvSink } from '../../sinks/csv.ts';
 import { contextIn, streamOf, tempDir } from '../sources/context.ts';
 
@@ -119,4 +120,16 @@ test('fails with sink.file_unwritable naming the file when its folder does not e
   const file = path.join(dir, 'missing', 'out.csv');
   const writer = await csvSink.create(csvSink.options.parse({ path: file }), contextIn(dir));
   await assert.rejects(writer(streamOf([bo])), { code: 'sink.file_unwritable', message: `cannot write output file ${file} (ENOENT)` });
+});
+
+test('says how many TOTP secrets a CSV file left out, in either layout, since it has no column for them', async () => {
+  for (const layout of ['workos-csv', 'flat']) {
+    const dir = tempDir();
+    const warnings: string[] = [];
+    const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+    const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv'), layout }), ctx);
+    await writer(streamOf([envelope(1, { email: 'a@example.com', totpSecret: 'JBSWY3DPEHPK3PXP' }), bo]));
+    assert.deepEqual(warnings, ['warning: csv: 1 user has a TOTP secret, which a CSV file has no column for: written without it (the workos sink imports TOTP factors)\n']);
+    assert.ok(!readFileSync(path.join(dir, 'out.csv'), 'utf8').includes('JBSWY3DPEHPK3PXP'));
+  }
 });
