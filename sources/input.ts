@@ -1,7 +1,8 @@
 // Opening the input of a file source: a path, or `-` for stdin. Shared by the csv, ndjson and json sources.
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { TextDecoder } from 'node:util';
 import type { Context } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
@@ -17,9 +18,51 @@ function hasErrnoCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
+function isGzip(chunk: Buffer): boolean {
+  return chunk[0] === 0x1f && chunk[1] === 0x8b;
+}
+
+/**
+ * Passes the input's bytes through, or decompresses them as they stream when it is gzip (Auth0's export jobs write
+ * it; so does `gzip`), told by its first two bytes rather than its name. A Transform rather than a generator: a
+ * stopped run must be able to end it while stdin waits for bytes that never come.
+ */
+function gunzipIfCompressed(name: string): Transform {
+  let first = true;
+  let gunzip: Gunzip | undefined;
+  const output = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (first) {
+        first = false;
+        if (isGzip(chunk)) gunzip = startGunzip();
+      }
+      // The callback comes once the chunk is decompressed and its bytes pushed: one chunk's worth is held at most.
+      if (gunzip) gunzip.write(chunk, () => done());
+      else done(null, chunk);
+    },
+    flush(done) {
+      if (!gunzip) return done();
+      gunzip.once('end', () => done());
+      gunzip.end();
+    },
+  });
+  function startGunzip(): Gunzip {
+    const started = createGunzip();
+    started.on('data', (bytes: Buffer) => output.push(bytes));
+    started.on('error', (error) => output.destroy(new AuthpipeError('source.bad_gzip', `${name}: the gzip data cannot be read (${error.message})`)));
+    return started;
+  }
+  return output;
+}
+
+function openedInput(stream: Readable, name: string): Input {
+  // Errors of either side reach whoever reads the output; ending it early ends the input too.
+  return { stream: pipeline(stream, gunzipIfCompressed(name), () => undefined), name };
+}
+
 /** Opens the file before any row is read, so a missing or unreadable file fails with a coded error at once. */
 export async function openInput(inputPath: string, ctx: Context): Promise<Input> {
-  if (inputPath === '-') return { stream: process.stdin, name: 'stdin' };
+  if (inputPath === '-') return openedInput(process.stdin, 'stdin');
   const absolute = path.resolve(ctx.baseDir, inputPath);
   const name = path.relative(ctx.baseDir, absolute);
   let handle: FileHandle;
@@ -35,7 +78,7 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
     await handle.close();
     throw new AuthpipeError('source.file_unreadable', `input path is a folder, not a file: ${absolute}`);
   }
-  return { stream: handle.createReadStream(), name };
+  return openedInput(handle.createReadStream(), name);
 }
 
 /**

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { csvSource } from '../../sources/csv.ts';
+import { ndjsonSource } from '../../sources/ndjson.ts';
+import { collect, contextIn, fileWith } from './context.ts';
+
+const CSV = 'id,email\nu1,ana@example.com\nu2,bo@example.com\n';
+
+async function readCsv(name: string, content: Buffer) {
+  const { dir, file } = fileWith(name, content);
+  return collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
+}
+
+test('reads a gzip-compressed export as it streams, whatever its name', async () => {
+  for (const name of ['users.csv.gz', 'users.csv']) {
+    const envelopes = await readCsv(name, gzipSync(CSV));
+    assert.deepEqual(
+      envelopes.map((envelope) => [envelope.origin.line, envelope.raw]),
+      [
+        [2, { id: 'u1', email: 'ana@example.com' }],
+        [3, { id: 'u2', email: 'bo@example.com' }],
+      ],
+    );
+  }
+  const { dir, file } = fileWith('users.ndjson.gz', gzipSync('{"email":"ana@example.com"}\n{"email":"bo@example.com"}\n'));
+  const lines = await collect(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir)));
+  assert.deepEqual(lines.map((envelope) => envelope.raw?.email), ['ana@example.com', 'bo@example.com']);
+});
+
+test('stops with source.bad_gzip naming the file when the gzip data is cut off', async () => {
+  const compressed = gzipSync(CSV.repeat(50));
+  await assert.rejects(readCsv('cut.csv.gz', compressed.subarray(0, compressed.length - 12)), {
+    code: 'source.bad_gzip',
+    message: 'cut.csv.gz: the gzip data cannot be read (unexpected end of file)',
+  });
+});
