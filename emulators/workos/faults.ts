@@ -12,8 +12,8 @@ export type FaultAction =
   | { kind: 'status'; status: number }
   /** Destroy the connection without answering; `afterApplying` lets the request take effect first. */
   | { kind: 'drop'; afterApplying: boolean }
-  /** Answer 429 rate_limit_exceeded before the request takes effect. */
-  | { kind: 'storm'; retryAfter: RetryAfter };
+  /** Answer 429 rate_limit_exceeded before the request takes effect; `page`: as an HTML page, as a gateway in front would. */
+  | { kind: 'storm'; retryAfter: RetryAfter; page: boolean };
 
 export type FaultRule =
   /** The action hits the next `count` requests; counted rules queue up in the order they were added. */
@@ -55,9 +55,9 @@ function parseRetryAfter(item: string, text: string): RetryAfter {
  *   latency=MS[-MS]          delay every request by MS, or uniformly in the range    latency=20-80
  *   drop=SHARE | drop=xN     destroy the connection before the request takes effect  drop=0.01
  *   drop-after=SHARE | =xN   apply the request, then destroy the connection unanswered drop-after=x1
- *   storm=429xN[:retry=R]    answer 429 rate_limit_exceeded to the next N requests   storm=429x40:retry=2
+ *   storm=429xN[:retry=R][:page]  answer 429 rate_limit_exceeded to the next N requests   storm=429x40:retry=2
  *                            R: SECONDS (default 1), date[+SECONDS] for an HTTP-date that far ahead,
- *                            or none for no Retry-After header
+ *                            or none for no Retry-After header; page: the body is an HTML page, not JSON
  *   legacy-409               answer duplicate users with 409 user_already_exists
  *
  * SHARE is a probability in (0, 1]. Counted items (xN) queue in the order written, so
@@ -95,10 +95,10 @@ export function parseFaultSpec(spec: string): FaultRule[] {
         rules.push(parseAmount(item, value, { kind: 'drop', afterApplying: name === 'drop-after' }));
         break;
       case 'storm': {
-        const match = /^429x([1-9]\d*)(?::retry=(.+))?$/.exec(value);
-        if (!match) throw invalid(item, 'storm=429xN or storm=429xN:retry=R');
+        const match = /^429x([1-9]\d*)(?::retry=([^:]+))?(:page)?$/.exec(value);
+        if (!match) throw invalid(item, 'storm=429xN, with :retry=R and :page if wanted');
         const retryAfter = match[2] === undefined ? { format: 'seconds' as const, seconds: 1 } : parseRetryAfter(item, match[2]);
-        rules.push({ kind: 'next', action: { kind: 'storm', retryAfter }, count: Number(match[1]) });
+        rules.push({ kind: 'next', action: { kind: 'storm', retryAfter, page: match[3] !== undefined }, count: Number(match[1]) });
         break;
       }
       default:

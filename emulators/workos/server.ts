@@ -77,6 +77,8 @@ export interface WorkosEmulator {
 interface Answer {
   status: number;
   body?: unknown;
+  /** An HTML page instead of a JSON body. */
+  page?: string;
   retryAfter?: string;
   accepted: boolean;
 }
@@ -91,7 +93,10 @@ function apiKeyOf(headers: IncomingHttpHeaders): string | null {
 }
 
 function faultAnswer(action: Exclude<FaultAction, { kind: 'drop' }>): Answer {
-  if (action.kind === 'storm') return { status: 429, body: RATE_LIMITED, retryAfter: retryAfterHeader(action.retryAfter), accepted: false };
+  if (action.kind === 'storm') {
+    const body = action.page ? { page: RATE_LIMITED_PAGE } : { body: RATE_LIMITED };
+    return { status: 429, ...body, retryAfter: retryAfterHeader(action.retryAfter), accepted: false };
+  }
   const body: ErrorBody = action.status === 429 ? RATE_LIMITED : { message: `${STATUS_CODES[action.status] ?? 'Error'} (injected fault).`, code: 'injected_fault' };
   return { status: action.status, body, accepted: false };
 }
@@ -102,10 +107,12 @@ function retryAfterHeader(retryAfter: RetryAfter): string | undefined {
   return new Date(Date.now() + retryAfter.seconds * 1000).toUTCString();
 }
 
+const RATE_LIMITED_PAGE = '<html><body><h1>429 Too Many Requests</h1></body></html>';
+
 function send(res: ServerResponse, answer: Answer): void {
-  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json' };
-  const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
-  if (answer.body !== undefined) headers['content-length'] = Buffer.byteLength(payload);
+  const headers: OutgoingHttpHeaders = { 'content-type': answer.page === undefined ? 'application/json' : 'text/html' };
+  const payload = answer.page ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
+  if (payload !== '') headers['content-length'] = Buffer.byteLength(payload);
   if (answer.retryAfter !== undefined) headers['retry-after'] = answer.retryAfter;
   res.writeHead(answer.status, headers);
   res.end(payload);

@@ -142,17 +142,21 @@ export class WorkosApi {
     // Calls in flight together are answered 429 together: that is one event. An answer that comes during the pause
     // it started only lengthens it to its own Retry-After; it neither grows the backoff nor starts another pause.
     if (this.pause.paused) {
-      if (hintMs !== null) this.pause.pauseFor(hintMs);
+      if (hintMs !== null) this.pause.pauseFor(Math.min(hintMs, RATE_LIMIT_CAP_MS));
       return;
     }
     this.rateLimitedInARow++;
-    const waitMs = hintMs ?? backoffMs(this.rateLimitedInARow - 1, RATE_LIMIT_BASE_MS, RATE_LIMIT_CAP_MS);
+    // The longer of the server's hint and our own backoff, capped (workos-api.md §8): a Retry-After of 0, or a date
+    // already past, must not send every call straight back, and one of a day must not stall the run unsaid.
+    const backoff = backoffMs(this.rateLimitedInARow - 1, RATE_LIMIT_BASE_MS, RATE_LIMIT_CAP_MS);
+    const waitMs = Math.min(RATE_LIMIT_CAP_MS, Math.max(hintMs ?? 0, backoff));
     this.pause.pauseFor(waitMs);
     const now = performance.now();
     const repeated = now - this.lastPauseAt < this.windows[kind] + waitMs;
     this.lastPauseAt = now;
     const { log } = this.settings;
-    const reason = hintMs === null ? 'no Retry-After, backing off' : 'Retry-After';
+    const reason =
+      hintMs === null ? 'no Retry-After, backing off' : hintMs > RATE_LIMIT_CAP_MS ? `Retry-After ${Math.round(hintMs / 1000)} s, capped` : hintMs >= backoff ? 'Retry-After' : 'Retry-After too short, backing off';
     log.info(`workos: rate limited (429); pausing every call for ${(waitMs / 1000).toFixed(1)} s (${reason})`);
     if (!repeated) return;
     const lowered = this.limiters[kind].slowDown();

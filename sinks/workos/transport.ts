@@ -17,7 +17,8 @@ export interface Transport {
  * into NaN. Handing it seconds keeps the server's hint (workos-api.md §7).
  */
 function retryAfterSeconds(value: string): string {
-  if (/^\s*\d+\s*$/.test(value)) return value.trim();
+  // Seconds may come with a fraction (`1.5`), which Date.parse would read as a date in 2001.
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return value.trim();
   const at = Date.parse(value);
   return Number.isNaN(at) ? value : String(Math.max(0, Math.ceil((at - Date.now()) / 1000)));
 }
@@ -30,7 +31,25 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | null 
   return lower === 'retry-after' ? retryAfterSeconds(text) : text;
 }
 
-function answer(status: number, statusText: string, headers: IncomingHttpHeaders, text: string): Response {
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The body the SDK is given. A 429 from a gateway or CDN in front of the API (an HTML page, nothing) is a rate
+ * limit all the same; the SDK recognises one only with a JSON body, and would otherwise fail the row for good.
+ */
+function bodyFor(status: number, text: string): string {
+  return status === 429 && !isJson(text) ? JSON.stringify({ message: 'Too many requests (the answer had no JSON body)', code: 'rate_limit_exceeded' }) : text;
+}
+
+function answer(status: number, statusText: string, headers: IncomingHttpHeaders, received: string): Response {
+  const text = bodyFor(status, received);
   const response = {
     ok: status >= 200 && status < 300,
     status,

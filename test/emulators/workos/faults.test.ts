@@ -5,20 +5,21 @@ import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
 import { API_KEY, sdkFor, startWithSdk } from './harness.ts';
 
 test('parses every item of the fault grammar', () => {
-  assert.deepEqual(parseFaultSpec('status=503:0.05, latency=20-80,drop=0.01,storm=429x40:retry=2,legacy-409'), [
+  assert.deepEqual(parseFaultSpec('status=503:0.05, latency=20-80,drop=0.01,storm=429x40:retry=2,legacy-409,storm=429x2:retry=0:page'), [
     { kind: 'share', action: { kind: 'status', status: 503 }, share: 0.05 },
     { kind: 'latency', minMs: 20, maxMs: 80 },
     { kind: 'share', action: { kind: 'drop', afterApplying: false }, share: 0.01 },
-    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'seconds', seconds: 2 } }, count: 40 },
+    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'seconds', seconds: 2 }, page: false }, count: 40 },
     { kind: 'legacy-409' },
+    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'seconds', seconds: 0 }, page: true }, count: 2 },
   ]);
   assert.deepEqual(parseFaultSpec('status=502x3,drop-after=x1,latency=15,storm=429x2:retry=date+30,storm=429x1:retry=none,storm=429x1'), [
     { kind: 'next', action: { kind: 'status', status: 502 }, count: 3 },
     { kind: 'next', action: { kind: 'drop', afterApplying: true }, count: 1 },
     { kind: 'latency', minMs: 15, maxMs: 15 },
-    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'http-date', seconds: 30 } }, count: 2 },
-    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'none' } }, count: 1 },
-    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'seconds', seconds: 1 } }, count: 1 },
+    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'http-date', seconds: 30 }, page: false }, count: 2 },
+    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'none' }, page: false }, count: 1 },
+    { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'seconds', seconds: 1 }, page: false }, count: 1 },
   ]);
 });
 
@@ -28,7 +29,7 @@ test('rejects a malformed fault item with code faults.invalid naming the item', 
     ['status=503:1.5', 'invalid fault "status=503:1.5": expected a share such as 0.05 or a count such as x3'],
     ['drop=0', 'invalid fault "drop=0": expected a share such as 0.05 or a count such as x3'],
     ['latency=80-20', 'invalid fault "latency=80-20": expected latency=MS or latency=MIN-MAX in milliseconds'],
-    ['storm=503x2', 'invalid fault "storm=503x2": expected storm=429xN or storm=429xN:retry=R'],
+    ['storm=503x2', 'invalid fault "storm=503x2": expected storm=429xN, with :retry=R and :page if wanted'],
     ['storm=429x2:retry=soon', 'invalid fault "storm=429x2:retry=soon": expected retry=SECONDS, retry=date, retry=date+SECONDS or retry=none'],
     ['chaos', 'invalid fault "chaos": expected one of status=, latency=, drop=, drop-after=, storm=, legacy-409'],
   ];

@@ -28,6 +28,24 @@ for (const { name, retry, atLeastMs, belowMs } of RETRY_AFTER_FORMATS) {
   });
 }
 
+test('a 429 with an HTML page for a body (a gateway in front of the API) pauses and sends again, failing no row', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'storm=429x2:retry=1:page' });
+  const result = await runSink(emulator, userEnvelopes(3), sinkContext(), { concurrency: 1 });
+  assert.deepEqual(result, { written: 3, failed: 0, skipped: 0 });
+  const pause = pauseAfterFirst429(emulator);
+  assert.ok(pause >= 1000, `paused ${pause} ms`);
+});
+
+test('a Retry-After of 0 still pauses for the backoff, instead of sending every call straight back', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'storm=429x1:retry=0' });
+  const run = sinkContext();
+  const result = await runSink(emulator, userEnvelopes(2), run, { concurrency: 1 });
+  assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
+  const pause = pauseAfterFirst429(emulator);
+  assert.ok(pause >= 500, `paused ${pause} ms`);
+  assert.ok(run.lines.some((line) => line.includes('(Retry-After too short, backing off)')), run.lines.join(''));
+});
+
 test('repeated 429s lower the write budget by a fifth each time and say so', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'storm=429x3:retry=1' });
   const run = sinkContext();
