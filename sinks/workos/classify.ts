@@ -78,8 +78,25 @@ function innermostMessage(error: Error): string {
   return innermost.message;
 }
 
+const PASSWORD_HASH = /\$(?:2[abxy]|argon2(?:id|i|d)|firebase-scrypt|pbkdf2[\w-]*|scrypt|ssha\d*|sha\d+|md5)\$\S+/gi;
+const BEARER = /Bearer\s+\S+/gi;
+const API_KEY = /sk_(?:test|live)_\w+/g;
+
+/**
+ * The server's words without what a server may echo back from the request (a password hash, the Authorization
+ * header, the key): messages are stored in the ledger and shown in reports, where no secret may appear.
+ */
+function withoutSecrets(failure: Failure): Failure {
+  const message = failure.message.replace(PASSWORD_HASH, '[password hash]').replace(BEARER, 'Bearer [redacted]').replace(API_KEY, '[API key]');
+  return message === failure.message ? failure : { ...failure, message };
+}
+
 /** Classifies an SDK failure; anything else is our bug and is thrown back. */
 export function classify(error: unknown): Failure {
+  return withoutSecrets(classifyAnswer(error));
+}
+
+function classifyAnswer(error: unknown): Failure {
   if (error instanceof BadRequestException) {
     const codes = subCodes(error.errors);
     const message = codes.length === 0 ? error.message : `${error.message} (${codes.join(', ')})`;

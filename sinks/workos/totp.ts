@@ -42,7 +42,9 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       ledger.factorDone(factor.userKey, authenticationFactor.id);
       return;
     } catch (error) {
-      const failure = api.failureOf(error);
+      // A server may echo the secret back in its message, which the ledger and reports would then show.
+      const answered = api.failureOf(error);
+      const failure = { ...answered, message: answered.message.replaceAll(factor.secret, '[TOTP secret]') };
       if (!api.mayRetry(failure, retry)) {
         ledger.factorFailed(factor.userKey, failure);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
