@@ -6,8 +6,9 @@
 // the writer record the row as invalid again without trying it. A row still wrong is caught again by the
 // validate stage (put it in the chain) or refused by WorkOS.
 //
-// Password hashes stay in the ledger: an envelope keeps `passwordHashType` and leaves the hash out; when a
-// row comes back to the workos writer with the same key, the writer takes the hash the ledger holds for it.
+// Password hashes and TOTP secrets stay in the ledger: an envelope keeps `passwordHashType` and leaves the hash out,
+// and holds TOTP_SECRET_IN_LEDGER for a secret; when a row comes back to the workos writer with the same key, the
+// writer takes the hash and the secret the ledger holds for it.
 import type { Envelope, Issue, UserDraft } from '../pipelines/record.ts';
 import type { ErrorClass, Ledger, LedgerRow, RowFilter } from './ledger.ts';
 
@@ -25,12 +26,16 @@ function asWarning(issue: Issue): Issue {
   return issue.level === 'warning' ? issue : { ...issue, level: 'warning' };
 }
 
+/** What an exported envelope holds for a TOTP secret: it says there is one, for the writer to restore. */
+export const TOTP_SECRET_IN_LEDGER = '[kept in the ledger]';
+
 function userOf(row: LedgerRow): UserDraft {
   const user = row.payload ?? {};
-  if (user.passwordHash === undefined) return user;
-  const withoutHash = { ...user };
-  delete withoutHash.passwordHash;
-  return withoutHash;
+  if (user.passwordHash === undefined && user.totpSecret === undefined) return user;
+  const withoutSecrets = { ...user };
+  delete withoutSecrets.passwordHash;
+  if (user.totpSecret !== undefined) withoutSecrets.totpSecret = TOTP_SECRET_IN_LEDGER;
+  return withoutSecrets;
 }
 
 const WORKOS_STAGE = 'workos';

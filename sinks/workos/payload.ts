@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { CreateUserOptions, UpdateUserOptions } from '@workos-inc/node';
 import type { UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
+import { TOTP_SECRET_IN_LEDGER } from '../../state/replay.ts';
 
 type SdkHashType = CreateUserOptions['passwordHashType'];
 
@@ -20,7 +21,7 @@ function canonicalJson(value: unknown): string {
 
 /**
  * Identifies a draft: equal hashes, nothing to send again. Field order does not count: a draft whose password hash
- * the ledger restored (withExportedHashRestored) has it last, yet is the draft that was stored.
+ * the ledger restored (withExportedSecretsRestored) has it last, yet is the draft that was stored.
  */
 export function draftHash(user: UserDraft): string {
   return createHash('sha256').update(canonicalJson(user)).digest('base64url');
@@ -100,12 +101,20 @@ export function mergeChanges(older: UserChanges | null, newer: UserChanges | nul
 }
 
 /**
- * `ledger export` leaves password hashes out and keeps their type; a row written back that way gets the hash
- * the ledger holds for its key, so a fixed row keeps its password. `stored` is read only for such rows.
+ * `ledger export` and `replay --export` leave password hashes out (keeping their type) and put TOTP_SECRET_IN_LEDGER
+ * for a TOTP secret; a row written back that way gets what the ledger holds for its key, so a fixed row keeps its
+ * password and its MFA. `stored` is read only for such rows.
  */
-export function withExportedHashRestored(user: UserDraft, stored: () => UserDraft | undefined): UserDraft {
-  if (user.passwordHash !== undefined || user.passwordHashType === undefined) return user;
+export function withExportedSecretsRestored(user: UserDraft, stored: () => UserDraft | undefined): UserDraft {
+  const hashLeftOut = user.passwordHash === undefined && user.passwordHashType !== undefined;
+  const secretLeftOut = user.totpSecret === TOTP_SECRET_IN_LEDGER;
+  if (!hashLeftOut && !secretLeftOut) return user;
   const storedUser = stored();
-  if (storedUser?.passwordHash === undefined || storedUser.passwordHashType !== user.passwordHashType) return user;
-  return { ...user, passwordHash: storedUser.passwordHash };
+  const restored = { ...user };
+  if (hashLeftOut && storedUser?.passwordHash !== undefined && storedUser.passwordHashType === user.passwordHashType) restored.passwordHash = storedUser.passwordHash;
+  if (secretLeftOut) {
+    if (storedUser?.totpSecret === undefined) delete restored.totpSecret;
+    else restored.totpSecret = storedUser.totpSecret;
+  }
+  return restored;
 }

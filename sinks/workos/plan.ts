@@ -5,7 +5,7 @@ import type { Ledger } from '../../state/ledger.ts';
 import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
-import { changesBetween, draftHash, withExportedHashRestored } from './payload.ts';
+import { changesBetween, draftHash, withExportedSecretsRestored } from './payload.ts';
 import { needsLookupFirst } from './row-writer.ts';
 
 export interface PlanCounts {
@@ -37,7 +37,7 @@ export class WritePlan {
       return;
     }
     const { key } = envelope;
-    const user = withExportedHashRestored(envelope.user, () => ledger?.storedPayload(key));
+    const user = withExportedSecretsRestored(envelope.user, () => ledger?.storedPayload(key));
     const progress = ledger?.progress(key);
     const unchanged = progress?.payloadHash === draftHash(user);
     if (progress?.state === 'done' && unchanged) {

@@ -8,7 +8,7 @@ import { CallFailed, type Failure } from './classify.ts';
 import { Interrupted } from './limiter.ts';
 import { writeMemberships } from './memberships.ts';
 import type { OrgResolver } from './orgs.ts';
-import { changesBetween, draftHash, mergeChanges, withExportedHashRestored } from './payload.ts';
+import { changesBetween, draftHash, mergeChanges, withExportedSecretsRestored } from './payload.ts';
 import { enrollTotp } from './totp.ts';
 import { createUser, findUser, updateUser } from './users.ts';
 
@@ -62,7 +62,7 @@ export class RowWriter {
   async write(envelope: Envelope): Promise<void> {
     const { key } = envelope;
     const { ledger } = this;
-    const user = withExportedHashRestored(envelope.user, () => ledger.storedPayload(key));
+    const user = withExportedSecretsRestored(envelope.user, () => ledger.storedPayload(key));
     const payload = JSON.stringify(user);
     const hash = draftHash(user);
     const progress = ledger.progress(key);

@@ -14,6 +14,7 @@ import { tempDir } from '../sources/context.ts';
 import { bin, root, runCli } from './cli.ts';
 
 const BCRYPT_HASH = '$2a$10$vVz26aE3xkpSS9HFgafcH.M0Ina2tRm.Kp08WcVfjipXccGakj6i.';
+const TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
 
 function envelopeLine(seq: number, metadata: Record<string, string> = {}): string {
   const user = { email: `user${seq}@example.com`, externalId: `u${seq}`, passwordHash: BCRYPT_HASH, passwordHashType: 'bcrypt', metadata };
@@ -109,21 +110,25 @@ test('a server that cannot be reached stops the run at once with exit 1, naming 
   assert.equal(emulator.store.users.size, 20);
 });
 
-test('rows WorkOS refused are exported without their password hash, fixed by hand, and written back with it', async (t) => {
+test('rows WorkOS refused are exported without their password hash and TOTP secret, fixed by hand, and written back with them', async (t) => {
   const emulator = await emulatorFor(t);
   const dir = tempDir();
   const ledger = path.join(dir, 'refused.db');
   const env = { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
   // A metadata value over 600 characters: WorkOS answers 400 invalid_metadata.
-  const input = [envelopeLine(1), envelopeLine(2, { note: 'x'.repeat(700) })].join('\n');
+  const withSecret = JSON.parse(envelopeLine(2, { note: 'x'.repeat(700) })) as Envelope;
+  withSecret.user.totpSecret = TOTP_SECRET;
+  const input = [envelopeLine(1), JSON.stringify(withSecret)].join('\n');
   const first = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env });
   assert.equal(first.code, 3, first.stderr);
 
   const exported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
   assert.equal(exported.code, 0, exported.stderr);
   assert.ok(!exported.stdout.includes(BCRYPT_HASH), 'the export holds a password hash');
+  assert.ok(!exported.stdout.includes(TOTP_SECRET), 'the export holds a TOTP secret');
   const [refused] = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
   assert.equal(refused?.key, 'ext:u2');
+  assert.equal(refused?.user.totpSecret, '[kept in the ledger]');
   assert.deepEqual(
     refused?.issues.map((issue) => issue.code),
     ['workos.invalid_metadata'],
@@ -146,6 +151,8 @@ test('rows WorkOS refused are exported without their password hash, fixed by han
   assert.deepEqual(user?.metadata, { note: 'short' });
   const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
   assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
+  const enrolment = emulator.requests.find((request) => request.accepted && request.path === `/user_management/users/${user?.id}/auth_factors`);
+  assert.equal((enrolment?.body as { totp_secret?: string }).totp_secret, TOTP_SECRET);
   assert.equal((await ledgerStatus(ledger)).byState.done, 2);
 });
 
