@@ -25,6 +25,15 @@ interface HeldUser {
   metadata?: Record<string, string>;
 }
 
+/**
+ * The user of a 2xx answer, which must name its id: recorded as done without one, a row would be skipped on every
+ * later run and never found again. A TypeError is what the writer takes for an answer that is not WorkOS's (retryable).
+ */
+function withUserId<T extends { id: string }>(user: T): T {
+  if (typeof user.id === 'string' && user.id !== '') return user;
+  throw new TypeError('the answer names no user id');
+}
+
 function identityConflict(message: string): CallFailed {
   return new CallFailed({ errorClass: 'permanent', code: 'identity_conflict', message, status: null });
 }
@@ -39,17 +48,20 @@ async function findHeldUser(api: WorkosApi, user: UserDraft): Promise<HeldUser |
   if (externalId !== undefined) {
     try {
       // The SDK puts the external id into the path as it is; `/`, `?` or `#` would change the route (§3).
-      return await api.idempotent('read', () => api.sdk.userManagement.getUserByExternalId(encodeURIComponent(externalId)));
+      return await api.idempotent('read', () => api.sdk.userManagement.getUserByExternalId(encodeURIComponent(externalId)).then(withUserId));
     } catch (error) {
       if (!(error instanceof CallFailed && error.failure.status === 404)) throw error;
     }
   }
   if (email === undefined) return null;
-  const page = await api.idempotent('read', () => api.sdk.userManagement.listUsers({ email }));
   // Matched again here: a server that ignores the filter answers with other users first.
   const wanted = normalizeEmail(email);
-  const held = page.data.find((candidate) => normalizeEmail(candidate.email) === wanted);
-  if (held === undefined) return null;
+  const held = await api.idempotent('read', async () => {
+    const page = await api.sdk.userManagement.listUsers({ email });
+    const found = page.data.find((candidate) => typeof candidate.email === 'string' && normalizeEmail(candidate.email) === wanted);
+    return found === undefined ? null : withUserId(found);
+  });
+  if (held === null) return null;
   if (externalId !== undefined && held.externalId !== null && held.externalId !== externalId) {
     throw identityConflict(`email ${email} already belongs to WorkOS user ${held.id}, whose external id is ${JSON.stringify(held.externalId)}`);
   }
@@ -85,7 +97,7 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
     try {
       const created = await api.send('write', () => {
         onSend();
-        return api.sdk.userManagement.createUser(options);
+        return api.sdk.userManagement.createUser(options).then(withUserId);
       });
       return { userId: created.id, created: true };
     } catch (error) {

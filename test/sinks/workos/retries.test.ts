@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
@@ -32,6 +35,28 @@ test('a row whose calls keep failing ends failed/retryable with the server code 
     const [row] = [...ledger.rows()];
     assert.equal(row?.state, 'failed');
     assert.deepEqual(row?.error, { errorClass: 'retryable', code: 'injected_fault', message: 'Service Unavailable (injected fault).' });
+  } finally {
+    ledger.close();
+  }
+});
+
+test('an answer naming no user id (a server that is not WorkOS) fails the row as retryable, never records it done', async (t) => {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ object: 'list', data: [{ email: 'user0@example.com' }], list_metadata: {} }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const run = sinkContext();
+  const { port } = server.address() as AddressInfo;
+  const result = await runSink(null, userEnvelopes(1), run, { baseUrl: `http://127.0.0.1:${port}`, retries: 1 });
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    const status = ledger.status();
+    assert.equal(status.byState.done, 0);
+    assert.deepEqual(status.byErrorCode, [{ errorClass: 'retryable', code: 'invalid_response', rows: 1 }]);
   } finally {
     ledger.close();
   }
