@@ -25,6 +25,16 @@ function claimsOf(envelope: Envelope): Claim[] {
   return claims;
 }
 
+/**
+ * A WorkOS import CSV sorted by organization lists a user's memberships apart: the dedupe stage joins only adjacent
+ * rows, so a later row of the same user is a duplicate, and what it says about organizations is not imported.
+ */
+function membershipsLost(envelope: Envelope): string {
+  const orgs = (envelope.user.orgs ?? []).map((org) => org.externalId ?? org.id ?? org.name).filter((name) => name !== undefined);
+  if (orgs.length === 0) return '';
+  return `; this row's memberships (${orgs.join(', ')}) are not imported: sort the file so a user's rows are adjacent and add the dedupe stage, which joins them`;
+}
+
 function startDuplicateIndex(ctx: Context): RuleRun {
   // TMPDIR picks the disk: the index of a 10M-row export runs to about 1.5 GB, too much for a small tmpfs.
   const folder = createIndexFolder(ctx.env.TMPDIR || os.tmpdir());
@@ -48,11 +58,12 @@ function startDuplicateIndex(ctx: Context): RuleRun {
       const claims = claimsOf(envelope);
       if (claims.length === 0) return;
       const holders = index.claimRow(claims, envelope.origin);
+      const lost = membershipsLost(envelope);
       claims.forEach(({ kind, value }, position) => {
         const holder = holders[position];
         if (holder === undefined) return;
-        if (kind === 'email') addIssue(envelope, 'error', 'email.duplicate', 'email', `${value} already appears at ${holder}`);
-        else addIssue(envelope, 'error', 'external_id.duplicate', 'externalId', `external id ${JSON.stringify(value)} already appears at ${holder}`);
+        if (kind === 'email') addIssue(envelope, 'error', 'email.duplicate', 'email', `${value} already appears at ${holder}${lost}`);
+        else addIssue(envelope, 'error', 'external_id.duplicate', 'externalId', `external id ${JSON.stringify(value)} already appears at ${holder}${lost}`);
       });
     },
     close(): void {

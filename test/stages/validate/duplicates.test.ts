@@ -24,6 +24,18 @@ test('rejects the second and third row with one email in other cases, naming whe
   assert.equal(envelopes[1].issues[0].field, 'email');
 });
 
+test('says that the memberships of a later row of the same user are not imported, and how to keep them', async () => {
+  const envelopes = await validate(['duplicates'], [
+    { email: 'ana@example.com', orgs: [{ externalId: 'acme', roles: [] }] },
+    { email: 'bo@example.com' },
+    { email: 'ana@example.com', orgs: [{ externalId: 'globex', roles: ['admin'] }] },
+  ]);
+  assert.equal(
+    envelopes[2].issues[0].message,
+    "users.csv:4: ana@example.com already appears at users.csv:2; this row's memberships (globex) are not imported: sort the file so a user's rows are adjacent and add the dedupe stage, which joins them",
+  );
+});
+
 test('rejects one mailbox spelt with a composed or decomposed accent, or with its punycode domain', async () => {
   const envelopes = await validate(['duplicates'], [
     { email: 'zoe@ex\u00e4mple.com' },
