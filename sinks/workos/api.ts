@@ -92,16 +92,20 @@ export class WorkosApi {
   }
 
   /**
-   * The classified failure of an SDK call; interruptions, fatal errors and our bugs are thrown on. A server never
-   * reached in more tries than a call gets stops the run: a wrong host or port would otherwise fail every row in
-   * turn, each after its retries.
+   * The classified failure of an SDK call; interruptions, fatal errors and our bugs are thrown on. A server that
+   * never answered (or never as WorkOS does) in more tries than a call gets stops the run: a wrong host or port,
+   * or another program on it, would otherwise fail every row in turn, each after its retries.
    */
   failureOf(error: unknown): Failure {
     if (error instanceof Interrupted || error instanceof AuthpipeError || error instanceof CallFailed) throw error;
     const failure = classify(error);
-    if (failure.code !== 'network_error') this.reached = true;
+    const unanswered = failure.code === 'network_error' || failure.code === 'timeout';
+    if (!unanswered && !failure.foreign) this.reached = true;
     else if (!this.reached && ++this.unreachedCalls > this.retries) {
-      throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network`);
+      if (unanswered) {
+        throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network`);
+      }
+      throw new AuthpipeError('workos.not_workos', `the server at the base URL does not answer as the WorkOS API does (${failure.message}): check WORKOS_API_URL or baseUrl`);
     }
     return failure;
   }

@@ -12,7 +12,11 @@ import {
 } from '@workos-inc/node';
 import type { CallErrorClass, RowError } from '../../state/ledger.ts';
 
-export type Failure = RowError<CallErrorClass> & { status: number | null };
+export type Failure = RowError<CallErrorClass> & {
+  status: number | null;
+  /** The answer is not one the WorkOS API gives (a page that is not JSON, a 2xx without the expected body): another server may be at the base URL. */
+  foreign?: boolean;
+};
 
 /** A call that failed for good (after its retries); the row records `failure`. */
 export class CallFailed extends Error {
@@ -66,7 +70,9 @@ function byStatus(status: number, code: string, message: string): Failure {
 function unexpected(error: Error): Failure {
   const cause = error.cause as { name?: unknown; rawStatus?: unknown; message?: unknown } | undefined;
   if (cause?.name === 'ParseError' && typeof cause.rawStatus === 'number') {
-    return byStatus(cause.rawStatus, `http_${cause.rawStatus}`, `WorkOS answered ${cause.rawStatus} with a body that is not JSON`);
+    // A gateway's 5xx page in front of the real API is an ordinary outage; any other page is not WorkOS's answer.
+    const failure = byStatus(cause.rawStatus, `http_${cause.rawStatus}`, `WorkOS answered ${cause.rawStatus} with a body that is not JSON`);
+    return cause.rawStatus >= 500 ? failure : { ...failure, foreign: true };
   }
   return { errorClass: 'retryable', code: 'network_error', message: innermostMessage(error), status: null };
 }
@@ -116,6 +122,8 @@ function classifyAnswer(error: unknown): Failure {
   if (error instanceof Error && error.name === 'ConflictException') return { errorClass: 'permanent', code: 'conflict', message: error.message, status: 409 };
   if (error instanceof Error && error.message.startsWith('Unexpected error') && error.cause !== undefined) return unexpected(error);
   // A 2xx answer without JSON makes the SDK's deserializer read a property of null.
-  if (error instanceof TypeError) return { errorClass: 'retryable', code: 'invalid_response', message: `WorkOS answered without the expected JSON body (${error.message})`, status: null };
+  if (error instanceof TypeError) {
+    return { errorClass: 'retryable', code: 'invalid_response', message: `WorkOS answered without the expected JSON body (${error.message})`, status: null, foreign: true };
+  }
   throw error;
 }

@@ -40,24 +40,31 @@ test('a row whose calls keep failing ends failed/retryable with the server code 
   }
 });
 
-test('an answer naming no user id (a server that is not WorkOS) fails the row as retryable, never records it done', async (t) => {
-  const server = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ object: 'list', data: [{ email: 'user0@example.com' }], list_metadata: {} }));
+const NOT_WORKOS = [
+  { name: 'answers 200 without a user id', status: 200, type: 'application/json', body: JSON.stringify({ object: 'list', data: [{ email: 'user0@example.com' }], list_metadata: {} }) },
+  { name: 'answers 404 with an HTML page', status: 404, type: 'text/html', body: '<html><body>Not Found</body></html>' },
+];
+
+for (const server of NOT_WORKOS) {
+  test(`a server that ${server.name} stops the run (workos.not_workos), and no row is recorded done without a WorkOS id`, async (t) => {
+    const http = createServer((_request, response) => {
+      response.writeHead(server.status, { 'content-type': server.type });
+      response.end(server.body);
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    t.after(() => http.close());
+    const run = sinkContext();
+    const { port } = http.address() as AddressInfo;
+    await assert.rejects(runSink(null, userEnvelopes(3), run, { baseUrl: `http://127.0.0.1:${port}`, retries: 1 }), {
+      code: 'workos.not_workos',
+      message: /^the server at the base URL does not answer as the WorkOS API does \(WorkOS answered .*\): check WORKOS_API_URL or baseUrl$/,
+    });
+    const ledger = openLedger(run.ledgerPath, { readonly: true });
+    try {
+      assert.equal(ledger.status().byState.done, 0);
+    } finally {
+      ledger.close();
+    }
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => server.close());
-  const run = sinkContext();
-  const { port } = server.address() as AddressInfo;
-  const result = await runSink(null, userEnvelopes(1), run, { baseUrl: `http://127.0.0.1:${port}`, retries: 1 });
-  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
-  const ledger = openLedger(run.ledgerPath, { readonly: true });
-  try {
-    const status = ledger.status();
-    assert.equal(status.byState.done, 0);
-    assert.deepEqual(status.byErrorCode, [{ errorClass: 'retryable', code: 'invalid_response', rows: 1 }]);
-  } finally {
-    ledger.close();
-  }
-});
+}
