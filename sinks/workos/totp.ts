@@ -45,7 +45,9 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       // A server may echo the secret back in its message, which the ledger and reports would then show.
       const answered = api.failureOf(error);
       const failure = { ...answered, message: answered.message.replaceAll(factor.secret, '[TOTP secret]') };
-      if (!api.mayRetry(failure, retry)) {
+      // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
+      // both). It is left for the next run, which looks it up first.
+      if (!api.mayRetry(failure, retry) || failure.code === 'timeout') {
         ledger.factorFailed(factor.userKey, failure);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
       }

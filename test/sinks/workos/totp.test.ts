@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { accepted, runSink, sinkContext, userEnvelope } from './harness.ts';
@@ -27,5 +30,35 @@ test('for a user that was already in WorkOS, an existing TOTP factor is found in
   assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
   const user = emulator.store.userByEmail('user0@example.com');
   assert.equal(emulator.store.users.size, 1);
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+});
+
+test('an enrolment whose answer comes after the timeout is not sent again in the same run: the next run finds it', async (t) => {
+  const emulator = await emulatorFor(t);
+  // In front of the emulator: every request goes through at once, but the answer to an enrolment comes late.
+  const proxy = createServer((request, response) => {
+    const upstream = httpRequest({ host: '127.0.0.1', port: emulator.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
+      const late = request.method === 'POST' && request.url?.endsWith('/auth_factors') ? 1500 : 0;
+      setTimeout(() => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      }, late);
+    });
+    request.pipe(upstream);
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  t.after(() => proxy.close());
+  const baseUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const run = sinkContext();
+  const envelopes = [userEnvelope(0, { totpSecret: SECRET })];
+
+  const first = await runSink(null, envelopes, run, { baseUrl, timeout: 1000 });
+  assert.deepEqual(first, { written: 0, failed: 1, skipped: 0 });
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+
+  const second = await runSink(null, envelopes, run, { baseUrl, timeout: 1000 });
+  assert.equal(second.failed, 0);
   assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
 });
