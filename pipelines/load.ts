@@ -44,6 +44,13 @@ const pipelineShape = z.strictObject({
   ledger: z.string().min(1).optional().describe('SQLite ledger file of this migration'),
 });
 
+/** The blocks of a file whose top level may be wrong elsewhere; a block that is not one is left to the top-level problems. */
+const blockParts = z.looseObject({
+  source: block.optional().catch(undefined),
+  stages: z.array(block).optional().catch(undefined),
+  sink: block.optional().catch(undefined),
+});
+
 class ProblemCollector {
   readonly problems: Problem[] = [];
 
@@ -285,19 +292,23 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
           report.atKey(where, key, 'pipeline.unknown_key', `unknown key "${key}"${didYouMean(key, Object.keys(pipelineShape.shape))}`);
         }
       } else {
-        report.atPath(where, 'pipeline.invalid', `${where.join('.') || 'pipeline'}: ${issue.message}`);
+        const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
+        report.atPath(where, 'pipeline.invalid', `${where.join('.') || 'pipeline'}: ${missing ? 'missing' : issue.message}`);
       }
     }
   }
   // Unknown top-level keys do not stop the blocks from being checked: every problem is reported at once.
-  const shape = top.success ? top : pipelineShape.loose().safeParse(js);
-  if (!shape.success) throw new PipelineFileError(report.problems);
-
+  // The blocks are checked even when the top level is wrong (a missing `name`): every problem is reported at once.
+  const parts = blockParts.safeParse(js);
+  if (!parts.success) throw new PipelineFileError(report.problems);
   const baseDir = path.dirname(absoluteFile);
-  const spec = shape.data;
-  const source = validateBlock('source', spec.source, ['source'], baseDir, report);
-  const stages = spec.stages.map((stage, index) => validateBlock('stage', stage, ['stages', index], baseDir, report));
-  const sink = validateBlock('sink', spec.sink, ['sink'], baseDir, report);
+  const blockOf = <K extends ComponentKind>(kind: K, raw: Record<string, unknown> | undefined, where: PathSegment[]) =>
+    raw === undefined ? undefined : validateBlock(kind, raw, where, baseDir, report);
+  const source = blockOf('source', parts.data.source, ['source']);
+  const stages = (parts.data.stages ?? []).map((stage, index) => blockOf('stage', stage, ['stages', index]));
+  const sink = blockOf('sink', parts.data.sink, ['sink']);
+  if (!top.success) throw new PipelineFileError(report.problems.sort((a, b) => a.line - b.line || a.col - b.col));
+  const spec = top.data;
   const ledger = spec.ledger === undefined ? undefined : path.resolve(baseDir, spec.ledger);
   const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
   if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger }, report);

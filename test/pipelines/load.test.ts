@@ -60,6 +60,15 @@ test('reports every problem at once, each at its line and column', () => {
   assert.equal(problems[3], 'bad.yaml:10:1: unknown key "ledgr" (did you mean "ledger"?) [pipeline.unknown_key]');
 });
 
+test('a wrong top level (a missing name) does not hide the problems of the blocks', () => {
+  const file = pipelineFile('top.yaml', 'version: 1\nsource: { use: cvs, path: users.csv }\nsink: { use: workoss }\n');
+  assert.deepEqual(problemsOf(file), [
+    'top.yaml:1:1: name: missing [pipeline.invalid]',
+    'top.yaml:2:16: unknown source "cvs" (did you mean "csv"?); known: csv, ndjson, json, ledger [pipeline.unknown_component]',
+    'top.yaml:3:14: unknown sink "workoss" (did you mean "workos"?); known: ndjson, csv, workos [pipeline.unknown_component]',
+  ]);
+});
+
 test('reports an output file whose folder does not exist, before any row is read', () => {
   const file = pipelineFile('out.yaml', 'version: 1\nname: o\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: nowhere/rows.ndjson }\n');
   assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
