@@ -82,6 +82,31 @@ function inUse(ledgerFile: string, lockFile: string, owner: LockOwner | null): A
   );
 }
 
+/**
+ * Replaces a lock left by a dead process. Two processes may find it stale at once: removing it and creating a new
+ * one is done by one process at a time, holding `<lock>.takeover`, or the second would remove the first's fresh lock
+ * and both would write the ledger.
+ */
+function takeOver(ledgerFile: string, lockFile: string): void {
+  const takeoverFile = `${lockFile}.takeover`;
+  if (!tryCreate(takeoverFile)) {
+    const taker = readOwner(takeoverFile);
+    // One that died while taking over (a window of microseconds) must not block the ledger for good.
+    if (taker === null || ownerIsActive(taker)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+    unlinkQuietly(takeoverFile);
+    if (!tryCreate(takeoverFile)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+  }
+  try {
+    // Looked at again under the takeover lock: another process may have taken the lock over meanwhile.
+    const owner = readOwner(lockFile);
+    if (owner === null || ownerIsActive(owner)) throw inUse(ledgerFile, lockFile, owner);
+    unlinkQuietly(lockFile);
+    if (!tryCreate(lockFile)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+  } finally {
+    unlinkQuietly(takeoverFile);
+  }
+}
+
 export function lockLedger(ledgerFile: string): LedgerLock {
   const lockFile = `${ledgerFile}.lock`;
   const handles = held.get(lockFile);
@@ -89,9 +114,7 @@ export function lockLedger(ledgerFile: string): LedgerLock {
     if (!tryCreate(lockFile)) {
       const owner = readOwner(lockFile);
       if (owner === null || ownerIsActive(owner)) throw inUse(ledgerFile, lockFile, owner);
-      unlinkQuietly(lockFile);
-      // Another process may be taking the same stale lock over: O_EXCL lets exactly one of us win.
-      if (!tryCreate(lockFile)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+      takeOver(ledgerFile, lockFile);
     }
   }
   held.set(lockFile, (handles ?? 0) + 1);
