@@ -158,6 +158,19 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
   if (stopped.failed) throw stopped.error;
 }
 
+/** What an earlier run left, said before this one starts: a run after a crash or a kill is a resume. */
+function resumeNote(ledger: Ledger): string | null {
+  const { rows, byState } = ledger.status();
+  if (rows === 0) return null;
+  const parts = [
+    `${byState.done} done (skipped when unchanged)`,
+    byState.in_flight > 0 ? `${byState.in_flight} in flight when a run stopped (looked up before anything is sent again)` : '',
+    byState.failed > 0 ? `${byState.failed} failed (sent again when they come again)` : '',
+    byState.invalid > 0 ? `${byState.invalid} invalid` : '',
+  ].filter(Boolean);
+  return `workos: the ledger holds ${rows} rows from earlier runs: ${parts.join(', ')}`;
+}
+
 export const workosSink = defineSink({
   name: 'workos',
   summary: 'Writes users, organizations, memberships and TOTP factors to WorkOS under a rate budget, exactly once, resumable from the ledger.',
@@ -189,6 +202,8 @@ export const workosSink = defineSink({
       const rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
       const runId = ledger.startRun(settingsOf(options, baseUrl));
       ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(writes)}, ${options.concurrency} rows at a time`);
+      const resuming = resumeNote(ledger);
+      if (resuming !== null) ctx.log.info(resuming);
       try {
         await writeAll(records, rows, options.concurrency, ctx.signal);
       } finally {
