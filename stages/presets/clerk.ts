@@ -11,9 +11,12 @@ const BASE64_PADDING = /=+$/;
 
 const NO_PASSWORD = 'the user is created without a password and must reset it';
 
-/** The separator of multi-value cells is unconfirmed: commas, semicolons, pipes and whitespace all count. */
+/**
+ * The separator of multi-value cells is unconfirmed: commas, semicolons, pipes and whitespace all count, and so do a
+ * JSON array's brackets and quotes (`["ana@example.com"]`).
+ */
 function isListSeparator(code: number): boolean {
-  return code === 44 || code === 59 || code === 124 || code === 32 || code === 9 || code === 10 || code === 13;
+  return code === 44 || code === 59 || code === 124 || code === 32 || code === 9 || code === 10 || code === 13 || code === 34 || code === 91 || code === 93;
 }
 
 /** Whether `list` holds `item` as a whole entry, comparing without case. */

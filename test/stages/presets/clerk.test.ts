@@ -187,6 +187,7 @@ test('marks the email verified only when the primary address is a whole entry of
     'old@example.com|ana@example.com',
     'old@example.com ana@example.com',
     'old@example.com\nana@example.com',
+    '["old@example.com","ana@example.com"]',
     'hana@example.com',
     'ana@example.com.au',
     'ana@example.co',
@@ -195,7 +196,7 @@ test('marks the email verified only when the primary address is a whole entry of
   const envelopes = await mapClerk(lists.map((verified) => ({ primary_email_address: 'Ana@Example.com', verified_email_addresses: verified })));
   assert.deepEqual(
     envelopes.map((envelope) => envelope.user.emailVerified),
-    [true, true, true, true, true, true, false, false, false, false],
+    [true, true, true, true, true, true, true, false, false, false, false],
   );
 });
 
