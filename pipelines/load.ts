@@ -297,8 +297,8 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
       }
     }
   }
-  // Unknown top-level keys do not stop the blocks from being checked: every problem is reported at once.
-  // The blocks are checked even when the top level is wrong (a missing `name`): every problem is reported at once.
+  // The blocks are checked even when the top level is wrong (an unknown key, a missing `name`): every problem is
+  // reported at once.
   const parts = blockParts.safeParse(js);
   if (!parts.success) throw new PipelineFileError(report.problems);
   const baseDir = path.dirname(absoluteFile);
