@@ -53,12 +53,18 @@ const blockParts = z.looseObject({
 
 class ProblemCollector {
   readonly problems: Problem[] = [];
+  /** Values given by `--set`: a problem in one is theirs, not the file's, though it is reported at its place. */
+  private readonly sets: { where: PathSegment[]; assignment: string }[] = [];
 
   constructor(
     private readonly file: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
   ) {}
+
+  setBy(where: PathSegment[], assignment: string): void {
+    this.sets.push({ where, assignment });
+  }
 
   at(offset: number, code: string, message: string): void {
     const { line, col } = this.lines.linePos(offset);
@@ -67,7 +73,7 @@ class ProblemCollector {
 
   /** Reports at the node found at `where`, or at its nearest existing parent when the key is absent. */
   atPath(where: PathSegment[], code: string, message: string): void {
-    this.at(this.offsetOf(where), code, message);
+    this.at(this.offsetOf(where), code, this.withSetter(where, message));
   }
 
   /** Reports at a key of a mapping, for unknown keys. */
@@ -75,9 +81,14 @@ class ProblemCollector {
     const map = mapPath.length === 0 ? this.doc.contents : this.doc.getIn(mapPath, true);
     if (isMap(map)) {
       const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key);
-      if (pair && isNode(pair.key) && pair.key.range) return this.at(pair.key.range[0], code, message);
+      if (pair && isNode(pair.key) && pair.key.range) return this.at(pair.key.range[0], code, this.withSetter([...mapPath, key], message));
     }
-    this.atPath(mapPath, code, message);
+    this.atPath([...mapPath, key], code, message);
+  }
+
+  private withSetter(where: PathSegment[], message: string): string {
+    const set = this.sets.find((candidate) => candidate.where.length <= where.length && candidate.where.every((segment, index) => segment === where[index]));
+    return set === undefined ? message : `${message} (given by --set ${set.assignment})`;
   }
 
   private offsetOf(where: PathSegment[]): number {
@@ -279,6 +290,7 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   for (const assignment of sets) {
     const { where, value } = parseSet(assignment);
     doc.setIn(where, value);
+    report.setBy(where, assignment);
   }
   interpolateScalars(doc, env, report);
 

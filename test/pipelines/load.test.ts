@@ -69,6 +69,20 @@ test('a wrong top level (a missing name) does not hide the problems of the block
   ]);
 });
 
+test('a problem in a value given by --set says so, since the file itself is fine', () => {
+  const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
+  try {
+    loadPipeline(file, { env: {}, sets: ['sink.pth=out.ndjson'] });
+    assert.fail('expected the --set value to be rejected');
+  } catch (error) {
+    assert.ok(error instanceof PipelineFileError);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.message),
+      ['sink "ndjson" has no option "pth" (did you mean "path"?) (given by --set sink.pth=out.ndjson)'],
+    );
+  }
+});
+
 test('reports an output file whose folder does not exist, before any row is read', () => {
   const file = pipelineFile('out.yaml', 'version: 1\nname: o\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: nowhere/rows.ndjson }\n');
   assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
