@@ -161,15 +161,23 @@ function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: Probl
   });
 }
 
+type PathProblem = 'file not found' | 'folder not found' | 'is a folder, not a file';
+
+const PATH_PROBLEM_CODES: Record<PathProblem, string> = {
+  'file not found': 'file_not_found',
+  'folder not found': 'folder_not_found',
+  'is a folder, not a file': 'path_is_folder',
+};
+
 /**
- * Resolves path options against `baseDir` ('-' stays stdin/stdout) and reports what is missing before any row is
- * read: an input file, or the folder an output file goes into.
+ * Resolves path options against `baseDir` ('-' stays stdin/stdout) and reports what cannot work before any row is
+ * read: an input file that is not there, the folder an output file goes into, a folder where a file is named.
  */
 function resolvePaths(
   component: Component,
   parsed: Record<string, unknown>,
   baseDir: string,
-  onMissing: (key: string, missing: string, role: 'input' | 'output') => void,
+  onProblem: (key: string, at: string, problem: PathProblem, role: 'input' | 'output') => void,
 ): Record<string, unknown> {
   const options = { ...parsed };
   for (const field of describeOptions(component.options)) {
@@ -177,7 +185,8 @@ function resolvePaths(
     if (!field.pathRole || typeof value !== 'string' || value === '-') continue;
     const absolute = path.resolve(baseDir, value);
     const needed = field.pathRole === 'input' ? absolute : path.dirname(absolute);
-    if (!existsSync(needed)) onMissing(field.key, needed, field.pathRole);
+    if (!existsSync(needed)) onProblem(field.key, needed, field.pathRole === 'input' ? 'file not found' : 'folder not found', field.pathRole);
+    else if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) onProblem(field.key, absolute, 'is a folder, not a file', field.pathRole);
     options[field.key] = absolute;
   }
   return options;
@@ -228,23 +237,18 @@ function validateBlock<K extends ComponentKind>(
     }
     return undefined;
   }
-  const options = resolvePaths(component, parsed.data, baseDir, (key, missing, role) =>
-    role === 'input'
-      ? report.atPath([...where, key], 'pipeline.file_not_found', `${kind} "${use}" option ${key}: file not found: ${missing}`)
-      : report.atPath([...where, key], 'pipeline.folder_not_found', `${kind} "${use}" option ${key}: folder not found: ${missing}`),
+  const options = resolvePaths(component, parsed.data, baseDir, (key, at, problem) =>
+    report.atPath([...where, key], `pipeline.${PATH_PROBLEM_CODES[problem]}`, `${kind} "${use}" option ${key}: ${problem}: ${at}`),
   );
   return { component, options };
 }
 
-/** Whether two paths name one file: the same path, or (through a link) the same file on disk. */
+/** Whether two paths name one file: the same path, or (through a link) the same file on disk. A folder is no file. */
 function isSameFile(a: string, b: string): boolean {
+  const [first, second] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
+  if (first?.isDirectory()) return false;
   if (a === b) return true;
-  try {
-    const [first, second] = [statSync(a), statSync(b)];
-    return first.ino === second.ino && first.dev === second.dev;
-  } catch {
-    return false;
-  }
+  return first !== undefined && second !== undefined && first.ino === second.ino && first.dev === second.dev;
 }
 
 /** The block's path options of one role, resolved, with the path of each in the pipeline file. */
@@ -341,8 +345,8 @@ export function validateVerbOptions(component: Component, given: Record<string, 
     });
     throw new UsageError('cli.invalid_option', messages.join('\n'));
   }
-  return resolvePaths(component, parsed.data, baseDir, (key, missing, role) => {
-    const what = key === positional ? `${role} ${role === 'input' ? 'file' : 'folder'}` : `--${key}: ${role === 'input' ? 'file' : 'folder'}`;
-    throw new UsageError(role === 'input' ? 'cli.file_not_found' : 'cli.folder_not_found', `${what} not found: ${missing}`);
+  return resolvePaths(component, parsed.data, baseDir, (key, at, problem, role) => {
+    const what = key === positional ? `${role} ` : `--${key}: `;
+    throw new UsageError(`cli.${PATH_PROBLEM_CODES[problem]}`, `${what}${problem}: ${at}`);
   });
 }

@@ -69,6 +69,18 @@ test('a wrong top level (a missing name) does not hide the problems of the block
   ]);
 });
 
+test('reports a folder named where a file is read or written, before any row is read', () => {
+  const file = pipelineFile('folders.yaml', `version: 1\nname: f\nsource: { use: csv, path: ${dir} }\nsink: { use: ndjson, path: ${dir} }\n`);
+  const problems = problemsOf(file);
+  assert.deepEqual(
+    problems.map((problem) => problem.replace(dir, 'DIR')),
+    [
+      'folders.yaml:3:27: source "csv" option path: is a folder, not a file: DIR [pipeline.path_is_folder]',
+      'folders.yaml:4:28: sink "ndjson" option path: is a folder, not a file: DIR [pipeline.path_is_folder]',
+    ],
+  );
+});
+
 test('a problem in a value given by --set says so, since the file itself is fine', () => {
   const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
   try {
