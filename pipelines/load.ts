@@ -280,6 +280,7 @@ const FLOW_VARIABLE_HINT = ' (a ${VAR} inside { } must be quoted: "${VAR}")';
 export function loadPipeline(file: string, { env = process.env, sets = [] }: LoadOptions = {}): PipelineSpec {
   const absoluteFile = path.resolve(file);
   if (!existsSync(absoluteFile)) throw new UsageError('pipeline.not_found', `pipeline file not found: ${file}`);
+  if (statSync(absoluteFile).isDirectory()) throw new UsageError('pipeline.not_a_file', `pipeline file is a folder, not a file: ${file}`);
   const lines = new LineCounter();
   const text = readFileSync(absoluteFile, 'utf8');
   const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, prettyErrors: false });

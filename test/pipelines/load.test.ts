@@ -81,6 +81,10 @@ test('reports a folder named where a file is read or written, before any row is 
   );
 });
 
+test('a folder given as the pipeline file is a usage error naming it', () => {
+  assert.throws(() => loadPipeline(dir), { code: 'pipeline.not_a_file', message: `pipeline file is a folder, not a file: ${dir}` });
+});
+
 test('a problem in a value given by --set says so, since the file itself is fine', () => {
   const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
   try {
