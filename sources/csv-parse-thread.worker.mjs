@@ -16,6 +16,7 @@ const DONE = 'done';
 const LF = 10;
 const CR = 13;
 const QUOTE = 34;
+const LINE_BREAK = /\r\n|\n|\r/;
 /** An offset that is not there: no line break found, no restart asked for. */
 const NOWHERE = -1;
 /**
@@ -170,6 +171,22 @@ function countOf(text, delimiter) {
 }
 
 /**
+ * Whether a multi-line cell holds what a runaway quote swallows: a whole line with a row's worth of delimiters, or
+ * the rest of one row and the start of the next (delimiters on its first and its last line, a row's worth in all).
+ * A note or an address (`Likes cats, dogs,` / `and birds`) has delimiters on one of its ends at most.
+ * @param {string} cell
+ * @param {number} expectedCells
+ * @param {string} delimiter
+ */
+function holdsRows(cell, expectedCells, delimiter) {
+  const lines = cell.split(LINE_BREAK);
+  for (let index = 1; index < lines.length - 1; index++) if (countOf(lines[index], delimiter) >= expectedCells - 1) return true;
+  const first = countOf(lines[0], delimiter);
+  const last = countOf(lines[lines.length - 1], delimiter);
+  return first > 0 && last > 0 && first + last >= expectedCells - 1;
+}
+
+/**
  * Whether a record is a quote that ran on past its line, taking the rows after it. Only a cell holding a line break
  * can be one, and a legitimate multi-line cell (a note, an address) is rare in a user export, so any sign is taken:
  * - the cell opens with a quote it kept: the runaway quote closed at the next quote in the file, which opens a cell
@@ -179,9 +196,9 @@ function countOf(text, delimiter) {
  * - the record has more or fewer cells than the header and the cell has a delimiter after its first line break: the
  *   record is an error anyway, and the lines it took in may be rows (a ragged row whose multi-line cell has no
  *   delimiter after its line break, a note, stays one ragged row);
- * - the cell holds at least a row's worth of delimiters: the quote closed just before a delimiter on a later line
- *   (`6'5",`), and the cell holds the rest of its own line and the rows in between; counts that match the header
- *   would otherwise pass one user's email and hash off under another's id.
+ * - the cell holds rows (holdsRows): the quote closed just before a delimiter on a later line (`6'5",`), and the
+ *   cell holds the rest of its own line and the rows in between; counts that match the header would otherwise pass
+ *   one user's email and hash off under another's id.
  * @param {string[]} cells
  * @param {number} expectedCells
  * @param {string} delimiter
@@ -192,7 +209,7 @@ function isRunawayQuote(cells, expectedCells, delimiter, recordText) {
     const lineBreak = firstLineBreak(cell);
     if (lineBreak === NOWHERE) continue;
     if (cells.length !== expectedCells && cell.includes(delimiter, lineBreak)) return true;
-    if (countOf(cell, delimiter) >= expectedCells - 1) return true;
+    if (holdsRows(cell, expectedCells, delimiter)) return true;
     if (cell.charCodeAt(0) === QUOTE && recordText().includes(cell)) return true;
   }
   return false;

@@ -121,6 +121,16 @@ test('a stray quote closed a line later, in a ragged row, gives back the row it 
   ]);
 });
 
+test('keeps legitimate multi-line cells with delimiters in them: a note, an address', async () => {
+  const envelopes = await readCsv('email,name,note\na@x.com,Ann,"Likes cats, dogs,\nand birds"\nb@x.com,Bo,"1 Main St,\nApt 2"\nc@x.com,Cy,x\n');
+  assert.deepEqual(summary(envelopes), [
+    [2, 'a@x.com', []],
+    [4, 'b@x.com', []],
+    [6, 'c@x.com', []],
+  ]);
+  assert.equal(envelopes[0].raw?.note, 'Likes cats, dogs,\nand birds');
+});
+
 test('keeps a legitimate multi-line cell that opens with an escaped quote', async () => {
   const envelopes = await readCsv('id,name,email\nu1,"""The Rock""\nJohnson",r@x.com\nu2,Bea,b@x.com\n');
   assert.deepEqual(summary(envelopes), [
