@@ -1,7 +1,7 @@
 // Opening the input of a file source: a path, or `-` for stdin. Shared by the csv, ndjson and json sources.
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { finished, pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { TextDecoder } from 'node:util';
 import type { Context } from '../pipelines/component.ts';
@@ -28,22 +28,46 @@ function isGzip(chunk: Buffer): boolean {
  * stopped run must be able to end it while stdin waits for bytes that never come.
  */
 function gunzipIfCompressed(name: string): Transform {
-  let first = true;
+  /** The first bytes, held until there are two to tell gzip by (a pipe may hand over one byte at a time). */
+  let opening: Buffer | undefined = Buffer.alloc(0);
   let gunzip: Gunzip | undefined;
+  const decide = (bytes: Buffer) => {
+    if (isGzip(bytes)) gunzip = startGunzip();
+    opening = undefined;
+  };
+  const pass = (bytes: Buffer, done: () => void) => {
+    // The callback comes once the chunk is decompressed and its bytes pushed: one chunk's worth is held at most.
+    // Zeros padding a gzip file end the decompression early; what follows them is left unread.
+    if (gunzip === undefined) {
+      output.push(bytes);
+      done();
+    } else if (gunzip.writableEnded || gunzip.readableEnded) done();
+    else gunzip.write(bytes, () => done());
+  };
   const output = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      if (first) {
-        first = false;
-        if (isGzip(chunk)) gunzip = startGunzip();
+      if (opening === undefined) return pass(chunk, done);
+      const bytes = Buffer.concat([opening, chunk]);
+      if (bytes.length < 2) {
+        opening = bytes;
+        return done();
       }
-      // The callback comes once the chunk is decompressed and its bytes pushed: one chunk's worth is held at most.
-      if (gunzip) gunzip.write(chunk, () => done());
-      else done(null, chunk);
+      decide(bytes);
+      pass(bytes, done);
     },
     flush(done) {
-      if (!gunzip) return done();
-      gunzip.once('end', () => done());
+      if (opening !== undefined && opening.length > 0) {
+        const rest = opening;
+        opening = undefined;
+        output.push(rest);
+      }
+      if (gunzip === undefined) return done();
+      finished(gunzip, () => done());
       gunzip.end();
+    },
+    destroy(error, callback) {
+      gunzip?.destroy();
+      callback(error);
     },
   });
   function startGunzip(): Gunzip {

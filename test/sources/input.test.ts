@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { csvSource } from '../../sources/csv.ts';
 import { ndjsonSource } from '../../sources/ndjson.ts';
+import { bin } from '../authpipe/cli.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
 const CSV = 'id,email\nu1,ana@example.com\nu2,bo@example.com\n';
@@ -34,4 +38,23 @@ test('stops with source.bad_gzip naming the file when the gzip data is cut off',
     code: 'source.bad_gzip',
     message: 'cut.csv.gz: the gzip data cannot be read (unexpected end of file)',
   });
+});
+
+test('reads gzip padded with zeros after its end, as some tools write it', async () => {
+  const envelopes = await readCsv('padded.csv.gz', Buffer.concat([gzipSync(CSV), Buffer.alloc(100_000)]));
+  assert.deepEqual(envelopes.map((envelope) => envelope.raw?.id), ['u1', 'u2']);
+});
+
+test('tells gzip on stdin even when the pipe hands over its first byte alone', async () => {
+  const child = spawn(process.execPath, [bin, 'read', 'csv', '-']);
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const closed = once(child, 'close');
+  const compressed = gzipSync(CSV);
+  child.stdin.write(compressed.subarray(0, 1));
+  await sleep(200);
+  child.stdin.end(compressed.subarray(1));
+  const [code] = (await closed) as [number | null];
+  assert.equal(code, 0);
+  assert.deepEqual(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { raw: { id: string } }).raw.id), ['u1', 'u2']);
 });
