@@ -160,14 +160,13 @@ function checkLedgerFile(file: string): void {
 
 /**
  * An SQLite database of another program has tables but no ledger schema: migrating it would write into it. Closes
- * the database when it refuses it.
+ * the database when it refuses it, or (`close`) in any case.
  */
-function checkLedgerSchema(db: Database.Database, file: string, { empty }: { empty: 'ok' | 'refused' }): void {
+function checkLedgerSchema(db: Database.Database, file: string, { empty, close }: { empty: 'ok' | 'refused'; close: boolean }): void {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-  if (tables.includes('schema_migrations')) return;
-  if (tables.length === 0 && empty === 'ok') return;
-  db.close();
-  throw notALedger(file, tables.length > 0 ? 'an SQLite database without the ledger tables' : 'an empty file');
+  const ledger = tables.includes('schema_migrations') || (tables.length === 0 && empty === 'ok');
+  if (close || !ledger) db.close();
+  if (!ledger) throw notALedger(file, tables.length > 0 ? 'an SQLite database without the ledger tables' : 'an empty file');
 }
 
 function createPrivateFile(file: string): void {
@@ -233,15 +232,16 @@ export class Ledger {
       checkLedgerFile(this.file);
       this.lock = null;
       this.db = new Database(this.file, { readonly: true, fileMustExist: true });
-      checkLedgerSchema(this.db, file, { empty: 'refused' });
+      checkLedgerSchema(this.db, file, { empty: 'refused', close: false });
     } else {
       checkLedgerFile(this.file);
+      // Looked into before its permissions are tightened: another program's database is refused untouched.
+      if (existsSync(this.file)) checkLedgerSchema(new Database(this.file, { readonly: true, fileMustExist: true }), file, { empty: 'ok', close: true });
       mkdirSync(path.dirname(this.file), { recursive: true });
       this.lock = lockLedger(this.file);
       try {
         createPrivateFile(this.file);
         this.db = new Database(this.file);
-        checkLedgerSchema(this.db, file, { empty: 'ok' });
         this.db.pragma('journal_mode = WAL');
         // NORMAL in WAL mode: a commit survives a crash of this process; only an OS crash may undo the last ones.
         this.db.pragma('synchronous = NORMAL');

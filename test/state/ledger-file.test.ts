@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { test } from 'node:test';
@@ -36,6 +36,7 @@ test('a file that is not a ledger is refused, naming it, and left as it was', ()
   const other = new Database(otherDatabase);
   other.exec('CREATE TABLE notes (text TEXT)');
   other.close();
+  chmodSync(otherDatabase, 0o644);
   const cases = [
     { file: exportFile, what: 'not an SQLite database' },
     { file: dir, what: 'it is a folder' },
@@ -50,6 +51,7 @@ test('a file that is not a ledger is refused, naming it, and left as it was', ()
     }
   }
   assert.equal(statSync(exportFile).mode & 0o777, 0o644);
+  assert.equal(statSync(otherDatabase).mode & 0o777, 0o644);
   const reopened = new Database(otherDatabase, { readonly: true });
   assert.deepEqual(reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['notes']);
   reopened.close();
