@@ -42,7 +42,7 @@ function stopOnSignals(controller: AbortController, ctx: () => Context | undefin
       return;
     }
     firstAt = performance.now();
-    ctx()?.log.info(`\n${signal}: stopping after in-flight rows are recorded (send again to quit at once)`);
+    ctx()?.log.info(`\n${signal}: stopping after in-flight rows are recorded (send again after a second to quit at once)`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);

@@ -8,6 +8,17 @@ function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 
+const LIST_OR_MAP = /^\s*[[{]/;
+
+/** A scalar flag value as JSON reads it (`true`, `3`), else as the text given. */
+function parseScalar(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
 function parserFor(field: OptionField): ((value: string) => unknown) | undefined {
   switch (field.kind) {
     case 'number':
@@ -17,6 +28,8 @@ function parserFor(field: OptionField): ((value: string) => unknown) | undefined
     case 'json':
       // YAML's flow style takes JSON and what a pipeline file would hold ({emailVerified: false}); a plain word stays text.
       return (value) => {
+        // Only a list or a map is read as YAML: a word stays the text given (as YAML, `#x`, `012` or `@x` would not).
+        if (!LIST_OR_MAP.test(value)) return parseScalar(value);
         try {
           return parseYaml(value) as unknown;
         } catch (error) {

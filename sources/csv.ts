@@ -97,14 +97,20 @@ function badHeader(place: string): AuthpipeError {
   return new AuthpipeError('csv.bad_header', `${place}: the header row cannot be read: a quote opened in it is not closed on its line`);
 }
 
+/** Column names such as `@timestamp` or `$email` (analytics exports) are names; `ana@example.com` and `$2a$10$...` are not. */
+const EMAIL_LIKE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const HASH_LIKE = /^\$[\w-]+\$/;
+
 /**
  * A header cell that is an email address or opens like a password hash (`$2a$...`) is a user's data: the file has no
  * header row. Taking that row for one would lose the user and repeat their hash in every message naming columns.
  */
 function dataInHeader(header: string[]): string | undefined {
-  const at = header.findIndex((name) => name.includes('@') || name.startsWith('$'));
-  if (at === -1) return undefined;
-  return `column ${at + 1} holds ${header[at].includes('@') ? 'an email address' : 'what looks like a password hash'}`;
+  for (const [index, name] of header.entries()) {
+    if (EMAIL_LIKE.test(name)) return `column ${index + 1} holds an email address`;
+    if (HASH_LIKE.test(name)) return `column ${index + 1} holds what looks like a password hash`;
+  }
+  return undefined;
 }
 
 function parseErrorIssue(place: string, errorCode: string): Issue {

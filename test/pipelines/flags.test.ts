@@ -24,3 +24,8 @@ test('an object flag that is neither JSON nor YAML is refused, saying where it b
     message: /^error: option '--fields <json>' argument '\{email: x' is invalid\. not valid JSON or YAML: Flow map must end with a \} at line 1, column 10$/,
   });
 });
+
+test('an object flag given a word keeps the word as written', () => {
+  for (const word of ['#x', '012', '0x10', '@x', 'first_name']) assert.deepEqual(mapFlags('--full-name', word), { fullName: word });
+  assert.deepEqual(mapFlags('--full-name', '"name"'), { fullName: 'name' });
+});

@@ -237,6 +237,11 @@ test('stops with csv.no_header when the first row holds an email or a hash, with
   }
 });
 
+test('takes analytics-style column names ($email, @timestamp) for a header', async () => {
+  const envelopes = await readCsv('distinct_id,$email,@timestamp\nu1,ana@example.com,2024-01-01\n');
+  assert.deepEqual(envelopes[0].raw, { distinct_id: 'u1', $email: 'ana@example.com', '@timestamp': '2024-01-01' });
+});
+
 test('warns that an empty, blank or header-only file held no records, rather than passing for a finished export', async () => {
   assert.deepEqual(await warningsReading(''), ['warning: users.csv: no records read (the file is empty or blank)\n']);
   assert.deepEqual(await warningsReading('\n\n  \n'), ['warning: users.csv: no records read (the file is empty or blank)\n']);
