@@ -12,6 +12,17 @@ import { changesBetween, draftHash, mergeChanges, withExportedSecretsRestored } 
 import { enrollTotp } from './totp.ts';
 import { createUser, findUser, updateUser } from './users.ts';
 
+/**
+ * The failure without this user's password hash or TOTP secret, which a server may echo back in its message: the
+ * pattern-based scrub in classify.ts cannot know a hash without a `$...$` prefix (ssha, bare base64).
+ */
+function withoutUserSecrets(failure: Failure, user: UserDraft): Failure {
+  let { message } = failure;
+  if (user.passwordHash) message = message.replaceAll(user.passwordHash, '[password hash]');
+  if (user.totpSecret) message = message.replaceAll(user.totpSecret, '[TOTP secret]');
+  return message === failure.message ? failure : { ...failure, message };
+}
+
 /** How the rows of one run ended. */
 export interface RowCounts {
   created: number;
@@ -92,7 +103,7 @@ export class RowWriter {
       ledger.rowDone(key, userId);
     } catch (error) {
       if (error instanceof CallFailed) {
-        this.fail(key, error.failure);
+        this.fail(key, withoutUserSecrets(error.failure, user));
       } else if (error instanceof Interrupted) {
         if (progress?.workosUserId == null && !mustReconcile && !createSent) ledger.rowReleased(key);
         this.counts.interrupted++;

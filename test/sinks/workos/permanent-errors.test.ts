@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
@@ -45,4 +48,31 @@ test('several roles where the environment allows one fail that membership perman
   }
   const user = emulator.store.userByEmail('user0@example.com');
   assert.equal(emulator.store.membershipsOfUser(user?.id ?? '').length, 1);
+});
+
+test("a server message echoing the row's own password hash (ssha, without a $...$ prefix) is stored without it", async (t) => {
+  const hash = 'e1NTSEF9dGVzdGluZ3NzaGFoYXNoMTIzNDU2Nzg=';
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      const sent = (body === '' ? {} : JSON.parse(body)) as { password_hash?: string };
+      response.writeHead(400, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ code: 'invalid_request', message: `password_hash ${sent.password_hash ?? ''} cannot be read` }));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const run = sinkContext();
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const result = await runSink(null, [userEnvelope(0, { passwordHash: hash, passwordHashType: 'ssha' })], run, { baseUrl });
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    const [row] = [...ledger.rows({ states: ['failed'] })];
+    assert.equal(row?.error?.message, 'password_hash [password hash] cannot be read');
+  } finally {
+    ledger.close();
+  }
 });
