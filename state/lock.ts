@@ -2,7 +2,7 @@
 // process refuses at start, naming the owner; a lock left by a process that died (SIGKILL, power loss)
 // is taken over. Handles opened in the same process share the lock, so a verb may read the ledger
 // (replay) while its sink writes to it.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { AuthpipeError } from '../pipelines/errors.ts';
 
@@ -82,6 +82,13 @@ function inUse(ledgerFile: string, lockFile: string, owner: LockOwner | null): A
   );
 }
 
+const ABANDONED_TAKEOVER_MS = 5000;
+
+function isOlderThan(file: string, ms: number): boolean {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  return stats === undefined || Date.now() - stats.mtimeMs > ms;
+}
+
 /**
  * Replaces a lock left by a dead process. Two processes may find it stale at once: removing it and creating a new
  * one is done by one process at a time, holding `<lock>.takeover`, or the second would remove the first's fresh lock
@@ -90,11 +97,13 @@ function inUse(ledgerFile: string, lockFile: string, owner: LockOwner | null): A
 function takeOver(ledgerFile: string, lockFile: string): void {
   const takeoverFile = `${lockFile}.takeover`;
   if (!tryCreate(takeoverFile)) {
+    // One that died while taking over (a window of microseconds, maybe before writing its pid) must not block the
+    // ledger for good; one still writing its pid is given a moment.
     const taker = readOwner(takeoverFile);
-    // One that died while taking over (a window of microseconds) must not block the ledger for good.
-    if (taker === null || ownerIsActive(taker)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+    const abandoned = taker === null ? isOlderThan(takeoverFile, ABANDONED_TAKEOVER_MS) : !ownerIsActive(taker);
+    if (!abandoned) throw inUse(ledgerFile, takeoverFile, taker);
     unlinkQuietly(takeoverFile);
-    if (!tryCreate(takeoverFile)) throw inUse(ledgerFile, lockFile, readOwner(lockFile));
+    if (!tryCreate(takeoverFile)) throw inUse(ledgerFile, takeoverFile, readOwner(takeoverFile));
   }
   try {
     // Looked at again under the takeover lock: another process may have taken the lock over meanwhile.

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -50,4 +51,16 @@ test('handles opened in one process share the lock, which goes with the last clo
   assert.equal(existsSync(`${file}.lock`), true);
   second.close();
   assert.equal(existsSync(`${file}.lock`), false);
+});
+
+test('a takeover left half-done by a process that died is cleared once it is old; a fresh one is named in the refusal', () => {
+  const file = path.join(tempDir(), 'clerk.db');
+  const deadOwner = JSON.stringify({ pid: 2 ** 22 + 7, host: os.hostname(), startedAt: '2020-01-01T00:00:00.000Z' });
+  writeFileSync(`${file}.lock`, deadOwner);
+  writeFileSync(`${file}.lock.takeover`, '');
+  assert.throws(() => openLedger(file), { code: 'ledger.locked', message: new RegExp(`delete ${file}\\.lock\\.takeover\\)$`) });
+  const longAgo = new Date(Date.now() - 60_000);
+  utimesSync(`${file}.lock.takeover`, longAgo, longAgo);
+  openLedger(file).close();
+  assert.equal(existsSync(`${file}.lock.takeover`), false);
 });
