@@ -1,6 +1,10 @@
 // Shared by the workos sink tests: generated users, a run context with a ledger in a temp folder whose log
 // lines are kept, and one call that runs the real sink (real SDK, real HTTP) over a list of envelopes.
+import { once } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { WorkOS } from '@workos-inc/node';
 import type { Context, SinkResult } from '../../../pipelines/component.ts';
 import { createLogger, type Logger } from '../../../pipelines/log.ts';
@@ -55,6 +59,15 @@ export async function runSink(emulator: WorkosEmulator | null, envelopes: Iterab
   const parsed = workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator?.url ?? '', ...options });
   const writer = await workosSink.create(parsed, run.ctx);
   return writer(streamOf(envelopes));
+}
+
+/** A server of the test's own (another WorkOS-compatible server, a proxy) on a free port, closed with the test; its base URL. */
+export async function serve(t: TestContext, handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 export function sdkFor(emulator: WorkosEmulator): WorkOS {

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
-import { accepted, runSink, sinkContext, userEnvelope } from './harness.ts';
+import { accepted, runSink, serve, sinkContext, userEnvelope } from './harness.ts';
 
 test('a row WorkOS refuses is failed/permanent at once with its code and message, and the other rows go on', async (t) => {
   const emulator = await emulatorFor(t);
@@ -52,7 +49,7 @@ test('several roles where the environment allows one fail that membership perman
 
 test("a server message echoing the row's own password hash (ssha, without a $...$ prefix) is stored without it", async (t) => {
   const hash = 'e1NTSEF9dGVzdGluZ3NzaGFoYXNoMTIzNDU2Nzg=';
-  const server = createServer((request, response) => {
+  const baseUrl = await serve(t, (request, response) => {
     let body = '';
     request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     request.on('end', () => {
@@ -61,11 +58,7 @@ test("a server message echoing the row's own password hash (ssha, without a $...
       response.end(JSON.stringify({ code: 'invalid_request', message: `password_hash ${sent.password_hash ?? ''} cannot be read` }));
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => server.close());
   const run = sinkContext();
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const result = await runSink(null, [userEnvelope(0, { passwordHash: hash, passwordHashType: 'ssha' })], run, { baseUrl });
   assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
   const ledger = openLedger(run.ledgerPath, { readonly: true });

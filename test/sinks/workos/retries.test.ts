@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
-import { accepted, runSink, sinkContext, userEnvelopes } from './harness.ts';
+import { accepted, runSink, serve, sinkContext, userEnvelopes } from './harness.ts';
 
 test('5xx answers are retried with backoff until the call succeeds, and no row is lost', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'status=503:0.1,status=500:0.05', seed: 11 });
@@ -47,16 +44,12 @@ const NOT_WORKOS = [
 
 for (const server of NOT_WORKOS) {
   test(`a server that ${server.name} stops the run (workos.not_workos), and no row is recorded done without a WorkOS id`, async (t) => {
-    const http = createServer((_request, response) => {
+    const baseUrl = await serve(t, (_request, response) => {
       response.writeHead(server.status, { 'content-type': server.type });
       response.end(server.body);
     });
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    t.after(() => http.close());
     const run = sinkContext();
-    const { port } = http.address() as AddressInfo;
-    await assert.rejects(runSink(null, userEnvelopes(3), run, { baseUrl: `http://127.0.0.1:${port}`, retries: 1 }), {
+    await assert.rejects(runSink(null, userEnvelopes(3), run, { baseUrl, retries: 1 }), {
       code: 'workos.not_workos',
       message: /^the server at the base URL does not answer as the WorkOS API does \(WorkOS answered .*\): check WORKOS_API_URL or baseUrl$/,
     });

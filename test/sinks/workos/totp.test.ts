@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
-import { accepted, runSink, sinkContext, userEnvelope } from './harness.ts';
+import { accepted, runSink, serve, sinkContext, userEnvelope } from './harness.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
 
@@ -36,7 +34,7 @@ test('for a user that was already in WorkOS, an existing TOTP factor is found in
 test('an enrolment whose answer comes after the timeout is not sent again in the same run: the next run finds it', async (t) => {
   const emulator = await emulatorFor(t);
   // In front of the emulator: every request goes through at once, but the answer to an enrolment comes late.
-  const proxy = createServer((request, response) => {
+  const baseUrl = await serve(t, (request, response) => {
     const upstream = httpRequest({ host: '127.0.0.1', port: emulator.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
       const late = request.method === 'POST' && request.url?.endsWith('/auth_factors') ? 1500 : 0;
       setTimeout(() => {
@@ -46,10 +44,6 @@ test('an enrolment whose answer comes after the timeout is not sent again in the
     });
     request.pipe(upstream);
   });
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  t.after(() => proxy.close());
-  const baseUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const run = sinkContext();
   const envelopes = [userEnvelope(0, { totpSecret: SECRET })];
 
