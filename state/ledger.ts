@@ -134,7 +134,6 @@ const json = (value: unknown) => JSON.stringify(value);
 const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(value));
 const issuesText = (issues: Issue[]) => (issues.length === 0 ? null : JSON.stringify(issues));
 
-/** Opened files keep their permissions, so a ledger created by an older tool is tightened as well. */
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
 
 function notALedger(file: string, what: string): AuthpipeError {
@@ -159,16 +158,17 @@ function checkLedgerFile(file: string): void {
 }
 
 /**
- * An SQLite database of another program has tables but no ledger schema: migrating it would write into it. Closes
- * the database when it refuses it, or (`close`) in any case.
+ * Why the database is not a ledger, or undefined when it is one (or, `emptyIsNew`, an empty file to become one). An
+ * SQLite database of another program has tables but no ledger schema: migrating it would write into it.
  */
-function checkLedgerSchema(db: Database.Database, file: string, { empty, close }: { empty: 'ok' | 'refused'; close: boolean }): void {
+function schemaProblem(db: Database.Database, emptyIsNew: boolean): string | undefined {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-  const ledger = tables.includes('schema_migrations') || (tables.length === 0 && empty === 'ok');
-  if (close || !ledger) db.close();
-  if (!ledger) throw notALedger(file, tables.length > 0 ? 'an SQLite database without the ledger tables' : 'an empty file');
+  if (tables.includes('schema_migrations')) return undefined;
+  if (tables.length > 0) return 'an SQLite database without the ledger tables';
+  return emptyIsNew ? undefined : 'an empty file';
 }
 
+/** Opened files keep their permissions, so a ledger created by an older tool is tightened as well. */
 function createPrivateFile(file: string): void {
   closeSync(openSync(file, 'a', 0o600));
   chmodSync(file, 0o600);
@@ -232,11 +232,20 @@ export class Ledger {
       checkLedgerFile(this.file);
       this.lock = null;
       this.db = new Database(this.file, { readonly: true, fileMustExist: true });
-      checkLedgerSchema(this.db, file, { empty: 'refused', close: false });
+      const problem = schemaProblem(this.db, false);
+      if (problem !== undefined) {
+        this.db.close();
+        throw notALedger(file, problem);
+      }
     } else {
       checkLedgerFile(this.file);
-      // Looked into before its permissions are tightened: another program's database is refused untouched.
-      if (existsSync(this.file)) checkLedgerSchema(new Database(this.file, { readonly: true, fileMustExist: true }), file, { empty: 'ok', close: true });
+      if (existsSync(this.file)) {
+        // Looked into before its permissions are tightened: another program's database is refused untouched.
+        const existing = new Database(this.file, { readonly: true, fileMustExist: true });
+        const problem = schemaProblem(existing, true);
+        existing.close();
+        if (problem !== undefined) throw notALedger(file, problem);
+      }
       mkdirSync(path.dirname(this.file), { recursive: true });
       this.lock = lockLedger(this.file);
       try {
