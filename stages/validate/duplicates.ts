@@ -42,12 +42,15 @@ function startDuplicateIndex(ctx: Context): RuleRun {
   // closing the pipe, a second Ctrl-C), which skips `close`.
   const removeFolder = () => rmSync(folder, { recursive: true, force: true });
   process.on('exit', removeFolder);
+  const release = () => {
+    removeFolder();
+    process.off('exit', removeFolder);
+  };
   let index: ClaimIndex;
   try {
     index = new ClaimIndex(folder);
   } catch (error) {
-    removeFolder();
-    process.off('exit', removeFolder);
+    release();
     throw error;
   }
 
@@ -58,18 +61,17 @@ function startDuplicateIndex(ctx: Context): RuleRun {
       const claims = claimsOf(envelope);
       if (claims.length === 0) return;
       const holders = index.claimRow(claims, envelope.origin);
-      const lost = membershipsLost(envelope);
       claims.forEach(({ kind, value }, position) => {
         const holder = holders[position];
         if (holder === undefined) return;
+        const lost = membershipsLost(envelope);
         if (kind === 'email') addIssue(envelope, 'error', 'email.duplicate', 'email', `${value} already appears at ${holder}${lost}`);
         else addIssue(envelope, 'error', 'external_id.duplicate', 'externalId', `external id ${JSON.stringify(value)} already appears at ${holder}${lost}`);
       });
     },
     close(): void {
       index.close();
-      removeFolder();
-      process.off('exit', removeFolder);
+      release();
     },
   };
 }
