@@ -10,6 +10,7 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
 } from '@workos-inc/node';
+import type { UserDraft } from '../../pipelines/record.ts';
 import type { CallErrorClass, RowError } from '../../state/ledger.ts';
 
 export type Failure = RowError<CallErrorClass> & {
@@ -94,6 +95,17 @@ const API_KEY = /sk_(?:test|live)_\w+/g;
  */
 function withoutSecrets(failure: Failure): Failure {
   const message = failure.message.replace(PASSWORD_HASH, '[password hash]').replace(BEARER, 'Bearer [redacted]').replace(API_KEY, '[API key]');
+  return message === failure.message ? failure : { ...failure, message };
+}
+
+/**
+ * The failure without the row's own password hash or TOTP secret, which a server may echo back: the patterns above
+ * cannot know a hash without a `$...$` prefix (ssha, bare base64), nor any TOTP secret.
+ */
+export function withoutUserSecrets(failure: Failure, { passwordHash, totpSecret }: Pick<UserDraft, 'passwordHash' | 'totpSecret'>): Failure {
+  let { message } = failure;
+  if (passwordHash) message = message.replaceAll(passwordHash, '[password hash]');
+  if (totpSecret) message = message.replaceAll(totpSecret, '[TOTP secret]');
   return message === failure.message ? failure : { ...failure, message };
 }
 

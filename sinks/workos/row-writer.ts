@@ -4,24 +4,13 @@
 import { hasErrors, type Envelope, type UserDraft } from '../../pipelines/record.ts';
 import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed, type Failure } from './classify.ts';
+import { CallFailed, withoutUserSecrets, type Failure } from './classify.ts';
 import { Interrupted } from './limiter.ts';
 import { writeMemberships } from './memberships.ts';
 import type { OrgResolver } from './orgs.ts';
 import { changesBetween, draftHash, mergeChanges, withExportedSecretsRestored } from './payload.ts';
 import { enrollTotp } from './totp.ts';
 import { createUser, findUser, updateUser } from './users.ts';
-
-/**
- * The failure without this user's password hash or TOTP secret, which a server may echo back in its message: the
- * pattern-based scrub in classify.ts cannot know a hash without a `$...$` prefix (ssha, bare base64).
- */
-function withoutUserSecrets(failure: Failure, user: UserDraft): Failure {
-  let { message } = failure;
-  if (user.passwordHash) message = message.replaceAll(user.passwordHash, '[password hash]');
-  if (user.totpSecret) message = message.replaceAll(user.totpSecret, '[TOTP secret]');
-  return message === failure.message ? failure : { ...failure, message };
-}
 
 /** How the rows of one run ended. */
 export interface RowCounts {

@@ -3,7 +3,7 @@
 // second attempt.
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed } from './classify.ts';
+import { CallFailed, withoutUserSecrets } from './classify.ts';
 
 export interface TotpFactor {
   userKey: string;
@@ -42,9 +42,8 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       ledger.factorDone(factor.userKey, authenticationFactor.id);
       return;
     } catch (error) {
-      // A server may echo the secret back in its message, which the ledger and reports would then show.
-      const answered = api.failureOf(error);
-      const failure = { ...answered, message: answered.message.replaceAll(factor.secret, '[TOTP secret]') };
+      // Recorded here, in the factor's own row: a secret the server echoed back must not reach the ledger.
+      const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: factor.secret });
       // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
       // both). It is left for the next run, which looks it up first.
       if (!api.mayRetry(failure, retry) || failure.code === 'timeout') {
