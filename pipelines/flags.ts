@@ -2,13 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { Component } from './component.ts';
-import { describeOptions, type OptionField } from './options.ts';
+import { describeOptions, isListOrMapText, type OptionField } from './options.ts';
 
 function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
-
-const LIST_OR_MAP = /^\s*[[{]/;
 
 /** A scalar flag value as JSON reads it (`true`, `3`), else as the text given. */
 function parseScalar(value: string): unknown {
@@ -26,10 +24,9 @@ function parserFor(field: OptionField): ((value: string) => unknown) | undefined
     case 'list':
       return (value) => value.split(',').map((item) => item.trim()).filter(Boolean);
     case 'json':
-      // YAML's flow style takes JSON and what a pipeline file would hold ({emailVerified: false}); a plain word stays text.
+      // A list or a map is YAML's flow style, which takes JSON and what a pipeline file would hold.
       return (value) => {
-        // Only a list or a map is read as YAML: a word stays the text given (as YAML, `#x`, `012` or `@x` would not).
-        if (!LIST_OR_MAP.test(value)) return parseScalar(value);
+        if (!isListOrMapText(value)) return parseScalar(value);
         try {
           return parseYaml(value) as unknown;
         } catch (error) {

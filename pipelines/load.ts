@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
 import { interpolate } from './interpolate.ts';
-import { describeOptions, keysAt } from './options.ts';
+import { describeOptions, isListOrMapText, keysAt } from './options.ts';
 import { registry, type ComponentKind } from './registry.ts';
 import { didYouMean } from './suggest.ts';
 
@@ -66,6 +66,11 @@ class ProblemCollector {
     this.sets.push({ where, assignment });
   }
 
+  /** Every problem found, in the order of the file. */
+  error(): PipelineFileError {
+    return new PipelineFileError(this.problems.sort((a, b) => a.line - b.line || a.col - b.col));
+  }
+
   at(offset: number, code: string, message: string): void {
     const { line, col } = this.lines.linePos(offset);
     this.problems.push({ file: this.file, line, col, code, message });
@@ -109,7 +114,7 @@ function parseSet(assignment: string): { where: PathSegment[]; value: unknown } 
     .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
   const text = assignment.slice(equals + 1);
   // A list or map is YAML (`--set stages.1.rules=[email,hash]`); anything else stays text for the schema to type.
-  return { where, value: /^\s*[[{]/.test(text) ? parseYamlValue(text) : text };
+  return { where, value: isListOrMapText(text) ? parseYamlValue(text) : text };
 }
 
 /** A scalar as the schema wants it, or undefined when it cannot be: text (`${N}`, `--set`) to a number or boolean, and a YAML number to text. */
@@ -192,6 +197,11 @@ function resolvePaths(
   return options;
 }
 
+/** zod's words for a problem, but `missing` for a key not there at all ("expected string, received undefined"). */
+function issueText(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'missing' : issue.message;
+}
+
 /**
  * A value matching no branch of a union (`"email"` or `{from, trim}`) is reported by zod as "Invalid input". The
  * branches of the value's own type (an object for an object) say what is wrong inside it, with a "did you mean".
@@ -231,8 +241,7 @@ function validateBlock<K extends ComponentKind>(
         }
       } else {
         const label = issuePath.length > 0 ? issuePath.join('.') : use;
-        const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
-        report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${missing ? 'missing' : issue.message}`);
+        report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${issueText(issue)}`);
       }
     }
     return undefined;
@@ -290,7 +299,7 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
     const lineText = textLines[lines.linePos(error.pos[0]).line - 1] ?? '';
     report.at(error.pos[0], 'pipeline.yaml_syntax', `${error.message.split('\n')[0]}${FLOW_VARIABLE.test(lineText) ? FLOW_VARIABLE_HINT : ''}`);
   }
-  if (report.problems.length > 0) throw new PipelineFileError(report.problems);
+  if (report.problems.length > 0) throw report.error();
 
   for (const assignment of sets) {
     const { where, value } = parseSet(assignment);
@@ -309,28 +318,27 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
           report.atKey(where, key, 'pipeline.unknown_key', `unknown key "${key}"${didYouMean(key, Object.keys(pipelineShape.shape))}`);
         }
       } else {
-        const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
-        report.atPath(where, 'pipeline.invalid', `${where.join('.') || 'pipeline'}: ${missing ? 'missing' : issue.message}`);
+        report.atPath(where, 'pipeline.invalid', `${where.join('.') || 'pipeline'}: ${issueText(issue)}`);
       }
     }
   }
   // The blocks are checked even when the top level is wrong (an unknown key, a missing `name`): every problem is
   // reported at once.
   const parts = blockParts.safeParse(js);
-  if (!parts.success) throw new PipelineFileError(report.problems);
+  if (!parts.success) throw report.error();
   const baseDir = path.dirname(absoluteFile);
   const blockOf = <K extends ComponentKind>(kind: K, raw: Record<string, unknown> | undefined, where: PathSegment[]) =>
     raw === undefined ? undefined : validateBlock(kind, raw, where, baseDir, report);
   const source = blockOf('source', parts.data.source, ['source']);
   const stages = (parts.data.stages ?? []).map((stage, index) => blockOf('stage', stage, ['stages', index]));
   const sink = blockOf('sink', parts.data.sink, ['sink']);
-  if (!top.success) throw new PipelineFileError(report.problems.sort((a, b) => a.line - b.line || a.col - b.col));
+  if (!top.success) throw report.error();
   const spec = top.data;
   const ledger = spec.ledger === undefined ? undefined : path.resolve(baseDir, spec.ledger);
   const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
   if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger }, report);
   if (report.problems.length > 0 || !source || !sink || validStages.length !== stages.length) {
-    throw new PipelineFileError(report.problems.sort((a, b) => a.line - b.line || a.col - b.col));
+    throw report.error();
   }
   return { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger };
 }

@@ -87,3 +87,11 @@ export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[
   const next = definition.shape[String(path[0])];
   return next ? keysAt(next, path.slice(1)) : [];
 }
+
+/**
+ * Whether a value typed on the command line is a YAML list or map (`[email,hash]`, `{emailVerified: false}`); any
+ * other value is the text given, which YAML would change (`#x`, `012`, `@x`).
+ */
+export function isListOrMapText(text: string): boolean {
+  return /^\s*[[{]/.test(text);
+}
