@@ -46,11 +46,17 @@ const DEFAULT_LIMITS: ClaimIndexLimits = { recentClaims: 65_536, runsPerMerge: 1
 /** A sort key holds a slot number below this in its low bits. */
 const SLOT_RANGE = 65_536;
 const FENCE_SPACING = 256;
-/** A run entry: fingerprint, then where in the values file its text and its holder are and their byte lengths. */
+/** A run entry: fingerprint, then where in the values file its text is and its byte length, then its holder's two numbers. */
 const ENTRY_FIELDS = 5;
 const ENTRY_BYTES = ENTRY_FIELDS * Float64Array.BYTES_PER_ELEMENT;
-/** Room for the recent claims' records: about 60 bytes each for ordinary emails, ids and holders. */
+/** Room for the recent claims' texts: about 30 bytes each for ordinary emails and ids. */
 const ARENA_BYTES = 4 << 20;
+/**
+ * A holder is kept as two numbers. For a row with a line (nearly every row): its line, then this tag with the index of
+ * its file's name in `ClaimIndex.files`; writing `users.csv:12` out per row cost a quarter of the index's time. For a
+ * row without one (`users.json users[41]`): where its description starts in the values and how many bytes it takes.
+ */
+const LINE_HOLDER = 0x8000_0000;
 const DIGIT_ZERO = 0x30;
 const RECORD_FIELDS = 4;
 const MERGE_CHUNK_ENTRIES = 4096;
@@ -176,13 +182,15 @@ export class ClaimIndex {
   /** Open addressing over slots, at most half full: slot + 1, or 0 for an empty place. */
   private readonly table: Int32Array;
   private readonly slotHashes: Uint32Array;
-  /** Per slot: where its text and its holder start in the arena, and their byte lengths (RECORD_FIELDS). */
+  /** Per slot: where its text starts in the arena and its byte length, then its holder's two numbers (RECORD_FIELDS). */
   private readonly slotRecords: Uint32Array;
   /** 0 for a slot whose claim was released. */
   private readonly slotLive: Uint8Array;
   private slotsUsed = 0;
-  /** The recent claims' texts (kind code, then value) and their rows' holders, as the values file stores them. */
+  /** The recent claims' texts (kind code, then value) and the descriptions of holders without a line, as the values file stores them. */
   private arena = Buffer.allocUnsafe(ARENA_BYTES);
+  /** The names of the files rows came from, as their holders describe them. */
+  private readonly files: string[] = [];
   private arenaUsed = 0;
   private readonly runs: Run[] = [];
   private runsMade = 0;
@@ -206,20 +214,26 @@ export class ClaimIndex {
    * holds it. When any value was taken the row holds none of them, so a later row may rightly claim the others.
    */
   claimRow(claims: readonly Claim[], origin: Origin): (string | undefined)[] {
-    const holder = describeOrigin(origin);
+    const holderText = origin.line === undefined ? describeOrigin(origin) : '';
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const bytesNeeded = claims.reduce((sum, claim) => sum + 1 + claim.value.length * 3, holder.length * 3);
+    const bytesNeeded = claims.reduce((sum, claim) => sum + 1 + claim.value.length * 3, holderText.length * 3);
     if (this.slotsUsed + claims.length > this.limits.recentClaims || this.arenaUsed + bytesNeeded > this.arena.length) {
       this.flushOrFail();
       // Only a row with an absurdly long value gets here; the arena keeps its size afterwards.
       if (bytesNeeded > this.arena.length) this.arena = Buffer.allocUnsafe(bytesNeeded);
     }
-    // The row's holder is written once; every value it claims points at it.
-    const holderStart = this.arenaUsed;
-    const holderBytes = this.arena.write(holder, holderStart);
-    this.arenaUsed += holderBytes;
+    let holder: number;
+    let holderTag: number;
+    if (origin.line === undefined) {
+      holder = this.arenaUsed;
+      holderTag = this.arena.write(holderText, holder);
+      this.arenaUsed += holderTag;
+    } else {
+      holder = origin.line;
+      holderTag = LINE_HOLDER | this.fileIndex(origin.file ?? 'input');
+    }
     const firstSlot = this.slotsUsed;
-    const holders = claims.map((claim) => this.claim(claim, holderStart, holderBytes));
+    const holders = claims.map((claim) => this.claim(claim, holder, holderTag));
     if (holders.some((taken) => taken !== undefined)) this.slotLive.fill(0, firstSlot, this.slotsUsed);
     return holders;
   }
@@ -229,11 +243,23 @@ export class ClaimIndex {
     for (const run of this.runs) closeSync(run.fd);
   }
 
-  private claim({ kind, value }: Claim, holderStart: number, holderBytes: number): string | undefined {
+  private fileIndex(file: string): number {
+    const known = this.files.lastIndexOf(file);
+    return known === -1 ? this.files.push(file) - 1 : known;
+  }
+
+  /** The words for a holder kept as two numbers; `read` fetches a description kept as text. */
+  private describeHolder(holder: number, holderTag: number, read: (offset: number, bytes: number) => string): string {
+    return holderTag & LINE_HOLDER ? `${this.files[holderTag & ~LINE_HOLDER]}:${holder}` : read(holder, holderTag);
+  }
+
+  private claim({ kind, value }: Claim, holder: number, holderTag: number): string | undefined {
     const code = KIND_CODES[kind];
     const textStart = this.arenaUsed;
     const ascii = hashAndCopy(code, value, this.arena, textStart + 1);
-    const [first, second] = hashes;
+    // Indexed rather than destructured: destructuring a typed array goes through its iterator.
+    const first = hashes[0];
+    const second = hashes[1];
     if (testAndSet(this.filter, first, second)) {
       const text = `${code}${value}`;
       const recentHolder = this.searchRecent(first, second, text);
@@ -250,8 +276,8 @@ export class ClaimIndex {
     const record = slot * RECORD_FIELDS;
     this.slotRecords[record] = textStart;
     this.slotRecords[record + 1] = textBytes;
-    this.slotRecords[record + 2] = holderStart;
-    this.slotRecords[record + 3] = holderBytes;
+    this.slotRecords[record + 2] = holder;
+    this.slotRecords[record + 3] = holderTag;
     this.slotLive[slot] = 1;
     let place = second & (this.table.length - 1);
     while (this.table[place] !== 0) place = (place + 1) & (this.table.length - 1);
@@ -263,9 +289,10 @@ export class ClaimIndex {
     for (let place = second & (this.table.length - 1); this.table[place] !== 0; place = (place + 1) & (this.table.length - 1)) {
       const slot = this.table[place] - 1;
       if (this.slotLive[slot] === 0 || this.slotHashes[slot * 2] !== first || this.slotHashes[slot * 2 + 1] !== second) continue;
-      const [textStart, textBytes, holderStart, holderBytes] = this.slotRecords.subarray(slot * RECORD_FIELDS, (slot + 1) * RECORD_FIELDS);
-      if (this.arena.toString('utf8', textStart, textStart + textBytes) === text) {
-        return this.arena.toString('utf8', holderStart, holderStart + holderBytes);
+      const record = slot * RECORD_FIELDS;
+      const textStart = this.slotRecords[record];
+      if (this.arena.toString('utf8', textStart, textStart + this.slotRecords[record + 1]) === text) {
+        return this.describeHolder(this.slotRecords[record + 2], this.slotRecords[record + 3], (offset, bytes) => this.arena.toString('utf8', offset, offset + bytes));
       }
     }
     return undefined;
@@ -281,8 +308,9 @@ export class ClaimIndex {
       readSync(run.fd, new Uint8Array(entries.buffer), 0, entries.byteLength, firstEntry * ENTRY_BYTES);
       for (let entry = 0; entry < entries.length; entry += ENTRY_FIELDS) {
         if (entries[entry] !== fingerprint) continue;
-        const [textOffset, textBytes, holderOffset, holderBytes] = entries.subarray(entry + 1, entry + ENTRY_FIELDS);
-        if (this.readValues(textOffset, textBytes) === text) return this.readValues(holderOffset, holderBytes);
+        if (this.readValues(entries[entry + 1], entries[entry + 2]) === text) {
+          return this.describeHolder(entries[entry + 3], entries[entry + 4], (offset, bytes) => this.readValues(offset, bytes));
+        }
       }
     }
     return undefined;
@@ -322,8 +350,9 @@ export class ClaimIndex {
       entries[entry] = fingerprint;
       entries[entry + 1] = this.valuesSize + this.slotRecords[record];
       entries[entry + 2] = this.slotRecords[record + 1];
-      entries[entry + 3] = this.valuesSize + this.slotRecords[record + 2];
-      entries[entry + 4] = this.slotRecords[record + 3];
+      const holderTag = this.slotRecords[record + 3];
+      entries[entry + 3] = holderTag & LINE_HOLDER ? this.slotRecords[record + 2] : this.valuesSize + this.slotRecords[record + 2];
+      entries[entry + 4] = holderTag;
       if (index % FENCE_SPACING === 0) fences[index / FENCE_SPACING] = fingerprint;
     }
     writeAll(this.valuesFd, this.arena.subarray(0, this.arenaUsed), this.valuesSize);

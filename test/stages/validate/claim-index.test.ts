@@ -86,6 +86,18 @@ test('keeps unicode values and holders, and a value longer than its memory arena
   index.close();
 });
 
+
+test('names the file of the first holder when rows come from several, held in memory or on disk', () => {
+  const { index } = indexIn();
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'ana@example.com' }], { file: 'january.csv', line: 7 }), [undefined]);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'bo@example.com' }], { file: 'february.csv', line: 7 }), [undefined]);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'cy@example.com' }], { line: 9 }), [undefined]);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'bo@example.com' }], origin(2)), ['february.csv:7']);
+  for (let line = 3; line < 300; line++) index.claimRow([{ kind: 'email', value: `filler${line}@example.com` }], origin(line));
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'ana@example.com' }], origin(300)), ['january.csv:7']);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'cy@example.com' }], origin(301)), ['input:9']);
+  index.close();
+});
 test('its files on disk hold emails, so only their owner may read them', () => {
   const { index, folder } = indexIn();
   for (let line = 2; line < 300; line++) index.claimRow([{ kind: 'email', value: `person${line}@example.com` }], origin(line));
