@@ -1,9 +1,18 @@
 // A JSON document holding an array of records (top level, or under `key` such as Firebase's `users`), streamed
 // element by element with stream-json: the document is never held whole.
-import { addAbortSignal, pipeline, Readable } from 'node:stream';
-import { parser, type TokenName } from 'stream-json/parser.js';
-import { pick } from 'stream-json/filters/pick.js';
-import { streamArray, type StreamArrayItem } from 'stream-json/streamers/stream-array.js';
+//
+// stream-json's parser names no place when it fails, and a failure in the middle of a read chunk loses the records
+// the chunk held before it. So each chunk goes first through stream-json's verifier, which names the line and column
+// of the first fault: the parser then gets only the text before it, and every record complete before the fault (a
+// file cut short, the usual fault) is read. The parser and the streamer run as plain functions (stream-chain's
+// `fun`), not as streams: that saves about what the verifier costs.
+import { addAbortSignal } from 'node:stream';
+import fun from 'stream-chain/fun.js';
+import { getManyValues, none, type Many } from 'stream-chain/defs.js';
+import { jsonParser, type Token, type TokenName } from 'stream-json/core/parser.js';
+import { pick } from 'stream-json/core/filters/pick.js';
+import { streamArray, type StreamArrayItem } from 'stream-json/core/streamers/stream-array.js';
+import { jsonVerifier, type VerifierError } from 'stream-json/utils/verifier.js';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
@@ -47,6 +56,12 @@ function elementEnvelope(item: StreamArrayItem, file: string, key: string | unde
   return rawEnvelope(item.key + 1, origin, {}, [issue]);
 }
 
+/** The verifier's words for the fault, without its prefix (which repeats the offset). */
+function faultReason(fault: VerifierError, atEnd: boolean): string {
+  if (atEnd) return 'the file ends inside the document: was it cut short?';
+  return fault.message.replace(/^.*cannot parse input: /, '');
+}
+
 export const jsonSource = defineSource({
   name: 'json',
   summary: 'Streams the records of a JSON array (the whole document, or the array at `key`) from a file or stdin; numbers are kept as their exact text.',
@@ -55,40 +70,61 @@ export const jsonSource = defineSource({
     const { key } = options;
     const input = await openInput(options.path, ctx);
     const where = key === undefined ? 'the top level' : `\`${key}\``;
-    const tokens = key === undefined ? parser.asStream(PARSER_OPTIONS) : pick.withParserAsStream({ ...PARSER_OPTIONS, filter: key });
-    const elements: AsyncIterable<StreamArrayItem> = addAbortSignal(
-      ctx.signal,
-      // Numbers are kept as their text, as a CSV cell would be: a numeric id past 2^53 (Auth0, Firebase exports) would
-      // otherwise be rounded into another user's id.
-      pipeline(Readable.from(textOf(input.stream)), tokens, streamArray.asStream({ numberAsString: true }), () => undefined),
-    );
-    // The first token that reaches the streamer says whether an array is there at all, without a per-token cost.
+    // The first token that reaches the streamer says whether an array is there at all.
     let first: TokenName | undefined;
-    tokens.once('data', (token: { name: TokenName }) => {
-      first = token.name;
-    });
-
-    // stream-json's errors say what was wrong but not where. The last record read is a landmark the user can find: the
-    // error lies after it (it may be a read chunk further on, as records are handed over a chunk at a time).
+    const noteFirst = (token: Token) => {
+      first ??= token.name;
+      return token;
+    };
+    const tokens = key === undefined ? [jsonParser(PARSER_OPTIONS)] : [jsonParser(PARSER_OPTIONS), pick({ filter: key })];
+    // Numbers are kept as their text, as a CSV cell would be: a numeric id past 2^53 (Auth0, Firebase exports) would
+    // otherwise be rounded into another user's id. Every stage is synchronous, so each call returns its items at once.
+    const elements = fun(...tokens, noteFirst, streamArray({ numberAsString: true })) as (text: string | typeof none) => Many<StreamArrayItem>;
+    // A flushable stage takes `none` for the end of its input, which its type leaves out.
+    const verify = jsonVerifier() as (text: string | typeof none) => unknown;
+    let fault: VerifierError | undefined;
+    let faultAtEnd = false;
     let lastRead: number | undefined;
+    let charsRead = 0;
+
     try {
-      for await (const item of elements) {
-        lastRead = item.key;
-        yield elementEnvelope(item, input.name, key);
+      // The signal ends a read that waits on stdin, as well as the loop below.
+      for await (const text of textOf(addAbortSignal(ctx.signal, input.stream))) {
+        let sound = text;
+        try {
+          verify(text);
+        } catch (error) {
+          fault = error as VerifierError;
+          sound = text.slice(0, fault.offset - charsRead);
+        }
+        charsRead += text.length;
+        for (const item of getManyValues(elements(sound))) {
+          if (ctx.signal.aborted) return;
+          lastRead = item.key;
+          yield elementEnvelope(item, input.name, key);
+        }
+        if (fault !== undefined) break;
       }
+      if (fault === undefined) {
+        try {
+          verify(none);
+        } catch (error) {
+          fault = error as VerifierError;
+          faultAtEnd = true;
+        }
+      }
+      if (fault === undefined) for (const item of getManyValues(elements(none))) yield elementEnvelope(item, input.name, key);
     } catch (error) {
       if (ctx.signal.aborted) return;
       if (first !== undefined && first !== 'startArray') {
         const code = key === undefined ? 'json.invalid' : 'json.key_not_found';
         throw new AuthpipeError(code, `${input.name}: ${where} is ${KIND_OF_TOKEN[first] ?? first}, not an array of records`);
       }
-      // stream-json's parse errors carry no code; a coded one comes from the file system, not from the document.
-      if (error instanceof Error && !('code' in error)) {
-        const place = lastRead === undefined ? 'before any record was read' : `after ${key ?? ''}[${lastRead}], the last record read`;
-        const reason = error.message.replace(/^Parser (cannot parse input: |has )/, '');
-        throw new AuthpipeError('json.invalid', `${input.name}: not valid JSON ${place} (${reason})`);
-      }
       throw error;
+    }
+    if (fault !== undefined) {
+      const read = lastRead === undefined ? 'no record was read' : `the records before it were read (the last: ${key ?? ''}[${lastRead}]), none after it`;
+      throw new AuthpipeError('json.invalid', `${input.name}:${fault.line}:${fault.pos}: not valid JSON (${faultReason(fault, faultAtEnd)}); ${read}`);
     }
     if (first === undefined && key !== undefined) {
       throw new AuthpipeError('json.key_not_found', `${input.name}: no array of records at ${where}`);

@@ -90,25 +90,48 @@ test('rejects a document whose top level is not an array when no key is given', 
   });
 });
 
-test('rejects a file that is not JSON, naming the file', async () => {
+test('rejects a file that is not JSON, naming the file, line and column', async () => {
   await assert.rejects(readJson('email,name\nana@example.com,Ana\n', 'users'), {
     code: 'json.invalid',
-    message: 'export.json: not valid JSON before any record was read (expected a value)',
+    message: 'export.json:1:1: not valid JSON (expected a value); no record was read',
   });
 });
 
-test('rejects a document cut off in the middle of the array, naming the last record read', async () => {
-  const records = Array.from({ length: 5000 }, (_, index) => `{"localId":"user${index}","email":"user${index}@example.com"}`);
-  await assert.rejects(readJson(`{"users":[${records.join(',\n')},{"n":`, 'users'), (error: Error) => {
-    const read = /^export\.json: not valid JSON after users\[(\d+)\], the last record read \(expected a value\)$/.exec(error.message);
-    assert.ok(read, error.message);
-    assert.ok(Number(read[1]) >= 1000 && Number(read[1]) <= 4999, error.message);
-    return true;
-  });
+/** Reads the records the source yields before it fails, and the failure. */
+async function readUntilFailure(content: string, key?: string): Promise<{ read: unknown[]; error: Error }> {
+  const { dir, file } = fileWith('export.json', content);
+  const read: unknown[] = [];
+  try {
+    for await (const envelope of jsonSource.create(jsonSource.options.parse({ path: file, key }), contextIn(dir))) read.push(envelope.raw);
+  } catch (error) {
+    return { read, error: error as Error };
+  }
+  throw new Error(`no failure; read ${read.length} records`);
+}
+
+test('reads every record of a file cut short, then names the line and column where it ends', async () => {
+  const records = Array.from({ length: 5000 }, (_, index) => `    {"localId":"user${index}","email":"user${index}@example.com"}`);
+  const { read, error } = await readUntilFailure(`{"users":[\n${records.join(',\n')},\n    {"n":`, 'users');
+  assert.equal(read.length, 5000, 'the records of the last read chunk are read too');
+  assert.deepEqual(read.at(-1), { localId: 'user4999', email: 'user4999@example.com' });
+  assert.equal(
+    error.message,
+    'export.json:5002:10: not valid JSON (the file ends inside the document: was it cut short?); the records before it were read (the last: users[4999]), none after it',
+  );
+});
+
+test('reads the records before a broken one in the middle of a file, and names its line', async () => {
+  // Past the first 64 KiB read, so the column is counted across chunks.
+  const records = Array.from({ length: 3000 }, (_, index) => (index === 2000 ? '{"email": "broken@example.com",, "n": 1}' : `{"n":${index},"email":"user${index}@example.com"}`));
+  const { read, error } = await readUntilFailure(`[\n${records.join(',\n')}\n]`);
+  assert.equal(read.length, 2000);
+  assert.equal(error.message, 'export.json:2002:32: not valid JSON (expected an object key); the records before it were read (the last: [1999]), none after it');
 });
 
 test('rejects a document cut off after the array at the key, though every record was read', async () => {
-  await assert.rejects(readJson('{"users":[{"email":"ana@example.com"}], "tenant": {"name": "ac', 'users'), /^AuthpipeError: export\.json: not valid JSON after users\[0\], the last record read/);
+  const { read, error } = await readUntilFailure('{"users":[{"email":"ana@example.com"}], "tenant": {"name": "ac', 'users');
+  assert.equal(read.length, 1);
+  assert.match(error.message, /^export\.json:1:63: not valid JSON \(the file ends inside the document: was it cut short\?\); the records before it were read \(the last: users\[0\]\)/);
 });
 
 test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it', async () => {
