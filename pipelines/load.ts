@@ -91,8 +91,17 @@ class ProblemCollector {
     this.atPath([...mapPath, key], code, message);
   }
 
+  /** Whether the value at `where` was given by `--set` (itself, or within a value set whole). */
+  isSet(where: PathSegment[]): boolean {
+    return this.setOf(where) !== undefined;
+  }
+
+  private setOf(where: PathSegment[]): { assignment: string } | undefined {
+    return this.sets.find((candidate) => candidate.where.length <= where.length && candidate.where.every((segment, index) => segment === where[index]));
+  }
+
   private withSetter(where: PathSegment[], message: string): string {
-    const set = this.sets.find((candidate) => candidate.where.length <= where.length && candidate.where.every((segment, index) => segment === where[index]));
+    const set = this.setOf(where);
     return set === undefined ? message : `${message} (given by --set ${set.assignment})`;
   }
 
@@ -175,20 +184,21 @@ const PATH_PROBLEM_CODES: Record<PathProblem, string> = {
 };
 
 /**
- * Resolves path options against `baseDir` ('-' stays stdin/stdout) and reports what cannot work before any row is
- * read: an input file that is not there, the folder an output file goes into, a folder where a file is named.
+ * Resolves path options against the folder `baseDirOf` gives for each ('-' stays stdin/stdout) and reports what cannot
+ * work before any row is read: an input file that is not there, the folder an output file goes into, a folder where a
+ * file is named.
  */
 function resolvePaths(
   component: Component,
   parsed: Record<string, unknown>,
-  baseDir: string,
+  baseDirOf: (key: string) => string,
   onProblem: (key: string, at: string, problem: PathProblem, role: 'input' | 'output') => void,
 ): Record<string, unknown> {
   const options = { ...parsed };
   for (const field of describeOptions(component.options)) {
     const value = options[field.key];
     if (!field.pathRole || typeof value !== 'string' || value === '-') continue;
-    const absolute = path.resolve(baseDir, value);
+    const absolute = path.resolve(baseDirOf(field.key), value);
     const needed = field.pathRole === 'input' ? absolute : path.dirname(absolute);
     if (!existsSync(needed)) onProblem(field.key, needed, field.pathRole === 'input' ? 'file not found' : 'folder not found', field.pathRole);
     else if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) onProblem(field.key, absolute, 'is a folder, not a file', field.pathRole);
@@ -246,7 +256,9 @@ function validateBlock<K extends ComponentKind>(
     }
     return undefined;
   }
-  const options = resolvePaths(component, parsed.data, baseDir, (key, at, problem) =>
+  // A path in the file is relative to the file; one typed on the command line, as --set, to the current folder.
+  const baseDirOf = (key: string) => (report.isSet([...where, key]) ? process.cwd() : baseDir);
+  const options = resolvePaths(component, parsed.data, baseDirOf, (key, at, problem) =>
     report.atPath([...where, key], `pipeline.${PATH_PROBLEM_CODES[problem]}`, `${kind} "${use}" option ${key}: ${problem}: ${at}`),
   );
   return { component, options };
@@ -334,7 +346,7 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   const sink = blockOf('sink', parts.data.sink, ['sink']);
   if (!top.success) throw report.error();
   const spec = top.data;
-  const ledger = spec.ledger === undefined ? undefined : path.resolve(baseDir, spec.ledger);
+  const ledger = spec.ledger === undefined ? undefined : path.resolve(report.isSet(['ledger']) ? process.cwd() : baseDir, spec.ledger);
   const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
   if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger }, report);
   if (report.problems.length > 0 || !source || !sink || validStages.length !== stages.length) {
@@ -354,7 +366,7 @@ export function validateVerbOptions(component: Component, given: Record<string, 
     });
     throw new UsageError('cli.invalid_option', messages.join('\n'));
   }
-  return resolvePaths(component, parsed.data, baseDir, (key, at, problem, role) => {
+  return resolvePaths(component, parsed.data, () => baseDir, (key, at, problem, role) => {
     const what = key === positional ? `${role} ` : `--${key}: `;
     throw new UsageError(`cli.${PATH_PROBLEM_CODES[problem]}`, `${what}${problem}: ${at}`);
   });

@@ -99,6 +99,24 @@ test('a problem in a value given by --set says so, since the file itself is fine
   }
 });
 
+test('a path given by --set is relative to the current folder, as on any command line; one in the file, to the file', () => {
+  const pipelines = mkdtempSync(path.join(dir, 'pipelines-'));
+  const file = path.join(pipelines, 'relative.yaml');
+  writeFileSync(file, 'version: 1\nname: r\nsource: { use: csv, path: ../users.csv }\nsink: { use: ndjson, path: rows.ndjson }\nledger: state.db\n');
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const spec = loadPipeline(file, { env: {}, sets: ['source.path=users.csv', 'ledger=mine.db'] });
+    assert.equal(spec.source.options.path, path.join(dir, 'users.csv'));
+    assert.equal(spec.sink.options.path, path.join(pipelines, 'rows.ndjson'));
+    assert.equal(spec.ledger, path.join(dir, 'mine.db'));
+    const whole = loadPipeline(file, { env: {}, sets: ['sink={use: ndjson, path: out.ndjson}'] });
+    assert.equal(whole.sink.options.path, path.join(dir, 'out.ndjson'));
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
 test('reports an output file whose folder does not exist, before any row is read', () => {
   const file = pipelineFile('out.yaml', 'version: 1\nname: o\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: nowhere/rows.ndjson }\n');
   assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
@@ -165,7 +183,7 @@ test('interpolates variables and defaults before validation', () => {
 
 test('applies --set overrides before validation', () => {
   const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: nope.csv }\nsink: { use: ndjson }\n');
-  const spec = loadPipeline(file, { env: {}, sets: ['source.path=users.csv', 'name=renamed'] });
+  const spec = loadPipeline(file, { env: {}, sets: [`source.path=${path.join(dir, 'users.csv')}`, 'name=renamed'] });
   assert.equal(spec.name, 'renamed');
   assert.equal(spec.source.options.path, path.join(dir, 'users.csv'));
 });
