@@ -34,8 +34,8 @@ function median(results: CaseResult[]): CaseResult {
 
 console.log(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`median of ${repeats} alternating runs; peak RSS is the highest of the pipeline's runs`);
-console.log('| rows | csv-parse alone | read csv / map clerk / validate / write ndjson | ratio | peak RSS (pipeline) |');
-console.log('|---:|---:|---:|---:|---:|');
+console.log('| rows | csv-parse alone | read csv / map clerk / validate / write ndjson | ratio of medians | ratio per pair: median (range) | peak RSS (pipeline) |');
+console.log('|---:|---:|---:|---:|---:|---:|');
 for (const rows of sizes) {
   const file = path.join(workDir, `clerk-export-${rows}.csv`);
   if (!existsSync(file)) await writeClerkExport(file, rows);
@@ -50,6 +50,10 @@ for (const rows of sizes) {
   rmSync(`${output}.yaml`, { force: true });
   const baseline = median(baselines);
   const pipeline = { ...median(pipelines), maxRssMb: Math.max(...pipelines.map((result) => result.maxRssMb)) };
+  // Each pipeline run against the baseline run just before it: the VM's speed drifts by tens of percent over minutes,
+  // much less between two runs back to back.
+  const ratios = pipelines.map((result, run) => result.ms / baselines[run].ms).sort((a, b) => a - b);
+  const pairRatios = `${ratios[Math.floor(ratios.length / 2)].toFixed(2)}x (${ratios[0].toFixed(2)}–${ratios[ratios.length - 1].toFixed(2)})`;
   const rate = (result: CaseResult) => `${(result.ms / 1000).toFixed(2)} s (${Math.round(result.rows / (result.ms / 1000)).toLocaleString('en')} rows/s)`;
-  console.log(`| ${rows.toLocaleString('en')} | ${rate(baseline)} | ${rate(pipeline)} | ${(pipeline.ms / baseline.ms).toFixed(2)}x | ${pipeline.maxRssMb.toFixed(0)} MB |`);
+  console.log(`| ${rows.toLocaleString('en')} | ${rate(baseline)} | ${rate(pipeline)} | ${(pipeline.ms / baseline.ms).toFixed(2)}x | ${pairRatios} | ${pipeline.maxRssMb.toFixed(0)} MB |`);
 }
