@@ -56,10 +56,26 @@ function elementEnvelope(item: StreamArrayItem, file: string, key: string | unde
   return rawEnvelope(item.key + 1, origin, {}, [issue]);
 }
 
-/** The verifier's words for the fault, without its prefix (which repeats the offset). */
-function faultReason(fault: VerifierError, atEnd: boolean): string {
-  if (atEnd) return 'the file ends inside the document: was it cut short?';
-  return fault.message.replace(/^.*cannot parse input: /, '');
+/**
+ * The text with no chunk ending between the CR and the LF of a CRLF: the verifier counts a CR that ends one chunk and
+ * an LF that opens the next as two line breaks, and every later line number would be one too high.
+ */
+async function* withWholeLineBreaks(texts: AsyncIterable<string>): AsyncGenerator<string> {
+  let carried = '';
+  for await (const text of texts) {
+    const whole = carried === '' ? text : carried + text;
+    carried = whole.endsWith('\r') ? '\r' : '';
+    const sent = carried === '' ? whole : whole.slice(0, -1);
+    if (sent !== '') yield sent;
+  }
+  if (carried !== '') yield carried;
+}
+
+const BLANK = /^\s*$/;
+
+function invalidJson(place: string, reason: string, key: string | undefined, lastRead: number | undefined): AuthpipeError {
+  const read = lastRead === undefined ? 'no record was read' : `the records before it were read (the last: ${key ?? ''}[${lastRead}]), none after it`;
+  return new AuthpipeError('json.invalid', `${place}: not valid JSON (${reason}); ${read}`);
 }
 
 export const jsonSource = defineSource({
@@ -83,21 +99,23 @@ export const jsonSource = defineSource({
     // A flushable stage takes `none` for the end of its input, which its type leaves out.
     const verify = jsonVerifier() as (text: string | typeof none) => unknown;
     let fault: VerifierError | undefined;
-    let faultAtEnd = false;
     let lastRead: number | undefined;
     let charsRead = 0;
+    let blank = true;
 
     try {
       // The signal ends a read that waits on stdin, as well as the loop below.
-      for await (const text of textOf(addAbortSignal(ctx.signal, input.stream))) {
+      for await (const text of withWholeLineBreaks(textOf(addAbortSignal(ctx.signal, input.stream)))) {
         let sound = text;
         try {
           verify(text);
         } catch (error) {
           fault = error as VerifierError;
-          sound = text.slice(0, fault.offset - charsRead);
+          // A fault the verifier needed to see past (a mistyped `true`, a bad escape) may lie in the chunk before.
+          sound = text.slice(0, Math.max(0, fault.offset - charsRead));
         }
         charsRead += text.length;
+        blank &&= BLANK.test(text);
         for (const item of getManyValues(elements(sound))) {
           if (ctx.signal.aborted) return;
           lastRead = item.key;
@@ -110,7 +128,6 @@ export const jsonSource = defineSource({
           verify(none);
         } catch (error) {
           fault = error as VerifierError;
-          faultAtEnd = true;
         }
       }
       if (fault === undefined) for (const item of getManyValues(elements(none))) yield elementEnvelope(item, input.name, key);
@@ -120,11 +137,19 @@ export const jsonSource = defineSource({
         const code = key === undefined ? 'json.invalid' : 'json.key_not_found';
         throw new AuthpipeError(code, `${input.name}: ${where} is ${KIND_OF_TOKEN[first] ?? first}, not an array of records`);
       }
+      // The parser's own errors carry no code (the verifier should have met the fault first); a coded one comes from
+      // the file system, not from the document.
+      if (error instanceof Error && !('code' in error)) throw invalidJson(input.name, error.message.replace(/^.*cannot parse input: /, ''), key, lastRead);
       throw error;
     }
     if (fault !== undefined) {
-      const read = lastRead === undefined ? 'no record was read' : `the records before it were read (the last: ${key ?? ''}[${lastRead}]), none after it`;
-      throw new AuthpipeError('json.invalid', `${input.name}:${fault.line}:${fault.pos}: not valid JSON (${faultReason(fault, faultAtEnd)}); ${read}`);
+      const atEnd = fault.offset >= charsRead;
+      const reason = !atEnd
+        ? fault.message.replace(/^.*cannot parse input: /, '')
+        : blank
+          ? 'the file is empty'
+          : 'the file ends inside the document: was it cut short?';
+      throw invalidJson(`${input.name}:${fault.line}:${fault.pos}`, reason, key, lastRead);
     }
     if (first === undefined && key !== undefined) {
       throw new AuthpipeError('json.key_not_found', `${input.name}: no array of records at ${where}`);

@@ -128,6 +128,41 @@ test('reads the records before a broken one in the middle of a file, and names i
   assert.equal(error.message, 'export.json:2002:32: not valid JSON (expected an object key); the records before it were read (the last: [1999]), none after it');
 });
 
+/**
+ * One record per line, then `fault` on a line of its own; the last record before it is padded so that the input's
+ * character `at` (64 KiB: where a read chunk ends) is the character `shift` places into the line break before `fault`.
+ */
+function faultNear(at: number, shift: number, lineBreak: string, fault: string): { content: string; faultLine: number } {
+  const lines = ['['];
+  for (let index = 0; lines.join(lineBreak).length < at - 200; index++) lines.push(`{"n":${index},"email":"user${index}@example.com"},`);
+  const before = `${lines.join(lineBreak)}${lineBreak}`;
+  const padding = 'x'.repeat(at - shift - before.length - '{"padding":""},'.length);
+  const content = `${before}{"padding":"${padding}"},${lineBreak}${fault}`;
+  return { content, faultLine: lines.length + 2 };
+}
+
+test('counts a CRLF split between two read chunks as one line break', async () => {
+  const { content, faultLine } = faultNear(65_535, 0, '\r\n', '{"email": "late@example.com",, "n": 1}\r\n]');
+  assert.equal(content[65_535], '\r');
+  const { error } = await readUntilFailure(content);
+  assert.match(error.message, new RegExp(`^export\\.json:${faultLine}:30: not valid JSON \\(expected an object key\\)`));
+});
+
+test('a mistyped literal at the end of a read chunk, which the verifier sees only in the next, is named where it is', async () => {
+  const { content, faultLine } = faultNear(65_530, 1 + '{"disabled": '.length, '\n', '{"disabled": flase}\n]');
+  assert.equal(content.slice(65_530, 65_535), 'flase');
+  const { read, error } = await readUntilFailure(content);
+  assert.ok(Object.hasOwn(read.at(-1) as object, 'padding'), 'the padded record just before the fault is read');
+  assert.match(error.message, new RegExp(`^export\\.json:${faultLine}:14: not valid JSON \\(expected a value\\); the records before it were read`));
+});
+
+test('a typo in the last characters of a file is a typo, not a file cut short; an empty file says so', async () => {
+  const { error } = await readUntilFailure('[{"a":1},\n{"disabled":flase}]\n');
+  assert.equal(error.message, 'export.json:2:13: not valid JSON (expected a value); the records before it were read (the last: [0]), none after it');
+  const { error: empty } = await readUntilFailure(' \n\n');
+  assert.equal(empty.message, 'export.json:3:1: not valid JSON (the file is empty); no record was read');
+});
+
 test('rejects a document cut off after the array at the key, though every record was read', async () => {
   const { read, error } = await readUntilFailure('{"users":[{"email":"ana@example.com"}], "tenant": {"name": "ac', 'users');
   assert.equal(read.length, 1);
