@@ -37,8 +37,9 @@ function count(tally: Record<string, number>, code: string): void {
 /**
  * Shows `each` every record that passes, in a plain iterator rather than an async generator: measured, a generator
  * in the chain costs each record several times what this costs. Stopping early still reaches the records' source.
+ * With `onFailure`, a failure to give the next record ends the records instead, and goes to `onFailure`.
  */
-function tap(input: AsyncIterable<Envelope>, each: (envelope: Envelope) => void): AsyncIterable<Envelope> {
+function tap(input: AsyncIterable<Envelope>, each: (envelope: Envelope) => void, onFailure?: (error: unknown) => void): AsyncIterable<Envelope> {
   return {
     [Symbol.asyncIterator]() {
       const records = input[Symbol.asyncIterator]();
@@ -46,8 +47,12 @@ function tap(input: AsyncIterable<Envelope>, each: (envelope: Envelope) => void)
         if (!result.done) each(result.value);
         return result;
       };
+      const ended = (error: unknown): IteratorResult<Envelope> => {
+        onFailure?.(error);
+        return { done: true, value: undefined };
+      };
       return {
-        next: () => records.next().then(seen),
+        next: () => records.next().then(seen, onFailure && ended),
         return: (value?: unknown) => records.return?.(value) ?? Promise.resolve({ done: true, value }),
       };
     },
@@ -75,9 +80,16 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
     if (invalid) stats.invalidRows++;
   };
 
+  // A source that fails partway (a JSON document broken halfway, a disk error) ends the records there: the stages and
+  // the sink finish the records read before the failure, which the run then fails with. Otherwise the rows in flight
+  // (a sink's unwritten chunk, a dedupe group) would be lost though the message says they were read.
+  let sourceFailure: { error: unknown } | undefined;
+  const stopReading = (error: unknown) => {
+    sourceFailure = { error };
+  };
   const throughStages = (input: AsyncIterable<Envelope>) =>
     tap(
-      transforms.reduce<AsyncIterable<Envelope>>((records, transform) => transform(records), tap(input, countRead)),
+      transforms.reduce<AsyncIterable<Envelope>>((records, transform) => transform(records), tap(input, countRead, stopReading)),
       tallyIssues,
     );
 
@@ -92,6 +104,7 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   stats.interrupted = ctx.signal.aborted;
   // An interrupted run leaves rows inside the stages, which were not merged.
   stats.merged = stats.interrupted ? 0 : stats.read - emitted;
+  if (sourceFailure !== undefined) throw sourceFailure.error;
   return stats;
 }
 

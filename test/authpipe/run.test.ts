@@ -53,15 +53,21 @@ test('run exits 0 when every row is written, and --set overrides the pipeline fi
   );
 });
 
-test('an input that cannot be read is a fatal error, exit 1, naming the file', async () => {
+test('an input broken partway is a fatal error, exit 1, naming the file; the rows read before it are written', async () => {
   const broken = path.join(dir, 'broken.json');
-  writeFileSync(broken, '{"users": [ {"email": "a@example.com"}, ');
+  // More than the ndjson sink gathers into one write, so rows it held back when the source failed would be missing.
+  const records = Array.from({ length: 3000 }, (_, index) => `{"email": "user${index}@example.com"}`);
+  writeFileSync(broken, `{"users": [ ${records.join(',\n')}, `);
+  const output = path.join(dir, 'out.ndjson');
   const pipeline = path.join(dir, 'json.yaml');
-  writeFileSync(pipeline, `version: 1\nname: json\nsource: { use: json, path: ${broken}, key: users }\nsink: { use: ndjson, path: ${path.join(dir, 'out.ndjson')} }\n`);
+  writeFileSync(pipeline, `version: 1\nname: json\nsource: { use: json, path: ${broken}, key: users }\nstages: [{ use: map, fields: { email: email } }]\nsink: { use: ndjson, path: ${output} }\n`);
   const result = await runCli(['run', pipeline]);
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /broken\.json.*\[json\.invalid\]/);
+  assert.match(result.stderr, /broken\.json:3000:36: .*\[json\.invalid\]/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
+  const written = readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email);
+  assert.equal(written.length, 3000);
+  assert.equal(written.at(-1), 'user2999@example.com');
 });
 
 test('with --json, a fatal error still reports as JSON what was read before it, the error and exit code 1', async () => {
