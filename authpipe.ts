@@ -93,11 +93,13 @@ async function runFile(file: string, flags: FileFlags): Promise<number> {
   });
 }
 
+/** `--set`, repeatable: `run`, `plan` and `check` take the same overrides, so a command line can be checked as it will run. */
+function withSetFlag(command: Command): Command {
+  return command.option('--set <path=value>', 'override a value of the pipeline file, e.g. sink.rate=100/10s', (value: string, all: string[]) => [...all, value], []);
+}
+
 function withFileFlags(command: Command): Command {
-  return withOutputFlags(command)
-    .argument('<pipeline>', 'pipeline YAML file')
-    .option('--ledger <path>', 'ledger file (overrides the pipeline file)')
-    .option('--set <path=value>', 'override a value of the pipeline file, e.g. sink.rate=100/10s', (value: string, all: string[]) => [...all, value], []);
+  return withSetFlag(withOutputFlags(command).argument('<pipeline>', 'pipeline YAML file').option('--ledger <path>', 'ledger file (overrides the pipeline file)'));
 }
 
 withFileFlags(program.command('run'))
@@ -114,12 +116,11 @@ withFileFlags(program.command('plan'))
     process.exitCode = await runFile(file, { ...flags, dryRun: true });
   });
 
-program
-  .command('check')
+withSetFlag(program.command('check'))
   .description('validate a pipeline file; print every problem as file:line:col')
   .argument('<pipeline>', 'pipeline YAML file')
-  .action((file: string) => {
-    loadPipeline(file);
+  .action((file: string, flags: { set: string[] }) => {
+    loadPipeline(file, { sets: flags.set });
     process.stderr.write(`${file}: ok\n`);
   });
 

@@ -29,6 +29,14 @@ test('check prints every problem as file:line:col and exits 2', async () => {
   );
 });
 
+test('check takes the --set overrides run will get, so the command line can be checked as it will run', async () => {
+  const missing = await runCli(['check', 'pipelines/clerk-to-ndjson.yaml', '--set', 'source.path=nowhere.csv']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /clerk-to-ndjson\.yaml:4:27: source "csv" option path: file not found: .*nowhere\.csv \(given by --set source\.path=nowhere\.csv\)/);
+  const found = await runCli(['check', 'pipelines/clerk-to-ndjson.yaml', '--set', 'source.path=fixtures/clerk/users.csv']);
+  assert.equal(found.code, 0, found.stderr);
+});
+
 test('run refuses a broken pipeline before reading a row, with exit 2', async () => {
   const file = path.join(dir, 'typo.yaml');
   writeFileSync(file, 'version: 1\nname: typo\nsource: { use: csv, path: nowhere.csv }\nsink: { use: ndjson }\n');
