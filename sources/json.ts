@@ -57,8 +57,8 @@ function elementEnvelope(item: StreamArrayItem, file: string, key: string | unde
 }
 
 /**
- * The text with no chunk ending between the CR and the LF of a CRLF: the verifier counts a CR that ends one chunk and
- * an LF that opens the next as two line breaks, and every later line number would be one too high.
+ * The text with no chunk ending between the CR and the LF of a CRLF: line breaks are counted a chunk at a time, and a
+ * CR ending one chunk and an LF opening the next would count as two, every later line number one too high.
  */
 async function* withWholeLineBreaks(texts: AsyncIterable<string>): AsyncGenerator<string> {
   let carried = '';
@@ -72,6 +72,65 @@ async function* withWholeLineBreaks(texts: AsyncIterable<string>): AsyncGenerato
 }
 
 const BLANK = /^\s*$/;
+/** What stream-json's parser and verifier put before their reason: `ERROR at 9 (1, 10): Verifier cannot parse input: `. */
+const STREAM_JSON_PREFIX = /^.*?(?:Parser|Verifier) (?:cannot parse input: |has )/;
+
+/** Where a text's line breaks are, as an editor counts them: LF, CRLF and a lone CR. */
+interface LinePlace {
+  line: number;
+  /** Offset of the line's first character. */
+  lineStart: number;
+}
+
+/** Moves `place` past the line breaks in `text` before `end`; `start` is the text's offset. CRLF is never split. */
+function passLineBreaks(text: string, end: number, start: number, place: LinePlace): void {
+  for (let at = text.indexOf('\n'); at !== -1 && at < end; at = text.indexOf('\n', at + 1)) {
+    place.line++;
+    place.lineStart = Math.max(place.lineStart, start + at + 1);
+  }
+  for (let at = text.indexOf('\r'); at !== -1 && at < end; at = text.indexOf('\r', at + 1)) {
+    if (text[at + 1] === '\n') continue;
+    place.line++;
+    place.lineStart = Math.max(place.lineStart, start + at + 1);
+  }
+}
+
+/**
+ * Lines and columns of the text read, as an editor counts them: the verifier's own count also ends a line at U+2028
+ * and U+2029, which JSON allows unescaped in strings (JSON.stringify writes them so). The last two chunks are kept:
+ * a fault the verifier meets a chunk late lies in the one before.
+ */
+class TextPlaces {
+  private kept: { text: string; start: number; place: LinePlace }[] = [];
+  private readonly place: LinePlace = { line: 1, lineStart: 0 };
+  /** Characters read so far. */
+  end = 0;
+
+  add(text: string): void {
+    this.kept = [...this.kept.slice(-1), { text, start: this.end, place: { ...this.place } }];
+    passLineBreaks(text, text.length, this.end, this.place);
+    this.end += text.length;
+  }
+
+  /** The line and column (from 1) of `offset`, or undefined when it lies before the chunks kept. */
+  placeOf(offset: number): { line: number; column: number } | undefined {
+    const chunk = this.kept.findLast((candidate) => candidate.start <= offset);
+    if (chunk === undefined) return undefined;
+    const place = { ...chunk.place };
+    passLineBreaks(chunk.text, offset - chunk.start, chunk.start, place);
+    return { line: place.line, column: offset - place.lineStart + 1 };
+  }
+
+  /** The text from `offset` to the end, as far as the chunks kept hold it. */
+  textFrom(offset: number): string {
+    return this.kept.map(({ text, start }) => text.slice(Math.max(0, offset - start))).join('');
+  }
+}
+
+/** A `true`, `false` or `null`, or a string's escape, the file ends in the middle of. */
+function isCutToken(tail: string): boolean {
+  return ['true', 'false', 'null'].some((word) => word.length > tail.length && word.startsWith(tail)) || /^\\(u[0-9a-fA-F]{0,3})?$/.test(tail);
+}
 
 function invalidJson(place: string, reason: string, key: string | undefined, lastRead: number | undefined): AuthpipeError {
   const read = lastRead === undefined ? 'no record was read' : `the records before it were read (the last: ${key ?? ''}[${lastRead}]), none after it`;
@@ -99,22 +158,24 @@ export const jsonSource = defineSource({
     // A flushable stage takes `none` for the end of its input, which its type leaves out.
     const verify = jsonVerifier() as (text: string | typeof none) => unknown;
     let fault: VerifierError | undefined;
+    let faultAtFlush = false;
     let lastRead: number | undefined;
-    let charsRead = 0;
+    const places = new TextPlaces();
     let blank = true;
 
     try {
       // The signal ends a read that waits on stdin, as well as the loop below.
       for await (const text of withWholeLineBreaks(textOf(addAbortSignal(ctx.signal, input.stream)))) {
+        const start = places.end;
+        places.add(text);
         let sound = text;
         try {
           verify(text);
         } catch (error) {
           fault = error as VerifierError;
           // A fault the verifier needed to see past (a mistyped `true`, a bad escape) may lie in the chunk before.
-          sound = text.slice(0, Math.max(0, fault.offset - charsRead));
+          sound = text.slice(0, Math.max(0, fault.offset - start));
         }
-        charsRead += text.length;
         blank &&= BLANK.test(text);
         for (const item of getManyValues(elements(sound))) {
           if (ctx.signal.aborted) return;
@@ -128,6 +189,7 @@ export const jsonSource = defineSource({
           verify(none);
         } catch (error) {
           fault = error as VerifierError;
+          faultAtFlush = true;
         }
       }
       if (fault === undefined) for (const item of getManyValues(elements(none))) yield elementEnvelope(item, input.name, key);
@@ -139,17 +201,18 @@ export const jsonSource = defineSource({
       }
       // The parser's own errors carry no code (the verifier should have met the fault first); a coded one comes from
       // the file system, not from the document.
-      if (error instanceof Error && !('code' in error)) throw invalidJson(input.name, error.message.replace(/^.*cannot parse input: /, ''), key, lastRead);
+      if (error instanceof Error && !('code' in error)) throw invalidJson(input.name, error.message.replace(STREAM_JSON_PREFIX, ''), key, lastRead);
       throw error;
     }
     if (fault !== undefined) {
-      const atEnd = fault.offset >= charsRead;
-      const reason = !atEnd
-        ? fault.message.replace(/^.*cannot parse input: /, '')
+      const cutShort = faultAtFlush && (fault.offset >= places.end || isCutToken(places.textFrom(fault.offset)));
+      const reason = !cutShort
+        ? fault.message.replace(STREAM_JSON_PREFIX, '')
         : blank
           ? 'the file is empty'
           : 'the file ends inside the document: was it cut short?';
-      throw invalidJson(`${input.name}:${fault.line}:${fault.pos}`, reason, key, lastRead);
+      const { line, column } = places.placeOf(fault.offset) ?? { line: fault.line, column: fault.pos };
+      throw invalidJson(`${input.name}:${line}:${column}`, reason, key, lastRead);
     }
     if (first === undefined && key !== undefined) {
       throw new AuthpipeError('json.key_not_found', `${input.name}: no array of records at ${where}`);

@@ -156,6 +156,19 @@ test('a mistyped literal at the end of a read chunk, which the verifier sees onl
   assert.match(error.message, new RegExp(`^export\\.json:${faultLine}:14: not valid JSON \\(expected a value\\); the records before it were read`));
 });
 
+test('counts lines as an editor does: a U+2028 inside a string (JSON.stringify writes it as is) ends no line', async () => {
+  const { error } = await readUntilFailure('[{"name":"Ana\u2028Lima"},\n{"b":1,,}]');
+  assert.match(error.message, /^export\.json:2:8: not valid JSON \(expected an object key\)/);
+});
+
+test('a file cut in the middle of a true, a null or an escape is cut short too', async () => {
+  for (const cut of ['[{"a":1},{"b":tr', '[{"a":1},{"b":n', '[{"a":1},{"b":"x\\u00', '[{"a":1},{"b":1e']) {
+    const { read, error } = await readUntilFailure(cut);
+    assert.equal(read.length, 1, cut);
+    assert.match(error.message, /^export\.json:1:\d+: not valid JSON \(the file ends inside the document: was it cut short\?\)/, cut);
+  }
+});
+
 test('a typo in the last characters of a file is a typo, not a file cut short; an empty file says so', async () => {
   const { error } = await readUntilFailure('[{"a":1},\n{"disabled":flase}]\n');
   assert.equal(error.message, 'export.json:2:13: not valid JSON (expected a value); the records before it were read (the last: [0]), none after it');
