@@ -104,7 +104,13 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   stats.interrupted = ctx.signal.aborted;
   // An interrupted run leaves rows inside the stages, which were not merged.
   stats.merged = stats.interrupted ? 0 : stats.read - emitted;
-  if (sourceFailure !== undefined) throw sourceFailure.error;
+  if (sourceFailure !== undefined) {
+    // A stop asked for while the rows read before the failure were finishing: the run is interrupted (exit 130, and
+    // how to resume, as rows may be left for the next run); the failure is still said.
+    if (!stats.interrupted) throw sourceFailure.error;
+    const { error } = sourceFailure;
+    ctx.log.warn(`the input failed before the stop: ${error instanceof Error ? error.message : String(error)}`);
+  }
   return stats;
 }
 

@@ -40,3 +40,26 @@ test('an interrupted pipeline run says how to resume with its whole command line
   assert.equal(code, 130);
   assert.ok(stderr.includes(`warning: interrupted; to resume, run the same command again: authpipe run ${pipeline} --set 'name=my run' --quiet\n`), stderr);
 });
+
+test('SIGINT while the rows read before a broken input finish is an interruption: exit 130, how to resume, and the fault', async () => {
+  const dir = tempDir();
+  const records = Array.from({ length: 20 }, (_, index) => `{"email":"user${index}@example.com","id":"u${index}"}`);
+  writeFileSync(path.join(dir, 'cut.json'), `[${records.join(',\n')},\n{"email":`);
+  const pipeline = path.join(dir, 'cut.yaml');
+  writeFileSync(
+    pipeline,
+    'version: 1\nname: cut\nsource: { use: json, path: cut.json }\nstages: [{ use: map, fields: { email: email, externalId: id } }]\n' +
+      'sink: { use: workos, baseUrl: embedded, apiKey: sk_test_signals, rate: 2/1s, concurrency: 25 }\nledger: cut.db\n',
+  );
+  const child = spawn(process.execPath, [bin, 'run', pipeline], { cwd: root });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // The sink takes all 20 rows at once (25 at a time), so the source meets the fault at once; writing them takes 10 s.
+  while (!stderr.includes('workos: writing to')) await once(child.stderr, 'data');
+  await sleep(1000);
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /warning: the input failed before the stop: cut\.json:21:10: not valid JSON/);
+  assert.match(stderr, /warning: interrupted; to resume, run the same command again: authpipe run /);
+});
