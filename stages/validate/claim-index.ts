@@ -214,7 +214,9 @@ export class ClaimIndex {
    * holds it. When any value was taken the row holds none of them, so a later row may rightly claim the others.
    */
   claimRow(claims: readonly Claim[], origin: Origin): (string | undefined)[] {
-    const holderText = origin.line === undefined ? describeOrigin(origin) : '';
+    // A line a slot cannot hold (a hand-edited envelope's, past 2^32 or below 0) is kept as text like a page.
+    const line = origin.line !== undefined && origin.line >>> 0 === origin.line ? origin.line : undefined;
+    const holderText = line === undefined ? describeOrigin(origin) : '';
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const bytesNeeded = claims.reduce((sum, claim) => sum + 1 + claim.value.length * 3, holderText.length * 3);
     if (this.slotsUsed + claims.length > this.limits.recentClaims || this.arenaUsed + bytesNeeded > this.arena.length) {
@@ -224,12 +226,12 @@ export class ClaimIndex {
     }
     let holder: number;
     let holderTag: number;
-    if (origin.line === undefined) {
+    if (line === undefined) {
       holder = this.arenaUsed;
       holderTag = this.arena.write(holderText, holder);
       this.arenaUsed += holderTag;
     } else {
-      holder = origin.line;
+      holder = line;
       holderTag = LINE_HOLDER | this.fileIndex(origin.file ?? 'input');
     }
     const firstSlot = this.slotsUsed;

@@ -86,7 +86,6 @@ test('keeps unicode values and holders, and a value longer than its memory arena
   index.close();
 });
 
-
 test('names the file of the first holder when rows come from several, held in memory or on disk', () => {
   const { index } = indexIn();
   assert.deepEqual(index.claimRow([{ kind: 'email', value: 'ana@example.com' }], { file: 'january.csv', line: 7 }), [undefined]);
@@ -96,6 +95,15 @@ test('names the file of the first holder when rows come from several, held in me
   for (let line = 3; line < 300; line++) index.claimRow([{ kind: 'email', value: `filler${line}@example.com` }], origin(line));
   assert.deepEqual(index.claimRow([{ kind: 'email', value: 'ana@example.com' }], origin(300)), ['january.csv:7']);
   assert.deepEqual(index.claimRow([{ kind: 'email', value: 'cy@example.com' }], origin(301)), ['input:9']);
+  index.close();
+});
+
+test('names a holder whose line no slot can hold (a hand-edited envelope) as it was given', () => {
+  const { index } = indexIn();
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'ana@example.com' }], origin(4_294_967_301)), [undefined]);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'bo@example.com' }], origin(-1)), [undefined]);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'ana@example.com' }], origin(2)), ['users.csv:4294967301']);
+  assert.deepEqual(index.claimRow([{ kind: 'email', value: 'bo@example.com' }], origin(3)), ['users.csv:-1']);
   index.close();
 });
 test('its files on disk hold emails, so only their owner may read them', () => {
