@@ -47,12 +47,14 @@ function tap(input: AsyncIterable<Envelope>, each: (envelope: Envelope) => void,
         if (!result.done) each(result.value);
         return result;
       };
-      const ended = (error: unknown): IteratorResult<Envelope> => {
-        onFailure?.(error);
-        return { done: true, value: undefined };
-      };
+      const ended =
+        onFailure &&
+        ((error: unknown): IteratorResult<Envelope> => {
+          onFailure(error);
+          return { done: true, value: undefined };
+        });
       return {
-        next: () => records.next().then(seen, onFailure && ended),
+        next: () => records.next().then(seen, ended),
         return: (value?: unknown) => records.return?.(value) ?? Promise.resolve({ done: true, value }),
       };
     },

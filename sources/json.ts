@@ -2,9 +2,9 @@
 // element by element with stream-json: the document is never held whole.
 //
 // stream-json's parser names no place when it fails, and a failure in the middle of a read chunk loses the records
-// the chunk held before it. So each chunk goes first through stream-json's verifier, which names the line and column
-// of the first fault: the parser then gets only the text before it, and every record complete before the fault (a
-// file cut short, the usual fault) is read. The parser and the streamer run as plain functions (stream-chain's
+// the chunk held before it. So each chunk goes first through stream-json's verifier, which says where the first fault
+// is: the parser then gets only the text before it, and every record complete before the fault (a file cut short,
+// the usual fault) is read; the fault's line and column are counted from the text read. The parser and the streamer run as plain functions (stream-chain's
 // `fun`), not as streams: that saves about what the verifier costs.
 import { addAbortSignal } from 'node:stream';
 import fun from 'stream-chain/fun.js';
