@@ -189,8 +189,9 @@ export class ClaimIndex {
   private slotsUsed = 0;
   /** The recent claims' texts (kind code, then value) and the descriptions of holders without a line, as the values file stores them. */
   private arena = Buffer.allocUnsafe(ARENA_BYTES);
-  /** The names of the files rows came from, as their holders describe them. */
+  /** The names of the files rows came from, as their holders describe them, and each one's place in that list. */
   private readonly files: string[] = [];
+  private readonly fileIndexes = new Map<string, number>();
   private arenaUsed = 0;
   private readonly runs: Run[] = [];
   private runsMade = 0;
@@ -246,8 +247,12 @@ export class ClaimIndex {
   }
 
   private fileIndex(file: string): number {
-    const known = this.files.lastIndexOf(file);
-    return known === -1 ? this.files.push(file) - 1 : known;
+    let index = this.fileIndexes.get(file);
+    if (index === undefined) {
+      index = this.files.push(file) - 1;
+      this.fileIndexes.set(file, index);
+    }
+    return index;
   }
 
   /** The words for a holder kept as two numbers; `read` fetches a description kept as text. */
