@@ -17,6 +17,8 @@ export interface RunStats {
   warningsByCode: Record<string, number>;
   elapsedMs: number;
   interrupted: boolean;
+  /** The source failed partway: the rows read before the failure went through, then the run failed with it. */
+  inputFailed: boolean;
 }
 
 export interface RunPlan {
@@ -27,7 +29,7 @@ export interface RunPlan {
 }
 
 export function emptyStats(): RunStats {
-  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false };
+  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false, inputFailed: false };
 }
 
 function count(tally: Record<string, number>, code: string): void {
@@ -109,7 +111,10 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   if (sourceFailure !== undefined) {
     // A stop asked for while the rows read before the failure were finishing: the run is interrupted (exit 130, and
     // how to resume, as rows may be left for the next run); the failure is still said.
-    if (!stats.interrupted) throw sourceFailure.error;
+    if (!stats.interrupted) {
+      stats.inputFailed = true;
+      throw sourceFailure.error;
+    }
     const { error } = sourceFailure;
     ctx.log.warn(`the input failed before the stop: ${error instanceof Error ? error.message : String(error)}`);
   }

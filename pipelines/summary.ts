@@ -17,8 +17,14 @@ export function rowsPerSecond(stats: RunStats): number {
   return stats.elapsedMs > 0 ? Math.round((stats.read / stats.elapsedMs) * 1000) : 0;
 }
 
+/** How the run ended; a failed input's error is printed after the summary. */
+function statusOf(stats: RunStats): string {
+  if (stats.interrupted) return 'interrupted';
+  return stats.inputFailed ? 'stopped by the input error below' : 'finished';
+}
+
 export function summaryText(name: string, stats: RunStats): string {
-  const status = stats.interrupted ? 'interrupted' : 'finished';
+  const status = statusOf(stats);
   const lines = [
     `${name}: ${status} in ${(stats.elapsedMs / 1000).toFixed(2)} s`,
     `  read      ${stats.read} (${rowsPerSecond(stats)} rows/s)`,
@@ -35,7 +41,7 @@ export function summaryText(name: string, stats: RunStats): string {
 
 /** One line per verb, so a Unix chain of verbs reports without drowning the terminal. */
 export function summaryLine(name: string, stats: RunStats): string {
-  const status = stats.interrupted ? 'interrupted' : 'finished';
+  const status = statusOf(stats);
   const invalid = stats.invalidRows > 0 ? ` (${byCode(stats.invalidByCode)})` : '';
   const warnings = Object.values(stats.warningsByCode).reduce((sum, n) => sum + n, 0);
   return `${name}: ${status}, ${counted(stats.read, 'row')} in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${counted(warnings, 'warning')}\n`;

@@ -53,7 +53,7 @@ test('run exits 0 when every row is written, and --set overrides the pipeline fi
   );
 });
 
-test('an input broken partway is a fatal error, exit 1, naming the file; the rows read before it are written', async () => {
+test('an input broken partway is a fatal error, exit 1, naming the file; the rows read before it are written and counted', async () => {
   const broken = path.join(dir, 'broken.json');
   // More than the ndjson sink gathers into one write, so rows it held back when the source failed would be missing.
   const records = Array.from({ length: 3000 }, (_, index) => `{"email": "user${index}@example.com"}`);
@@ -63,6 +63,7 @@ test('an input broken partway is a fatal error, exit 1, naming the file; the row
   writeFileSync(pipeline, `version: 1\nname: json\nsource: { use: json, path: ${broken}, key: users }\nstages: [{ use: map, fields: { email: email } }]\nsink: { use: ndjson, path: ${output} }\n`);
   const result = await runCli(['run', pipeline]);
   assert.equal(result.code, 1);
+  assert.match(result.stderr, /^json: stopped by the input error below in [\d.]+ s\n {2}read {6}3000 .*\n {2}written {3}3000\n/m);
   assert.match(result.stderr, /broken\.json:3000:36: .*\[json\.invalid\]/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
   const written = readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email);
