@@ -137,24 +137,28 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
   const inProgress = new Map<string, Promise<void>>();
   // A fatal error (a bad API key, a broken ledger) stops the reading; the rows in progress finish first.
   const stopped: { error?: unknown; failed: boolean } = { failed: false };
-  for await (const envelope of records) {
-    if (signal.aborted || stopped.failed) break;
-    const { key } = envelope;
-    const sameKey = inProgress.get(key);
-    if (sameKey !== undefined) await sameKey;
-    const task: Promise<void> = limit(() => rows.write(envelope))
-      .catch((error: unknown) => {
-        if (stopped.failed) return;
-        stopped.failed = true;
-        stopped.error = error;
-      })
-      .finally(() => {
-        if (inProgress.get(key) === task) inProgress.delete(key);
-      });
-    inProgress.set(key, task);
-    if (limit.activeCount + limit.pendingCount >= concurrency) await Promise.race(inProgress.values());
+  try {
+    for await (const envelope of records) {
+      if (signal.aborted || stopped.failed) break;
+      const { key } = envelope;
+      const sameKey = inProgress.get(key);
+      if (sameKey !== undefined) await sameKey;
+      const task: Promise<void> = limit(() => rows.write(envelope))
+        .catch((error: unknown) => {
+          if (stopped.failed) return;
+          stopped.failed = true;
+          stopped.error = error;
+        })
+        .finally(() => {
+          if (inProgress.get(key) === task) inProgress.delete(key);
+        });
+      inProgress.set(key, task);
+      if (limit.activeCount + limit.pendingCount >= concurrency) await Promise.race(inProgress.values());
+    }
+  } finally {
+    // Rows already taken finish and are recorded, also when the input fails partway (a stage that stopped).
+    await Promise.all(inProgress.values());
   }
-  await Promise.all(inProgress.values());
   if (stopped.failed) throw stopped.error;
 }
 
