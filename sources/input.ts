@@ -88,7 +88,10 @@ function openedInput(stream: Readable, name: string): Input {
 export async function openInput(inputPath: string, ctx: Context): Promise<Input> {
   if (inputPath === '-') return openedInput(process.stdin, 'stdin');
   const absolute = path.resolve(ctx.baseDir, inputPath);
-  const name = path.relative(ctx.baseDir, absolute);
+  // Messages name the file as the pipeline file (or the command line) reaches it; one outside that folder by its
+  // absolute path: `../../tmp/users.csv` would be read from wherever the person stands.
+  const relative = path.relative(ctx.baseDir, absolute);
+  const name = relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative;
   let handle: FileHandle;
   try {
     handle = await open(absolute, 'r');

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { csvSource } from '../../sources/csv.ts';
 import { ndjsonSource } from '../../sources/ndjson.ts';
 import { bin } from '../authpipe/cli.ts';
-import { collect, contextIn, fileWith } from './context.ts';
+import { collect, contextIn, fileWith, tempDir } from './context.ts';
 
 const CSV = 'id,email\nu1,ana@example.com\nu2,bo@example.com\n';
 
@@ -57,4 +57,12 @@ test('tells gzip on stdin even when the pipe hands over its first byte alone', a
   const [code] = (await closed) as [number | null];
   assert.equal(code, 0);
   assert.deepEqual(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { raw: { id: string } }).raw.id), ['u1', 'u2']);
+});
+
+test('names a file by its path from the pipeline\'s folder, and one outside that folder by its absolute path', async () => {
+  const { dir, file } = fileWith('users.csv', CSV);
+  const inside = await collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
+  assert.equal(inside[0].origin.file, 'users.csv');
+  const elsewhere = await collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(tempDir())));
+  assert.equal(elsewhere[0].origin.file, file);
 });
