@@ -72,6 +72,17 @@ async function* withWholeLineBreaks(texts: AsyncIterable<string>): AsyncGenerato
 }
 
 const BLANK = /^\s*$/;
+const INTEGER = /^-?\d+$/;
+
+/**
+ * Numbers stay numbers, as JSON.parse makes them (also inside an object kept whole as metadata), except an integer
+ * past 2^53, which becomes its exact text: a numeric id (Auth0, Firebase exports) would otherwise be rounded into
+ * another user's id. The ndjson source does the same.
+ */
+function withExactIntegers(token: Token): Token {
+  if (token.name !== 'numberValue' || !INTEGER.test(token.value) || Number.isSafeInteger(Number(token.value))) return token;
+  return { name: 'stringValue', value: token.value };
+}
 /** What stream-json's parser and verifier put before their reason: `ERROR at 9 (1, 10): Verifier cannot parse input: `. */
 const STREAM_JSON_PREFIX = /^.*?(?:Parser|Verifier) (?:cannot parse input: |has )/;
 
@@ -139,7 +150,7 @@ function invalidJson(place: string, reason: string, key: string | undefined, las
 
 export const jsonSource = defineSource({
   name: 'json',
-  summary: 'Streams the records of a JSON array (the whole document, or the array at `key`) from a file or stdin; numbers are kept as their exact text.',
+  summary: 'Streams the records of a JSON array (the whole document, or the array at `key`) from a file or stdin; integers past 2^53 are kept as their exact text.',
   options,
   async *create(options, ctx) {
     const { key } = options;
@@ -152,9 +163,8 @@ export const jsonSource = defineSource({
       return token;
     };
     const tokens = key === undefined ? [jsonParser(PARSER_OPTIONS)] : [jsonParser(PARSER_OPTIONS), pick({ filter: key })];
-    // Numbers are kept as their text, as a CSV cell would be: a numeric id past 2^53 (Auth0, Firebase exports) would
-    // otherwise be rounded into another user's id. Every stage is synchronous, so each call returns its items at once.
-    const elements = fun(...tokens, noteFirst, streamArray({ numberAsString: true })) as (text: string | typeof none) => Many<StreamArrayItem>;
+    // Every stage is synchronous, so each call returns its items at once.
+    const elements = fun(...tokens, noteFirst, withExactIntegers, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
     // A flushable stage takes `none` for the end of its input, which its type leaves out.
     const verify = jsonVerifier() as (text: string | typeof none) => unknown;
     let fault: VerifierError | undefined;

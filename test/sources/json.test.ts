@@ -38,17 +38,20 @@ test('follows a dotted key to a nested array', async () => {
   assert.deepEqual(
     envelopes.map((envelope) => [envelope.origin.page, envelope.raw]),
     [
-      ['data.users[0]', { n: '1' }],
-      ['data.users[1]', { n: '2' }],
+      ['data.users[0]', { n: 1 }],
+      ['data.users[1]', { n: 2 }],
     ],
   );
 });
 
-test('keeps numbers as their exact text, so a numeric id past 2^53 is not rounded into another one', async () => {
-  const envelopes = await readJson('[{"id":1234567890123456789,"n":1.50},{"id":1234567890123456790}]');
+test('keeps an integer past 2^53 as its exact text, so a numeric id is not rounded into another one; other numbers stay numbers', async () => {
+  const envelopes = await readJson('[{"id":1234567890123456789,"n":1.50,"meta":{"n":0,"list":["a",2,null]}},{"id":-1234567890123456790,"age":30}]');
   assert.deepEqual(
     envelopes.map((envelope) => envelope.raw),
-    [{ id: '1234567890123456789', n: '1.50' }, { id: '1234567890123456790' }],
+    [
+      { id: '1234567890123456789', n: 1.5, meta: { n: 0, list: ['a', 2, null] } },
+      { id: '-1234567890123456790', age: 30 },
+    ],
   );
 });
 
