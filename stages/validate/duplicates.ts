@@ -61,6 +61,9 @@ function startDuplicateIndex(ctx: Context): RuleRun {
       const claims = claimsOf(envelope);
       if (claims.length === 0) return;
       const holders = index.claimRow(claims, envelope.origin);
+      // The row's key (its external id, else its email) belongs to the row that claimed it first: a duplicate is known
+      // by its position, as a row with neither is, so the ledger records it apart instead of over the first row.
+      if (holders.some((holder) => holder !== undefined)) envelope.key = `seq:${envelope.seq}`;
       claims.forEach(({ kind, value }, position) => {
         const holder = holders[position];
         if (holder === undefined) return;

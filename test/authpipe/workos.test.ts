@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -58,6 +58,27 @@ test('the Clerk pipeline imports users, organizations and factors, says where ea
   assert.equal(emulator.requests.length, requestsBefore);
   assert.match(second.stderr, /"skipped":17/);
   assert.match(second.stderr, /^workos: the ledger holds 21 rows from earlier runs: 17 done \(skipped when unchanged\), 4 invalid$/m);
+});
+
+test('every invalid row the summary counts is in the ledger, a second row with a taken external id too', async (t) => {
+  const emulator = await emulatorFor(t);
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'users.csv'), 'email,id\nana@example.com,u1\nbo@example.com,u2\ncy@example.com,u1\nANA@example.com,u3\n');
+  const pipeline = path.join(dir, 'dup.yaml');
+  writeFileSync(
+    pipeline,
+    'version: 1\nname: dup\nsource: { use: csv, path: users.csv }\nstages:\n  - { use: map, fields: { email: email, externalId: id } }\n  - { use: validate }\nsink: { use: workos }\nledger: dup.db\n',
+  );
+  const result = await runCli(['run', pipeline, '--json'], { env: { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' } });
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(result.stderr, /"invalid":\{"rows":2,/);
+  const status = await ledgerStatus(path.join(dir, 'dup.db'));
+  assert.deepEqual({ done: status.byState.done, invalid: status.byState.invalid }, { done: 2, invalid: 2 });
+  const exported = await runCli(['replay', '--ledger', path.join(dir, 'dup.db'), '--class', 'invalid', '--export']);
+  assert.deepEqual(
+    exported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Envelope).origin.line),
+    [4, 5],
+  );
 });
 
 test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async (t) => {

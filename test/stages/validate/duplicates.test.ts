@@ -24,6 +24,18 @@ test('rejects the second and third row with one email in other cases, naming whe
   assert.equal(envelopes[1].issues[0].field, 'email');
 });
 
+test('a duplicate row is known by its position, so the ledger records it apart from the row that holds its key', async () => {
+  const envelopes = await validate(['duplicates'], [
+    { email: 'ana@example.com', externalId: 'user_1' },
+    { email: 'other@example.com', externalId: 'user_1' },
+    { email: 'ANA@example.com' },
+  ]);
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.key),
+    ['ext:user_1', 'seq:2', 'seq:3'],
+  );
+});
+
 test('says that the memberships of a later row of the same user are not imported, and how to keep them', async () => {
   const envelopes = await validate(['duplicates'], [
     { email: 'ana@example.com', orgs: [{ externalId: 'acme', roles: [] }] },
