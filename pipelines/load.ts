@@ -100,8 +100,9 @@ class ProblemCollector {
     return this.sets.find((candidate) => candidate.where.length <= where.length && candidate.where.every((segment, index) => segment === where[index]));
   }
 
+  /** The message, saying which --set gave the value at `where`, or the key there (`--set sourc.path=...` names `sourc`). */
   private withSetter(where: PathSegment[], message: string): string {
-    const set = this.setOf(where);
+    const set = this.setOf(where) ?? this.sets.find((candidate) => where.every((segment, index) => segment === candidate.where[index]));
     return set === undefined ? message : `${message} (given by --set ${set.assignment})`;
   }
 

@@ -117,6 +117,20 @@ test('a path given by --set is relative to the current folder, as on any command
   }
 });
 
+test('a misspelt first key in a --set path says which --set made it', () => {
+  const file = pipelineFile('set-top.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
+  try {
+    loadPipeline(file, { env: {}, sets: ['sourc.path=users.csv'] });
+    assert.fail('expected the --set key to be rejected');
+  } catch (error) {
+    assert.ok(error instanceof PipelineFileError);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.message),
+      ['unknown key "sourc" (did you mean "source"?) (given by --set sourc.path=users.csv)'],
+    );
+  }
+});
+
 test('reports an output file whose folder does not exist, before any row is read', () => {
   const file = pipelineFile('out.yaml', 'version: 1\nname: o\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: nowhere/rows.ndjson }\n');
   assert.deepEqual(problemsOf(file), [`out.yaml:4:28: sink "ndjson" option path: folder not found: ${path.join(dir, 'nowhere')} [pipeline.folder_not_found]`]);
