@@ -113,6 +113,8 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   }
   if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
   if (!looksLikeEnvelope(value)) return rawEnvelope(seq, origin, value);
+  // A hand edit (jq's `.user.metadata |= ...` on a row without metadata) leaves `metadata: null`: it means none.
+  if (isObject(value.user) && value.user.metadata === null) delete value.user.metadata;
   const envelope = envelopeSchema.safeParse(value);
   if (!envelope.success) return invalidLine(seq, origin, 'ndjson.invalid_envelope', `not a valid envelope: ${describeSchemaError(envelope.error)}`);
   const { user } = envelope.data;

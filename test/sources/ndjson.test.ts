@@ -36,6 +36,12 @@ test('completes a hand-written envelope: origin from its line, key from its user
   ]);
 });
 
+test('reads `metadata: null` in an envelope (what a jq edit leaves on a row without metadata) as no metadata', async () => {
+  const [envelope] = await readNdjson('{"seq":7,"user":{"email":"ana@example.com","metadata":null},"issues":[]}\n');
+  assert.deepEqual(envelope.issues, []);
+  assert.deepEqual(envelope.user, { email: 'ana@example.com' });
+});
+
 test('turns an envelope with a field of the wrong type or a misspelt field into an error naming the line and field, and reads on', async () => {
   const envelopes = await readNdjson(
     [
