@@ -61,13 +61,14 @@ function startDuplicateIndex(ctx: Context): RuleRun {
       const claims = claimsOf(envelope);
       if (claims.length === 0) return;
       const holders = index.claimRow(claims, envelope.origin);
+      if (holders.every((holder) => holder === undefined)) return;
       // The row's key (its external id, else its email) belongs to the row that claimed it first: a duplicate is known
       // by its position, as a row with neither is, so the ledger records it apart instead of over the first row.
-      if (holders.some((holder) => holder !== undefined)) envelope.key = `seq:${envelope.seq}`;
+      envelope.key = `seq:${envelope.seq}`;
+      const lost = membershipsLost(envelope);
       claims.forEach(({ kind, value }, position) => {
         const holder = holders[position];
         if (holder === undefined) return;
-        const lost = membershipsLost(envelope);
         if (kind === 'email') addIssue(envelope, 'error', 'email.duplicate', 'email', `${value} already appears at ${holder}${lost}`);
         else addIssue(envelope, 'error', 'external_id.duplicate', 'externalId', `external id ${JSON.stringify(value)} already appears at ${holder}${lost}`);
       });
