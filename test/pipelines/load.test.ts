@@ -85,18 +85,20 @@ test('a folder given as the pipeline file is a usage error naming it', () => {
   assert.throws(() => loadPipeline(dir), { code: 'pipeline.not_a_file', message: `pipeline file is a folder, not a file: ${dir}` });
 });
 
-test('a problem in a value given by --set says so, since the file itself is fine', () => {
+/** The messages of the problems a valid file has once `sets` are applied. */
+function setProblemMessages(sets: string[]): string[] {
   const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
   try {
-    loadPipeline(file, { env: {}, sets: ['sink.pth=out.ndjson'] });
-    assert.fail('expected the --set value to be rejected');
+    loadPipeline(file, { env: {}, sets });
   } catch (error) {
     assert.ok(error instanceof PipelineFileError);
-    assert.deepEqual(
-      error.problems.map((problem) => problem.message),
-      ['sink "ndjson" has no option "pth" (did you mean "path"?) (given by --set sink.pth=out.ndjson)'],
-    );
+    return error.problems.map((problem) => problem.message);
   }
+  assert.fail('expected the --set value to be rejected');
+}
+
+test('a problem in a value given by --set says so, since the file itself is fine', () => {
+  assert.deepEqual(setProblemMessages(['sink.pth=out.ndjson']), ['sink "ndjson" has no option "pth" (did you mean "path"?) (given by --set sink.pth=out.ndjson)']);
 });
 
 test('a path given by --set is relative to the current folder, as on any command line; one in the file, to the file', () => {
@@ -118,17 +120,7 @@ test('a path given by --set is relative to the current folder, as on any command
 });
 
 test('a misspelt first key in a --set path says which --set made it', () => {
-  const file = pipelineFile('set-top.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson }\n');
-  try {
-    loadPipeline(file, { env: {}, sets: ['sourc.path=users.csv'] });
-    assert.fail('expected the --set key to be rejected');
-  } catch (error) {
-    assert.ok(error instanceof PipelineFileError);
-    assert.deepEqual(
-      error.problems.map((problem) => problem.message),
-      ['unknown key "sourc" (did you mean "source"?) (given by --set sourc.path=users.csv)'],
-    );
-  }
+  assert.deepEqual(setProblemMessages(['sourc.path=users.csv']), ['unknown key "sourc" (did you mean "source"?) (given by --set sourc.path=users.csv)']);
 });
 
 test('reports an output file whose folder does not exist, before any row is read', () => {
