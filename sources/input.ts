@@ -91,7 +91,8 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
   // Messages name the file as the pipeline file (or the command line) reaches it; one outside that folder by its
   // absolute path: `../../tmp/users.csv` would be read from wherever the person stands.
   const relative = path.relative(ctx.baseDir, absolute);
-  const name = relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative;
+  const outside = relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+  const name = outside ? absolute : relative;
   let handle: FileHandle;
   try {
     handle = await open(absolute, 'r');

@@ -65,4 +65,7 @@ test('names a file by its path from the pipeline\'s folder, and one outside that
   assert.equal(inside[0].origin.file, 'users.csv');
   const elsewhere = await collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(tempDir())));
   assert.equal(elsewhere[0].origin.file, file);
+  const dotted = fileWith('..users.csv', CSV);
+  const named = await collect(csvSource.create(csvSource.options.parse({ path: dotted.file }), contextIn(dotted.dir)));
+  assert.equal(named[0].origin.file, '..users.csv');
 });
