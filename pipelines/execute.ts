@@ -93,8 +93,8 @@ export async function execute(execution: Execution): Promise<number> {
   } catch (error) {
     // A script reading --json gets what was done before the failure, and the failure; the CLI prints it for people.
     if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats, failureOf(error)));
-    // An input that failed partway still had its rows before the failure written: people get the counts too.
-    else if (stats.inputFailed && !execution.flags.quiet) process.stderr.write((execution.verb ? summaryLine : summaryText)(execution.name, stats));
+    // A run that failed partway still wrote the rows that reached its sink: people get the counts too.
+    else if (stats.failedPartway && !execution.flags.quiet) process.stderr.write((execution.verb ? summaryLine : summaryText)(execution.name, stats));
     throw error;
   } finally {
     stopProgress();

@@ -17,8 +17,8 @@ export interface RunStats {
   warningsByCode: Record<string, number>;
   elapsedMs: number;
   interrupted: boolean;
-  /** The source failed partway: the rows read before the failure went through, then the run failed with it. */
-  inputFailed: boolean;
+  /** The source or a stage failed partway: the sink finished the rows that reached it, then the run failed with it. */
+  failedPartway: boolean;
 }
 
 export interface RunPlan {
@@ -29,7 +29,7 @@ export interface RunPlan {
 }
 
 export function emptyStats(): RunStats {
-  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false, inputFailed: false };
+  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false, failedPartway: false };
 }
 
 function count(tally: Record<string, number>, code: string): void {
@@ -86,15 +86,21 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
 
   // A source that fails partway (a JSON document broken halfway, a disk error) ends the records there: the stages and
   // the sink finish the records read before the failure, which the run then fails with. Otherwise the rows in flight
-  // (a sink's unwritten chunk, a dedupe group) would be lost though the message says they were read.
+  // (a sink's unwritten chunk, a dedupe group) would be lost though the message says they were read. A stage that
+  // fails (its duplicate index out of disk space) ends the sink's records the same way: what reached the sink is kept.
   let sourceFailure: { error: unknown } | undefined;
+  let stageFailure: { error: unknown } | undefined;
   const stopReading = (error: unknown) => {
     sourceFailure = { error };
+  };
+  const stopStages = (error: unknown) => {
+    stageFailure = { error };
   };
   const throughStages = (input: AsyncIterable<Envelope>) =>
     tap(
       transforms.reduce<AsyncIterable<Envelope>>((records, transform) => transform(records), tap(input, countRead, stopReading)),
       tallyIssues,
+      stopStages,
     );
 
   let result: SinkResult = { written: 0, failed: 0, skipped: 0 };
@@ -106,16 +112,17 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   stats.skipped = result.skipped;
   stats.elapsedMs = performance.now() - started;
   stats.interrupted = ctx.signal.aborted;
-  // An interrupted run leaves rows inside the stages, which were not merged.
-  stats.merged = stats.interrupted ? 0 : stats.read - emitted;
-  if (sourceFailure !== undefined) {
+  // An interrupted run, or a failed stage, leaves rows inside the stages, which were not merged.
+  stats.merged = stats.interrupted || stageFailure !== undefined ? 0 : stats.read - emitted;
+  const failure = sourceFailure ?? stageFailure;
+  if (failure !== undefined) {
     // A stop asked for while the rows read before the failure were finishing: the run is interrupted (exit 130, and
     // how to resume, as rows may be left for the next run); the failure is still said.
     if (!stats.interrupted) {
-      stats.inputFailed = true;
-      throw sourceFailure.error;
+      stats.failedPartway = true;
+      throw failure.error;
     }
-    const { error } = sourceFailure;
+    const { error } = failure;
     ctx.log.warn(`the input failed before the stop: ${error instanceof Error ? error.message : String(error)}`);
   }
   return stats;

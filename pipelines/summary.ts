@@ -17,10 +17,10 @@ export function rowsPerSecond(stats: RunStats): number {
   return stats.elapsedMs > 0 ? Math.round((stats.read / stats.elapsedMs) * 1000) : 0;
 }
 
-/** How the run ended; a failed input's error is printed after the summary. */
+/** How the run ended; the error of a run that failed partway is printed after the summary. */
 function statusOf(stats: RunStats): string {
   if (stats.interrupted) return 'interrupted';
-  return stats.inputFailed ? 'stopped by the input error below' : 'finished';
+  return stats.failedPartway ? 'stopped by the error below' : 'finished';
 }
 
 export function summaryText(name: string, stats: RunStats): string {

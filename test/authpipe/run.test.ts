@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../pipelines/record.ts';
-import { runCli } from './cli.ts';
+import { bin, runCli } from './cli.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-run-'));
 
@@ -63,12 +66,43 @@ test('an input broken partway is a fatal error, exit 1, naming the file; the row
   writeFileSync(pipeline, `version: 1\nname: json\nsource: { use: json, path: ${broken}, key: users }\nstages: [{ use: map, fields: { email: email } }]\nsink: { use: ndjson, path: ${output} }\n`);
   const result = await runCli(['run', pipeline]);
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^json: stopped by the input error below in [\d.]+ s\n {2}read {6}3000 .*\n {2}written {3}3000\n/m);
+  assert.match(result.stderr, /^json: stopped by the error below in [\d.]+ s\n {2}read {6}3000 .*\n {2}written {3}3000\n/m);
   assert.match(result.stderr, /broken\.json:3000:36: .*\[json\.invalid\]/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
   const written = readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email);
   assert.equal(written.length, 3000);
   assert.equal(written.at(-1), 'user2999@example.com');
+});
+
+test('a stage that fails partway (its duplicate index loses its folder) still has the rows before it written, then exits 1', async () => {
+  const tmp = mkdtempSync(path.join(dir, 'tmp-'));
+  const output = path.join(dir, 'stage-failed.ndjson');
+  const pipeline = path.join(dir, 'stage-failed.yaml');
+  writeFileSync(pipeline, `version: 1\nname: dup\nsource: { use: ndjson, path: '-' }\nstages: [{ use: map, fields: { email: email, externalId: id } }, { use: validate }]\nsink: { use: ndjson, path: ${output} }\n`);
+  const child = spawn(process.execPath, [bin, 'run', pipeline], { env: { ...process.env, TMPDIR: tmp } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'close');
+  // The index's folder exists once the stage is built; without it, the index's first write to disk fails.
+  let indexFolder: string | undefined;
+  while (indexFolder === undefined) {
+    indexFolder = readdirSync(tmp).find((name) => name.startsWith('authpipe-duplicates-'));
+    await sleep(20);
+  }
+  rmSync(path.join(tmp, indexFolder), { recursive: true });
+  // Two claims per row: the index goes to disk after 32,768 rows.
+  const rows = Array.from({ length: 40_000 }, (_, index) => `{"email": "user${index}@example.com", "id": "user_${index}"}\n`);
+  // The run stops reading when it fails: what is left of the input meets a closed pipe.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(rows.join(''));
+  const [code] = await exited;
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /\[validate\.index_unavailable\]/);
+  const written = Number(/^ {2}written {3}(\d+)$/m.exec(stderr)?.[1]);
+  assert.ok(written > 30_000, stderr);
+  const lines = readFileSync(output, 'utf8').trim().split('\n');
+  assert.equal(lines.length, written);
+  assert.equal((JSON.parse(lines.at(-1) ?? '') as Envelope).user.email, `user${written - 1}@example.com`);
 });
 
 test('with --json, a fatal error still reports as JSON what was read before it, the error and exit code 1', async () => {
