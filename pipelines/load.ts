@@ -240,10 +240,18 @@ function validateBlock<K extends ComponentKind>(
     report.atPath([...where, 'use'], 'pipeline.unknown_component', `unknown ${kind} "${use}"${didYouMean(use, Object.keys(components))}; known: ${Object.keys(components).join(', ')}`);
     return undefined;
   }
+  // A path in the file is relative to the file; one typed on the command line, as --set, to the current folder.
+  const baseDirOf = (key: string) => (report.isSet([...where, key]) ? process.cwd() : baseDir);
+  const checkPaths = (values: Record<string, unknown>) =>
+    resolvePaths(component, values, baseDirOf, (key, at, problem) =>
+      report.atPath([...where, key], `pipeline.${PATH_PROBLEM_CODES[problem]}`, `${kind} "${use}" option ${key}: ${problem}: ${at}`),
+    );
   const parsed = safeParseTyped(component.options.strict(), given);
   if (!parsed.success) {
+    const faultyKeys = new Set<PropertyKey>();
     for (const issue of withinUnions(parsed.error.issues)) {
       const issuePath = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
+      if (issuePath.length > 0) faultyKeys.add(issuePath[0]);
       if (issue.code === 'unrecognized_keys') {
         const known = keysAt(component.options, issuePath);
         for (const key of issue.keys) {
@@ -255,13 +263,11 @@ function validateBlock<K extends ComponentKind>(
         report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${issueText(issue)}`);
       }
     }
+    // The files of the block's sound options are checked too: a misspelt key must not hide a missing file until it is fixed.
+    checkPaths(Object.fromEntries(Object.entries(given).filter(([key]) => !faultyKeys.has(key))));
     return undefined;
   }
-  // A path in the file is relative to the file; one typed on the command line, as --set, to the current folder.
-  const baseDirOf = (key: string) => (report.isSet([...where, key]) ? process.cwd() : baseDir);
-  const options = resolvePaths(component, parsed.data, baseDirOf, (key, at, problem) =>
-    report.atPath([...where, key], `pipeline.${PATH_PROBLEM_CODES[problem]}`, `${kind} "${use}" option ${key}: ${problem}: ${at}`),
-  );
+  const options = checkPaths(parsed.data);
   return { component, options };
 }
 

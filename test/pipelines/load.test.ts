@@ -60,6 +60,14 @@ test('reports every problem at once, each at its line and column', () => {
   assert.equal(problems[3], 'bad.yaml:10:1: unknown key "ledgr" (did you mean "ledger"?) [pipeline.unknown_key]');
 });
 
+test('a misspelt option does not hide a missing file named in the same block', () => {
+  const file = pipelineFile('typo-and-missing.yaml', 'version: 1\nname: t\nsource: { use: csv, path: gone.csv, delimter: ";" }\nsink: { use: ndjson }\n');
+  const problems = problemsOf(file);
+  assert.equal(problems.length, 2);
+  assert.match(problems[0], /^typo-and-missing\.yaml:3:27: source "csv" option path: file not found: .*gone\.csv \[pipeline\.file_not_found\]$/);
+  assert.match(problems[1], /^typo-and-missing\.yaml:3:37: source "csv" has no option "delimter" \(did you mean "delimiter"\?\)/);
+});
+
 test('a wrong top level (a missing name) does not hide the problems of the blocks', () => {
   const file = pipelineFile('top.yaml', 'version: 1\nsource: { use: cvs, path: users.csv }\nsink: { use: workoss }\n');
   assert.deepEqual(problemsOf(file), [
