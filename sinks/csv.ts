@@ -115,7 +115,7 @@ export const csvSink = defineSink({
           `csv: ${totpSecretsLeftOut} ${totpSecretsLeftOut === 1 ? 'user has' : 'users have'} a TOTP secret, which a CSV file has no column for: written without it (the workos sink imports TOTP factors)`,
         );
       }
-      return result;
+      return output.settle(result);
     };
   },
 });

@@ -41,7 +41,7 @@ export const ndjsonSink = defineSink({
       }
       const output = await openOutput(options.path, ctx);
       await pipeline(chunks(records), output.stream, { end: output.end });
-      return result;
+      return output.settle(result);
     };
   },
 });
