@@ -185,7 +185,8 @@ const replay = withOutputFlags(program.command('replay'))
 addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: string; class: ReplayClass; export?: boolean }) => {
     // The sink would create a missing ledger, and a mistyped path would pass for a ledger with nothing to replay.
     if (!existsSync(flags.ledger)) throw new AuthpipeError('ledger.missing', `ledger ${flags.ledger} does not exist`);
-    const source = { component: ledgerSource, options: { path: path.resolve(flags.ledger), class: flags.class } };
+    // Rows sent again carry no findings of the attempt before: the ledger holds those, and this run has its own.
+    const source = { component: ledgerSource, options: { path: path.resolve(flags.ledger), class: flags.class, resend: flags.export !== true } };
     process.exitCode = await execute({
       name: flags.export ? 'replay --export' : 'replay',
       flags,

@@ -16,6 +16,10 @@ const options = z.object({
     .enum(REPLAY_CLASSES)
     .default('all')
     .describe('Rows to read: retryable or permanent (failed in WorkOS), invalid (kept out by validation), or all three. Default all'),
+  resend: z
+    .boolean()
+    .default(false)
+    .describe("Read the rows to send them again: each keeps its own warnings but not what went wrong the last time (WorkOS's answer, the validation errors), as `replay` sends them"),
 });
 
 export const ledgerSource = defineSource({
@@ -25,7 +29,7 @@ export const ledgerSource = defineSource({
   async *create(options) {
     const ledger = openLedger(options.path, { readonly: true });
     try {
-      yield* replayEnvelopes(ledger, options.class);
+      yield* replayEnvelopes(ledger, options.class, !options.resend);
     } finally {
       ledger.close();
     }

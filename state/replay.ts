@@ -49,9 +49,18 @@ function issuesOf(row: LedgerRow): Issue[] {
   return issues;
 }
 
-/** The ledger's failed and/or invalid rows as envelopes, in key order, read a page at a time. */
-export function* replayEnvelopes(ledger: Ledger, replayClass: ReplayClass): Generator<Envelope> {
+/** The row's own warnings only: what the previous attempt met is no finding of the next one. */
+function warningsOf(row: LedgerRow): Issue[] {
+  return row.issues.filter((issue) => issue.stage !== WORKOS_STAGE && issue.level === 'warning');
+}
+
+/**
+ * The ledger's failed and/or invalid rows as envelopes, in key order, read a page at a time. With `findings`, each
+ * carries what went wrong (for a person to fix); without, only its own warnings (to be sent again).
+ */
+export function* replayEnvelopes(ledger: Ledger, replayClass: ReplayClass, findings: boolean): Generator<Envelope> {
+  const issues = findings ? issuesOf : warningsOf;
   for (const row of ledger.rows(FILTERS[replayClass])) {
-    yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issuesOf(row) };
+    yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issues(row) };
   }
 }

@@ -95,8 +95,11 @@ test('replay sends the retryable rows again with the settings the ledger recorde
 
   emulator.faults.clear();
   // No --base-url and no WORKOS_API_URL: the server comes from the ledger's last run.
-  const replay = await runCli(['replay', '--ledger', ledger, '--class', 'retryable', '--quiet'], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: '' } });
+  const replay = await runCli(['replay', '--ledger', ledger, '--class', 'retryable', '--json'], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: '' } });
   assert.equal(replay.code, 0, replay.stderr);
+  // The 503s of the first attempt are no warnings of the replay, which went through without one.
+  const summary = JSON.parse(replay.stderr.trim().split('\n').at(-1) ?? '') as { written: number; warnings: { byCode: Record<string, number> } };
+  assert.deepEqual([summary.written, summary.warnings.byCode], [5, {}]);
   assert.equal(emulator.store.users.size, 5);
   const status = await ledgerStatus(ledger);
   assert.equal(status.byState.done, 5);
