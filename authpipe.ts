@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
-import { AuthpipeError, PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
+import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
 import { execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
@@ -184,7 +184,7 @@ const replay = withOutputFlags(program.command('replay'))
 // The workos sink's flags (its `live` gives --live) override the settings the ledger recorded, e.g. another --base-url.
 addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: string; class: ReplayClass; export?: boolean }) => {
     // The sink would create a missing ledger, and a mistyped path would pass for a ledger with nothing to replay.
-    if (!existsSync(flags.ledger)) throw new AuthpipeError('ledger.missing', `ledger ${flags.ledger} does not exist`);
+    if (!existsSync(flags.ledger)) throw new UsageError('ledger.missing', `ledger ${flags.ledger} does not exist`);
     // Rows sent again carry no findings of the attempt before: the ledger holds those, and this run has its own.
     const source = { component: ledgerSource, options: { path: path.resolve(flags.ledger), class: flags.class, resend: flags.export !== true } };
     process.exitCode = await execute({

@@ -6,7 +6,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { AuthpipeError } from '../pipelines/errors.ts';
+import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
 import type { Issue, Origin, UserDraft } from '../pipelines/record.ts';
 import { lockLedger, type LedgerLock } from './lock.ts';
 import { ERROR_CLASSES, ROW_STATES, migrate } from './schema.ts';
@@ -228,7 +228,7 @@ export class Ledger {
   constructor(file: string, options: OpenOptions = {}) {
     this.file = path.resolve(file);
     if (options.readonly) {
-      if (!existsSync(this.file)) throw new AuthpipeError('ledger.missing', `ledger ${file} does not exist`);
+      if (!existsSync(this.file)) throw new UsageError('ledger.missing', `ledger ${file} does not exist`);
       checkLedgerFile(this.file);
       this.lock = null;
       this.db = new Database(this.file, { readonly: true, fileMustExist: true });

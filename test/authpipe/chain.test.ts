@@ -64,6 +64,14 @@ test('a verb given an input file that does not exist says so in the words it was
   assert.match(missingFlag.stderr, /^authpipe: --orgs: file not found: .*nowhere\.csv\n$/);
 });
 
+test('a ledger that does not exist is a usage error (exit 2) for every verb that reads one, naming it', async () => {
+  for (const args of [['ledger', 'status'], ['ledger', 'rows'], ['replay']]) {
+    const result = await runCli([...args, '--ledger', 'nowhere.db']);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, /^authpipe: ledger \S*nowhere\.db does not exist\n$/);
+  }
+});
+
 test('a verb whose output file would go into a folder that does not exist stops before reading anything', async () => {
   const result = await runCli(['write', 'ndjson', 'nowhere/out.ndjson'], { input: '{"email":"ana@example.com"}\n' });
   assert.equal(result.code, 2);
