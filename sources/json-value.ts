@@ -9,3 +9,19 @@ export function kindOf(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
+
+/**
+ * Deeper than any real export nests: a record thousands deep overflows the stack of whatever walks it later
+ * (JSON.stringify in a sink), which would end the run, so the sources refuse it as a row of its own.
+ */
+export const MAX_NESTING = 64;
+
+/** Whether objects and arrays nest inside the value more than MAX_NESTING deep. */
+export function nestsTooDeep(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= MAX_NESTING) return true;
+  for (const inner of Array.isArray(value) ? value : Object.values(value)) {
+    if (nestsTooDeep(inner, depth + 1)) return true;
+  }
+  return false;
+}

@@ -18,7 +18,7 @@ import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 import { openInput, textOf } from './input.ts';
-import { isObject, kindOf } from './json-value.ts';
+import { isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('JSON file to read; `-` reads stdin'),
@@ -46,14 +46,11 @@ const KIND_OF_TOKEN: Partial<Record<TokenName, string>> = {
 function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined): Envelope {
   // stream-json gives no line numbers: the origin names the element instead, `users[41]` (zero-based).
   const origin: Origin = { file, page: `${key ?? ''}[${item.key}]` };
-  if (isObject(item.value)) return rawEnvelope(item.key + 1, origin, item.value);
-  const issue = {
-    stage: 'json',
-    code: 'json.not_an_object',
-    level: 'error' as const,
-    message: `${file} ${origin.page}: the element is ${kindOf(item.value)}, not an object`,
-  };
-  return rawEnvelope(item.key + 1, origin, {}, [issue]);
+  const refused = (code: string, reason: string) =>
+    rawEnvelope(item.key + 1, origin, {}, [{ stage: 'json', code, level: 'error', message: `${file} ${origin.page}: ${reason}` }]);
+  if (!isObject(item.value)) return refused('json.not_an_object', `the element is ${kindOf(item.value)}, not an object`);
+  if (nestsTooDeep(item.value)) return refused('json.too_deep', `the element nests values more than ${MAX_NESTING} deep`);
+  return rawEnvelope(item.key + 1, origin, item.value);
 }
 
 /**

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { openInput, textOf } from './input.ts';
-import { isObject, kindOf } from './json-value.ts';
+import { isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('NDJSON file to read; `-` reads stdin'),
@@ -112,6 +112,7 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
     return invalidLine(seq, origin, 'ndjson.invalid_json', 'the line is not valid JSON');
   }
   if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
+  if (nestsTooDeep(value)) return invalidLine(seq, origin, 'ndjson.too_deep', `the line nests values more than ${MAX_NESTING} deep`);
   if (!looksLikeEnvelope(value)) return rawEnvelope(seq, origin, value);
   // A hand edit (jq's `.user.metadata |= ...` on a row without metadata) leaves `metadata: null`: it means none.
   if (isObject(value.user) && value.user.metadata === null) delete value.user.metadata;

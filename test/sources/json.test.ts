@@ -72,6 +72,19 @@ test('gives an element that is not an object an error issue and goes on', async 
   );
 });
 
+test('an element nested thousands deep is an error row without its value (a sink could not write it); the rest are read', async () => {
+  const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+  const envelopes = await readJson(`{"users":[{"n":1},{"n":2,"notes":${deep}},{"n":3}]}`, 'users');
+  assert.deepEqual(envelopes[1].issues, [
+    { stage: 'json', code: 'json.too_deep', level: 'error', message: 'export.json users[1]: the element nests values more than 64 deep' },
+  ]);
+  assert.deepEqual(envelopes[1].raw, {});
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.raw),
+    [{ n: 1 }, {}, { n: 3 }],
+  );
+});
+
 test('rejects a document without the key, such as a Firebase export without `users`', async () => {
   await assert.rejects(readJson('{"kind":"identitytoolkit#DownloadAccountResponse"}', 'users'), {
     code: 'json.key_not_found',

@@ -176,6 +176,19 @@ test('keeps every digit of an integer too large for a JavaScript number, as text
   );
 });
 
+test('a line nested thousands deep is an error row without its value (a sink could not write it); the lines after it are read', async () => {
+  const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+  const envelopes = await readNdjson(`{"n":1}\n{"n":2,"notes":${deep}}\n{"n":3}\n`);
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.raw, envelope.issues.map((issue) => issue.message)]),
+    [
+      [{ n: 1 }, []],
+      [{}, ['users.ndjson:2: the line nests values more than 64 deep']],
+      [{ n: 3 }, []],
+    ],
+  );
+});
+
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
   const { dir } = fileWith('other.ndjson', '');
   await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: `${dir}/missing.ndjson` }), contextIn(dir))), {
