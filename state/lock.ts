@@ -40,13 +40,28 @@ function readOwner(lockFile: string): LockOwner | null {
   }
 }
 
+/**
+ * Whether a process is dead but not yet reaped by its parent (Linux's /proc says Z or X). A killed process stays so
+ * while its parent has not waited for it (a script's shell, a container's pid 1 that never does), and signal 0
+ * still reaches it: `kill -9 <pid>; authpipe run ...` would find the ledger in use. Elsewhere no process looks so.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'EPERM' && !isZombie(pid);
   }
 }
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { openLedger } from '../../state/ledger.ts';
 import { tempDir } from '../sources/context.ts';
@@ -38,6 +39,23 @@ test('a lock left by a process that was killed is taken over', async () => {
   holder.process.kill('SIGKILL');
   await once(holder.process, 'exit');
   assert.equal(existsSync(`${file}.lock`), true);
+  const ledger = openLedger(file);
+  ledger.close();
+  assert.equal(existsSync(`${file}.lock`), false);
+});
+
+test('a lock left by a killed process that nobody has reaped yet (a zombie) is taken over', async (t) => {
+  const file = path.join(tempDir(), 'clerk.db');
+  // The holder's parent becomes `sleep`, which never reaps it: once killed, it stays a zombie while sleep runs, as a
+  // killed process does under a parent that has not waited for it yet (a script's shell, a container's pid 1).
+  const parent = spawn('sh', ['-c', `node --import tsx ${child} ${file} hold & echo $!; exec sleep 60`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => parent.kill('SIGKILL'));
+  let output = '';
+  parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  while (!output.includes('open')) await once(parent.stdout, 'data');
+  const holderPid = Number(output.split('\n')[0]);
+  process.kill(holderPid, 'SIGKILL');
+  while (!readFileSync(`/proc/${holderPid}/stat`, 'utf8').includes(') Z ')) await sleep(10);
   const ledger = openLedger(file);
   ledger.close();
   assert.equal(existsSync(`${file}.lock`), false);
