@@ -38,9 +38,12 @@ export function isBudget(text: string): boolean {
   }
 }
 
+/** 10000 → "10s", 500 → "500ms". */
+export function formatWindow(windowMs: number): string {
+  return windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
+}
+
 export function formatRate(budget: RateBudget | null): string {
   if (budget === null) return NO_BUDGET;
-  const { windowMs } = budget;
-  const window = windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
-  return `${budget.limit}/${window}`;
+  return `${budget.limit}/${formatWindow(budget.windowMs)}`;
 }

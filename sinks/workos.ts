@@ -5,9 +5,10 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { defineSink, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
 import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
-import { formatRate, isBudget, parseBudget } from '../pipelines/rate.ts';
+import type { Logger } from '../pipelines/log.ts';
+import { formatRate, formatWindow, isBudget, parseBudget, type RateBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
-import { openLedger, type Ledger, type SinkSettings } from '../state/ledger.ts';
+import { openLedger, type CallKind, type Ledger, type SinkSettings } from '../state/ledger.ts';
 import { WorkosApi } from './workos/api.ts';
 import { createWorkosClient, hostOptions } from './workos/client.ts';
 import { OrgResolver } from './workos/orgs.ts';
@@ -16,6 +17,7 @@ import { RowWriter } from './workos/row-writer.ts';
 import { createTransport } from './workos/transport.ts';
 
 const EMBEDDED = 'embedded';
+const CALL_KINDS: readonly CallKind[] = ['write', 'read'];
 
 /** Why the base URL cannot be used, or undefined when it can: `check` reports it at its place in the file. */
 function baseUrlProblem(baseUrl: string): string | undefined {
@@ -162,6 +164,26 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
   if (stopped.failed) throw stopped.error;
 }
 
+/**
+ * The calls of earlier runs in each budget's window that is still open (when they were answered, ms since the epoch):
+ * a run started right after a kill -9 would otherwise send a whole budget on top of them, and meet 429s.
+ */
+function spentBefore(ledger: Ledger, budgets: Record<CallKind, RateBudget | null>, log: Logger): Record<CallKind, number[]> {
+  const spent: Record<CallKind, number[]> = { write: [], read: [] };
+  for (const kind of CALL_KINDS) {
+    const budget = budgets[kind];
+    if (budget === null) continue;
+    const now = Date.now();
+    const { answeredAt, unfinishedRun } = ledger.recentCalls(kind, now - budget.windowMs);
+    if (answeredAt.length === 0) continue;
+    // A killed run had up to `concurrency` calls in flight, never recorded as answered: they count as answered now.
+    const inFlight = unfinishedRun === undefined ? [] : new Array<number>(unfinishedRun.concurrency).fill(now);
+    spent[kind] = [...answeredAt, ...inFlight];
+    log.info(`workos: earlier runs made ${spent[kind].length} ${kind} calls within the last ${formatWindow(budget.windowMs)}; this run spends what is left of ${formatRate(budget)}`);
+  }
+  return spent;
+}
+
 /** What an earlier run left, said before this one starts: a run after a crash or a kill is a resume. */
 function resumeNote(ledger: Ledger): string | null {
   const { rows, byState } = ledger.status();
@@ -194,18 +216,20 @@ export const workosSink = defineSink({
     return async (records): Promise<SinkResult> => {
       const emulator = baseUrl === EMBEDDED ? await startEmbeddedEmulator() : null;
       const transport = createTransport();
-      const writes = parseBudget(options.rate);
+      const budgets = { write: parseBudget(options.rate), read: parseBudget(options.readRate) };
       const api = new WorkosApi({
         sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
-        writes,
-        reads: parseBudget(options.readRate),
+        writes: budgets.write,
+        reads: budgets.read,
         retries: options.retries,
         log: ctx.log,
         signal: ctx.signal,
+        spentBefore: spentBefore(ledger, budgets, ctx.log),
+        onAnswered: (kind, budget) => ledger.callAnswered(kind, Date.now(), budget.windowMs),
       });
       const rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
       const runId = ledger.startRun(settingsOf(options, baseUrl));
-      ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(writes)}, ${options.concurrency} rows at a time`);
+      ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
       const resuming = resumeNote(ledger);
       if (resuming !== null) ctx.log.info(resuming);
       try {

@@ -81,6 +81,9 @@ export interface OrgRecord {
 }
 
 /** How a run reached WorkOS, for verbs that work from the ledger alone. Never the API key. */
+/** A WorkOS call's budget: writes and reads are spent apart. */
+export type CallKind = 'read' | 'write';
+
 export interface SinkSettings {
   sink: string;
   baseUrl: string;
@@ -129,6 +132,8 @@ const FLUSH_DELAY_MS = 4;
 /** A batch is committed early once this many writes wait. */
 const MAX_BATCH = 512;
 const PAGE_SIZE = 500;
+/** Recorded calls between two deletions of the ones older than a window. */
+const CALLS_PER_PRUNE = 256;
 
 const json = (value: unknown) => JSON.stringify(value);
 const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(value));
@@ -224,6 +229,7 @@ export class Ledger {
   private failure: unknown = null;
   /** The timestamp of every write in the batch being committed. */
   private batchTime = '';
+  private callsSincePrune = 0;
 
   constructor(file: string, options: OpenOptions = {}) {
     this.file = path.resolve(file);
@@ -366,6 +372,29 @@ export class Ledger {
       factors,
       runs: count('SELECT count(*) AS n FROM runs'),
     };
+  }
+
+  /**
+   * When the calls of `kind` answered since `since` (ms since the epoch) were answered, oldest first, and whether the
+   * run that made the last of them ended without finishing (killed), so calls it had in flight went unrecorded.
+   */
+  recentCalls(kind: CallKind, since: number): { answeredAt: number[]; unfinishedRun: SinkSettings | undefined } {
+    const answeredAt = (this.statements.recentCalls.all(kind, since) as { answered_at: number }[]).map((call) => call.answered_at);
+    const last = this.db.prepare('SELECT ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null; sink_settings: string } | undefined;
+    const unfinishedRun = last !== undefined && last.ended_at === null ? (JSON.parse(last.sink_settings) as SinkSettings) : undefined;
+    return { answeredAt, unfinishedRun };
+  }
+
+  /** Records that a call of `kind` was answered at `at`; calls answered more than `keepMs` before it are deleted. */
+  callAnswered(kind: CallKind, at: number, keepMs: number): void {
+    this.enqueue(null, () => {
+      this.statements.callAnswered.run(kind, at);
+      // A run makes millions of calls; the table keeps about one window's worth.
+      if (++this.callsSincePrune >= CALLS_PER_PRUNE) {
+        this.callsSincePrune = 0;
+        this.statements.pruneCalls.run(kind, at - keepMs);
+      }
+    });
   }
 
   /** The sink settings the last run recorded, if any run did. */
@@ -596,6 +625,9 @@ function prepare(db: Database.Database) {
          error_class = excluded.error_class, error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
     ),
     startRun: db.prepare('INSERT INTO runs (started_at, pipeline_hash, sink_settings) VALUES (?, ?, ?)'),
+    recentCalls: db.prepare('SELECT answered_at FROM calls WHERE kind = ? AND answered_at > ? ORDER BY answered_at'),
+    callAnswered: db.prepare('INSERT INTO calls (kind, answered_at) VALUES (?, ?)'),
+    pruneCalls: db.prepare('DELETE FROM calls WHERE kind = ? AND answered_at < ?'),
     finishRun: db.prepare('UPDATE runs SET ended_at = ?, counts = ? WHERE id = ?'),
   };
 }

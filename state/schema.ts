@@ -75,6 +75,16 @@ const MIGRATIONS: readonly string[] = [
     counts        TEXT
   );
   `,
+  `
+  -- When each WorkOS call of the recent past was answered (ms since the epoch), by budget: a run that starts right
+  -- after another (a resume after kill -9) spends what is left of the budget in the window the two share, not a
+  -- fresh one. Kept for one window of the budget, then deleted.
+  CREATE TABLE calls (
+    kind        TEXT NOT NULL CHECK (kind IN ('read', 'write')),
+    answered_at INTEGER NOT NULL
+  );
+  CREATE INDEX calls_by_time ON calls (kind, answered_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

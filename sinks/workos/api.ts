@@ -5,11 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkOS } from '@workos-inc/node';
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
+import type { CallKind } from '../../state/ledger.ts';
 import { CallFailed, classify, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
 import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
-export type CallKind = 'read' | 'write';
 
 export interface ApiSettings {
   sdk: WorkOS;
@@ -19,6 +19,10 @@ export interface ApiSettings {
   retries: number;
   log: Logger;
   signal: AbortSignal;
+  /** Calls an earlier process made within the current window of each budget (their answers, ms since the epoch). */
+  spentBefore?: Record<CallKind, readonly number[]>;
+  /** Hears of every answered call under a budget, to keep it for a later process. */
+  onAnswered?: (kind: CallKind, budget: RateBudget) => void;
 }
 
 const RETRY_BASE_MS = 200;
@@ -54,7 +58,9 @@ export class WorkosApi {
     this.sdk = settings.sdk;
     this.retries = settings.retries;
     this.pause = new PauseGate(settings.signal);
-    this.limiters = { write: new RequestLimiter(settings.writes, this.pause), read: new RequestLimiter(settings.reads, this.pause) };
+    const limiter = (kind: CallKind, budget: RateBudget | null) =>
+      new RequestLimiter(budget, this.pause, settings.spentBefore?.[kind], (answered) => settings.onAnswered?.(kind, answered));
+    this.limiters = { write: limiter('write', settings.writes), read: limiter('read', settings.reads) };
     this.windows = { write: settings.writes?.windowMs ?? REPEAT_WINDOW_MS, read: settings.reads?.windowMs ?? REPEAT_WINDOW_MS };
     settings.signal.addEventListener('abort', this.stopOnAbort, { once: true });
   }

@@ -60,13 +60,27 @@ export class RequestLimiter {
   /** Once stopped, calls still answering give no tokens back: nothing may wait for them. */
   private stopped = false;
 
+  /**
+   * `spentBefore`: when calls of an earlier process were answered (ms since the epoch), oldest first. Their tokens
+   * are taken from the start and come back a window after those answers, as if this limiter had made the calls.
+   * `onAnswered` hears of each of this limiter's answered calls, to keep them for a later process.
+   */
   constructor(
     private readonly budget: RateBudget | null,
     private readonly pause: PauseGate,
+    spentBefore: readonly number[] = [],
+    private readonly onAnswered: (budget: RateBudget) => void = () => undefined,
   ) {
-    this.bottleneck = budget && new Bottleneck({ reservoir: budget.limit });
     this.limit = budget?.limit ?? 0;
     this.floor = Math.max(1, Math.ceil(this.limit / 10));
+    const spent = budget === null ? 0 : spentBefore.length;
+    this.bottleneck = budget && new Bottleneck({ reservoir: Math.max(0, budget.limit - spent) });
+    this.debt = Math.max(0, spent - this.limit);
+    if (budget !== null && spent > 0) {
+      const [epochNow, now] = [Date.now(), performance.now()];
+      this.answeredAt = spentBefore.map((at) => now - (epochNow - at));
+      this.scheduleRefill(budget.windowMs);
+    }
   }
 
   schedule<T>(call: () => Promise<T>): Promise<T> {
@@ -111,14 +125,22 @@ export class RequestLimiter {
     try {
       return await call();
     } finally {
-      if (this.budget !== null) this.answered(this.budget.windowMs);
+      if (this.budget !== null) this.answered(this.budget);
     }
   }
 
-  private answered(windowMs: number): void {
+  private answered(budget: RateBudget): void {
     if (this.stopped) return;
     this.answeredAt.push(performance.now());
-    if (this.refillTimer === null) this.refillTimer = setTimeout(() => this.refill(windowMs), windowMs + SAFETY_MARGIN_MS);
+    this.onAnswered(budget);
+    this.scheduleRefill(budget.windowMs);
+  }
+
+  /** Wakes up when the oldest token still held is due back, unless a wake-up is set already. */
+  private scheduleRefill(windowMs: number): void {
+    if (this.refillTimer !== null || this.head >= this.answeredAt.length) return;
+    const dueIn = (this.answeredAt[this.head] as number) + windowMs + SAFETY_MARGIN_MS - performance.now();
+    this.refillTimer = setTimeout(() => this.refill(windowMs), Math.max(1, Math.ceil(dueIn)));
   }
 
   private refill(windowMs: number): void {
@@ -136,9 +158,6 @@ export class RequestLimiter {
     const kept = Math.min(this.debt, returned);
     this.debt -= kept;
     if (returned > kept) void this.bottleneck?.incrementReservoir(returned - kept);
-    if (this.head < this.answeredAt.length) {
-      const next = (this.answeredAt[this.head] as number) - due;
-      this.refillTimer = setTimeout(() => this.refill(windowMs), Math.max(1, Math.ceil(next)));
-    }
+    this.scheduleRefill(windowMs);
   }
 }
