@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
 import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
-import { execute, type RunFlags } from './pipelines/execute.ts';
+import { createContext, execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
 import { parseBudget } from './pipelines/rate.ts';
@@ -119,8 +119,11 @@ withFileFlags(program.command('plan'))
 withSetFlag(program.command('check'))
   .description('validate a pipeline file; print every problem as file:line:col')
   .argument('<pipeline>', 'pipeline YAML file')
-  .action((file: string, flags: { set: string[] }) => {
-    loadPipeline(file, { sets: flags.set });
+  .action(async (file: string, flags: { set: string[] }) => {
+    const spec = loadPipeline(file, { sets: flags.set });
+    // What the blocks name beyond the file (mapping files) is read too: check passes where run starts reading.
+    const ctx = createContext({ quiet: true }, spec.baseDir, new AbortController().signal);
+    for (const block of [spec.source, ...spec.stages, spec.sink]) await block.component.verify?.(block.options, ctx);
     process.stderr.write(`${file}: ok\n`);
   });
 

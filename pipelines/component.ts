@@ -37,6 +37,11 @@ interface ComponentBase<O extends Options> {
   name: string;
   summary: string;
   options: O;
+  /**
+   * Reads what the options name beyond the pipeline file (a mapping file's rows), with no other effect, and throws
+   * where a run would stop before its first row: `check` runs it.
+   */
+  verify?(options: z.output<O>, ctx: Context): Promise<void>;
 }
 
 export interface SourceComponent<O extends Options = Options> extends ComponentBase<O> {

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
-import { AuthpipeError } from '../pipelines/errors.ts';
+import { UsageError } from '../pipelines/errors.ts';
 import { describeOrigin, hasErrors, keyOf, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 import { openInput } from '../sources/input.ts';
 import { addIssue, applyMapping, compileMapping, mappingOptions, type SourceRecord } from './mapping.ts';
@@ -46,8 +46,9 @@ interface ParsedRow {
   info: { lines: number };
 }
 
-function invalidMappingFile(place: string, reason: string): AuthpipeError {
-  return new AuthpipeError('map.mapping_file_invalid', `${place}: ${reason}`);
+/** A usage error: the run stops before reading a row, as for a missing file. */
+function invalidMappingFile(place: string, reason: string): UsageError {
+  return new UsageError('map.mapping_file_invalid', `${place}: ${reason}`);
 }
 
 /** Where each layout column sits in the file, -1 when an optional column is absent. */
@@ -181,6 +182,9 @@ export const mapStage = defineStage({
   name: 'map',
   summary: 'Maps source records onto WorkOS users with a provider preset and declarative field mappings, and joins org and role files.',
   options,
+  async verify(options, ctx) {
+    await loadMemberships(options.orgs, options.roles, ctx);
+  },
   async create(options, ctx) {
     const preset = options.preset === undefined ? undefined : presets[options.preset];
     const mapping = compileMapping(options);

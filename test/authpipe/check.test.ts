@@ -46,6 +46,19 @@ test('run refuses a broken pipeline before reading a row, with exit 2', async ()
   assert.equal(result.stdout, '');
 });
 
+test('check reads the mapping files a map stage joins, and fails where run would stop before its first row', async () => {
+  writeFileSync(path.join(dir, 'orgs.csv'), 'user_id,org\nuser_1,acme\n');
+  const file = path.join(dir, 'orgs.yaml');
+  writeFileSync(file, 'version: 1\nname: orgs\nsource: { use: csv, path: users.csv }\nstages: [{ use: map, preset: clerk, orgs: orgs.csv }]\nsink: { use: ndjson }\n');
+  writeFileSync(path.join(dir, 'users.csv'), 'id,primary_email_address\nuser_1,ana@example.com\n');
+  for (const verb of ['check', 'run']) {
+    const result = await runCli([verb, file]);
+    assert.equal(result.code, 2, verb);
+    assert.equal(result.stderr, 'authpipe: orgs.csv:1: the header has no "org_external_id" column (expected user_id,org_external_id, then any others)\n', verb);
+    assert.equal(result.stdout, '', verb);
+  }
+});
+
 test('a missing pipeline file and an unknown verb are usage errors', async () => {
   assert.equal((await runCli(['run', path.join(dir, 'absent.yaml')])).code, 2);
   const unknown = await runCli(['frobnicate']);
