@@ -17,6 +17,7 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 const LINE_BREAK = /\r\n|\n|\r/;
+const TRAILING_LINE_BREAK = /(?:\r\n|\n|\r)$/;
 /** An offset that is not there: no line break found, no restart asked for. */
 const NOWHERE = -1;
 /**
@@ -171,9 +172,8 @@ function countOf(text, delimiter) {
 }
 
 /**
- * Whether a multi-line cell holds what a runaway quote swallows: a whole line with a row's worth of delimiters, or
- * the rest of one row and the start of the next (delimiters on its first and its last line, a row's worth in all).
- * A note or an address (`Likes cats, dogs,` / `and birds`) has delimiters on one of its ends at most.
+ * Whether a multi-line cell holds a whole line with a row's worth of delimiters: a row a runaway quote swallowed. A
+ * note or an address (`Likes cats, dogs,` / `and birds`) rarely has that many on one line.
  * @param {string} cell
  * @param {number} expectedCells
  * @param {string} delimiter
@@ -181,9 +181,20 @@ function countOf(text, delimiter) {
 function holdsRows(cell, expectedCells, delimiter) {
   const lines = cell.split(LINE_BREAK);
   for (let index = 1; index < lines.length - 1; index++) if (countOf(lines[index], delimiter) >= expectedCells - 1) return true;
-  const first = countOf(lines[0], delimiter);
-  const last = countOf(lines[lines.length - 1], delimiter);
-  return first > 0 && last > 0 && first + last >= expectedCells - 1;
+  return false;
+}
+
+/**
+ * Whether the last line of a record, as it stands in the input, has a row's worth of delimiters: the line a runaway
+ * quote closed on is a whole row (its closing quote at the row's end, or inside one of its cells, `6'5"`), while the
+ * last line of a legitimate multi-line cell holds the end of the cell and only the cells after it.
+ * @param {string} recordText
+ * @param {number} expectedCells
+ * @param {string} delimiter
+ */
+function endsInRow(recordText, expectedCells, delimiter) {
+  const lines = recordText.replace(TRAILING_LINE_BREAK, '').split(LINE_BREAK);
+  return countOf(lines[lines.length - 1], delimiter) >= expectedCells - 1;
 }
 
 /**
@@ -196,19 +207,26 @@ function holdsRows(cell, expectedCells, delimiter) {
  * - the record has more or fewer cells than the header and the cell has a delimiter after its first line break: the
  *   record is an error anyway, and the lines it took in may be rows (a ragged row whose multi-line cell has no
  *   delimiter after its line break, a note, stays one ragged row);
- * - the cell holds rows (holdsRows): the quote closed just before a delimiter on a later line (`6'5",`), and the
- *   cell holds the rest of its own line and the rows in between; counts that match the header would otherwise pass
- *   one user's email and hash off under another's id.
+ * - the cell holds rows (holdsRows), or the record ends on a line that is a whole row (endsInRow): the quote closed
+ *   on a later line, at a row's end or just before a delimiter (`6'5",`), and the cell holds the rest of its own line
+ *   and the rows in between; counts that match the header would otherwise pass one user's email and hash off under
+ *   another's id, or one user's email off as another's name.
  * @param {string[]} cells
  * @param {number} expectedCells
  * @param {string} delimiter
  * @param {() => string} recordText The record as it stands in the input.
  */
 function isRunawayQuote(cells, expectedCells, delimiter, recordText) {
-  for (const cell of cells) {
+  for (let index = 0; index < cells.length; index++) {
+    const cell = cells[index];
     const lineBreak = firstLineBreak(cell);
     if (lineBreak === NOWHERE) continue;
-    if (cells.length !== expectedCells && cell.includes(delimiter, lineBreak)) return true;
+    if (cells.length !== expectedCells) {
+      if (cell.includes(delimiter, lineBreak)) return true;
+    } else if (index > 0 && endsInRow(recordText(), expectedCells, delimiter)) {
+      // Not for a multi-line first cell: it ends on a line holding every other cell's delimiter, row or not.
+      return true;
+    }
     if (holdsRows(cell, expectedCells, delimiter)) return true;
     if (cell.charCodeAt(0) === QUOTE && recordText().includes(cell)) return true;
   }

@@ -121,13 +121,27 @@ test('a stray quote closed a line later, in a ragged row, gives back the row it 
   ]);
 });
 
+test('a stray quote in the last cell, closed at the end of the next line, gives back the user it took in', async () => {
+  const envelopes = await readCsv('email,external_id,first_name\nana@x.com,crm-1,"Ana\nbob@x.com,crm-2,Bob"\ncarl@x.com,crm-3,Carl\n');
+  assert.deepEqual(summary(envelopes), [
+    [2, undefined, [`users.csv:2: ${RUNAWAY}`]],
+    [3, 'bob@x.com', []],
+    [4, 'carl@x.com', []],
+  ]);
+  assert.equal(envelopes[1].raw?.first_name, 'Bob"');
+});
+
 test('keeps legitimate multi-line cells with delimiters in them: a note, an address', async () => {
-  const envelopes = await readCsv('email,name,note\na@x.com,Ann,"Likes cats, dogs,\nand birds"\nb@x.com,Bo,"1 Main St,\nApt 2"\nc@x.com,Cy,x\n');
+  const envelopes = await readCsv(
+    'email,name,note\na@x.com,Ann,"Likes cats, dogs,\nand birds"\nb@x.com,Bo,"1 Main St,\nApt 2"\nc@x.com,Cy,"12 Main St, Apt 4\nSpringfield, IL"\nd@x.com,Di,x\n',
+  );
   assert.deepEqual(summary(envelopes), [
     [2, 'a@x.com', []],
     [4, 'b@x.com', []],
     [6, 'c@x.com', []],
+    [8, 'd@x.com', []],
   ]);
+  assert.equal(envelopes[2].raw?.note, '12 Main St, Apt 4\nSpringfield, IL');
   assert.equal(envelopes[0].raw?.note, 'Likes cats, dogs,\nand birds');
 });
 
