@@ -99,16 +99,27 @@ function badHeader(place: string): AuthpipeError {
 
 /** Column names such as `@timestamp` or `$email` (analytics exports) are names; `ana@example.com` and `$2a$10$...` are not. */
 const EMAIL_LIKE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const HASH_LIKE = /^\$[\w-]+\$/;
+const PHONE_LIKE = /^\+?\d[\d\s().-]{6,}$/;
 
 /**
- * A header cell that is an email address or opens like a password hash (`$2a$...`) is a user's data: the file has no
- * header row. Taking that row for one would lose the user and repeat their hash in every message naming columns.
+ * A password hash as exports write them: modular crypt (`$2a$10$...`, `$argon2id$...`), fields joined by `$`
+ * (`pbkdf2_sha256$27500$salt$hash`), or a bare digest in hex or Base64 (mixed case and digits, which names lack).
+ */
+function isHashLike(text: string): boolean {
+  if (/^\$[\w-]+\$/.test(text) || (text.length >= 20 && /^[^\s$]+(\$[^\s$]*){2,}$/.test(text))) return true;
+  if (/^[\dA-Fa-f]{32,}$/.test(text)) return true;
+  return text.length >= 32 && /^[\w+/=-]+$/.test(text) && /\d/.test(text) && /[A-Z]/.test(text) && /[a-z]/.test(text);
+}
+
+/**
+ * A header cell that is an email address, a phone number or a password hash is a user's data: the file has no header
+ * row. Taking that row for one would lose the user and repeat their hash in every message naming columns.
  */
 function dataInHeader(header: string[]): string | undefined {
   for (const [index, name] of header.entries()) {
     if (EMAIL_LIKE.test(name)) return `column ${index + 1} holds an email address`;
-    if (HASH_LIKE.test(name)) return `column ${index + 1} holds what looks like a password hash`;
+    if (PHONE_LIKE.test(name)) return `column ${index + 1} holds a phone number`;
+    if (isHashLike(name)) return `column ${index + 1} holds what looks like a password hash`;
   }
   return undefined;
 }

@@ -243,6 +243,11 @@ test('stops with csv.no_header when the first row holds an email or a hash, with
   for (const [content, holds] of [
     [rows.join('\n'), 'column 3 holds an email address'],
     ['user_1,Ana,$2a$10$secrethash\n', 'column 3 holds what looks like a password hash'],
+    // A user without an email first: their phone number or their hash in another format gives the row away.
+    ['user_2nE08,Gustavo,,+5511999990000,pbkdf2_sha256\n', 'column 4 holds a phone number'],
+    ['user_2nE08,Gustavo,,pbkdf2_sha256$27500$AAECAwQFBgcICQoLDA0ODw==$s+0/Lo8Z8qlEYCPLl1oc=,pbkdf2_sha256\n', 'column 4 holds what looks like a password hash'],
+    ['user_2nE08,Gustavo,5f4dcc3b5aa765d61d8327deb882cf99,md5\n', 'column 3 holds what looks like a password hash'],
+    ['user_2nE08,Gustavo,X03MO1qnZdYdgyfeuILPmQ8Hm6TVW1q4Zg9jLhRpCiY=,sha256\n', 'column 3 holds what looks like a password hash'],
   ]) {
     await assert.rejects(readCsv(content), {
       code: 'csv.no_header',
@@ -251,9 +256,9 @@ test('stops with csv.no_header when the first row holds an email or a hash, with
   }
 });
 
-test('takes analytics-style column names ($email, @timestamp) for a header', async () => {
-  const envelopes = await readCsv('distinct_id,$email,@timestamp\nu1,ana@example.com,2024-01-01\n');
-  assert.deepEqual(envelopes[0].raw, { distinct_id: 'u1', $email: 'ana@example.com', '@timestamp': '2024-01-01' });
+test('takes analytics-style column names ($email, @timestamp) and long snake_case ones for a header', async () => {
+  const envelopes = await readCsv('distinct_id,$email,@timestamp,unverified_email_addresses_of_the_user\nu1,ana@example.com,2024-01-01,\n');
+  assert.deepEqual(envelopes[0].raw, { distinct_id: 'u1', $email: 'ana@example.com', '@timestamp': '2024-01-01', unverified_email_addresses_of_the_user: '' });
 });
 
 test('warns that an empty, blank or header-only file held no records, rather than passing for a finished export', async () => {
