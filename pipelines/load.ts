@@ -103,7 +103,8 @@ class ProblemCollector {
   /** The message, saying which --set gave the value at `where`, or the key there (`--set sourc.path=...` names `sourc`). */
   private withSetter(where: PathSegment[], message: string): string {
     const set = this.setOf(where) ?? this.sets.find((candidate) => where.every((segment, index) => segment === candidate.where[index]));
-    return set === undefined ? message : `${message} (given by --set ${set.assignment})`;
+    // Never the value: it may be a secret (`--set sink.apikey=sk_live_...`, misspelt, is no known secret option).
+    return set === undefined ? message : `${message} (given by --set ${set.assignment.slice(0, set.assignment.indexOf('='))}=...)`;
   }
 
   private offsetOf(where: PathSegment[]): number {

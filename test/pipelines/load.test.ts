@@ -106,7 +106,11 @@ function setProblemMessages(sets: string[]): string[] {
 }
 
 test('a problem in a value given by --set says so, since the file itself is fine', () => {
-  assert.deepEqual(setProblemMessages(['sink.pth=out.ndjson']), ['sink "ndjson" has no option "pth" (did you mean "path"?) (given by --set sink.pth=out.ndjson)']);
+  assert.deepEqual(setProblemMessages(['sink.pth=out.ndjson']), ['sink "ndjson" has no option "pth" (did you mean "path"?) (given by --set sink.pth=...)']);
+});
+
+test('a misspelt --set never repeats its value, which may be a secret', () => {
+  assert.deepEqual(setProblemMessages(['sink.apikey=sk_live_SUPERSECRET123']), ['sink "ndjson" has no option "apikey" (given by --set sink.apikey=...)']);
 });
 
 test('a path given by --set is relative to the current folder, as on any command line; one in the file, to the file', () => {
@@ -128,7 +132,7 @@ test('a path given by --set is relative to the current folder, as on any command
 });
 
 test('a misspelt first key in a --set path says which --set made it', () => {
-  assert.deepEqual(setProblemMessages(['sourc.path=users.csv']), ['unknown key "sourc" (did you mean "source"?) (given by --set sourc.path=users.csv)']);
+  assert.deepEqual(setProblemMessages(['sourc.path=users.csv']), ['unknown key "sourc" (did you mean "source"?) (given by --set sourc.path=...)']);
 });
 
 test('reports an output file whose folder does not exist, before any row is read', () => {
