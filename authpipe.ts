@@ -181,7 +181,7 @@ for (const sink of Object.values(registry.sink)) {
 const replay = withOutputFlags(program.command('replay'))
   .description("send a ledger's failed rows again from their stored payloads, or --export them for fixing")
   .requiredOption('--ledger <path>', 'ledger file')
-  .addOption(new Option('--class <class>', 'rows to take: failed in WorkOS (retryable, permanent), kept out by validation (invalid), or all').choices(REPLAY_CLASSES).default('retryable'))
+  .addOption(new Option('--class <class>', 'rows to take: failed in WorkOS (retryable, with rows an interrupted run left in flight; permanent), kept out by validation (invalid), or all').choices(REPLAY_CLASSES).default('retryable'))
   .option('--export', 'print the rows as NDJSON envelopes with what went wrong attached (no password hashes); `authpipe write workos --ledger` takes them back')
   .option('--dry-run', 'plan the writes without sending any');
 // The workos sink's flags (its `live` gives --live) override the settings the ledger recorded, e.g. another --base-url.

@@ -15,7 +15,7 @@ const options = z.object({
   class: z
     .enum(REPLAY_CLASSES)
     .default('all')
-    .describe('Rows to read: retryable or permanent (failed in WorkOS), invalid (kept out by validation), or all three. Default all'),
+    .describe('Rows to read: retryable (failed in WorkOS, or left in flight by an interrupted run), permanent (failed in WorkOS), invalid (kept out by validation), or all of them. Default all'),
   resend: z
     .boolean()
     .default(false)

@@ -15,11 +15,18 @@ import type { ErrorClass, Ledger, LedgerRow, RowFilter } from './ledger.ts';
 export const REPLAY_CLASSES = ['retryable', 'permanent', 'invalid', 'all'] as const satisfies readonly (ErrorClass | 'all')[];
 export type ReplayClass = (typeof REPLAY_CLASSES)[number];
 
-const FILTERS: Record<ReplayClass, RowFilter> = {
-  retryable: { states: ['failed'], errorClass: 'retryable' },
-  permanent: { states: ['failed'], errorClass: 'permanent' },
-  invalid: { states: ['invalid'] },
-  all: { states: ['failed', 'invalid'] },
+/**
+ * Rows an interrupted run (or replay) left behind come first: they were claimed and never answered, so they are to be
+ * sent again like any retryable failure (the writer looks up an in-flight row before sending it). Read before the
+ * failed rows, which this replay's own writer puts in flight as it goes.
+ */
+const LEFT_IN_FLIGHT: RowFilter = { states: ['in_flight', 'pending'] };
+
+const FILTERS: Record<ReplayClass, readonly RowFilter[]> = {
+  retryable: [LEFT_IN_FLIGHT, { states: ['failed'], errorClass: 'retryable' }],
+  permanent: [{ states: ['failed'], errorClass: 'permanent' }],
+  invalid: [{ states: ['invalid'] }],
+  all: [LEFT_IN_FLIGHT, { states: ['failed', 'invalid'] }],
 };
 
 function asWarning(issue: Issue): Issue {
@@ -60,7 +67,7 @@ function warningsOf(row: LedgerRow): Issue[] {
  */
 export function* replayEnvelopes(ledger: Ledger, replayClass: ReplayClass, findings: boolean): Generator<Envelope> {
   const issues = findings ? issuesOf : warningsOf;
-  for (const row of ledger.rows(FILTERS[replayClass])) {
-    yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issues(row) };
+  for (const filter of FILTERS[replayClass]) {
+    for (const row of ledger.rows(filter)) yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issues(row) };
   }
 }

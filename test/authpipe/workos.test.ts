@@ -107,6 +107,30 @@ test('replay sends the retryable rows again with the settings the ledger recorde
   assert.equal(creates.length, 5);
 });
 
+test('a replay killed mid-way and run again sends the rows it left in flight too, and every row ends done', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const ledger = path.join(tempDir(), 'replayed.db');
+  const env = { ...process.env, WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
+  const input = Array.from({ length: 20 }, (_, seq) => envelopeLine(seq)).join('\n');
+  const failing = await runCli(['write', 'workos', '--ledger', ledger, '--retries', '0', '--quiet'], { input, env });
+  assert.equal(failing.code, 3, failing.stderr);
+
+  // Slow answers: the replay is killed with calls in flight, which leaves their rows in_flight in the ledger.
+  emulator.faults.clear();
+  emulator.faults.apply('latency=2000-2000');
+  const killed = spawn(process.execPath, [bin, 'replay', '--ledger', ledger, '--concurrency', '4'], { cwd: root, env });
+  while (emulator.requests.filter((request) => request.method === 'POST').length < 20 + 4) await sleep(10);
+  killed.kill('SIGKILL');
+  await once(killed, 'close');
+  assert.equal((await ledgerStatus(ledger)).byState.in_flight, 4);
+
+  emulator.faults.clear();
+  const again = await runCli(['replay', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((await ledgerStatus(ledger)).byState.done, 20);
+  assert.equal(emulator.store.users.size, 20);
+});
+
 test('replay takes a --base-url over the one the ledger recorded, to send the failed rows to another server', async (t) => {
   const failing = await emulatorFor(t, { faults: 'status=503:1' });
   const emulator = await emulatorFor(t);
