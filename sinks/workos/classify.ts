@@ -27,6 +27,11 @@ export class CallFailed extends Error {
   }
 }
 
+/** WorkOS has no such user or organization: a 404 of the API, not a web server's page for a path it lacks. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof CallFailed && error.failure.status === 404 && error.failure.foreign !== true;
+}
+
 const DUPLICATE_USER_CODES = new Set(['email_not_available', 'external_id_already_used']);
 
 function statusOf(error: unknown): number | null {
@@ -62,6 +67,7 @@ export function isUnauthorized(error: unknown): boolean {
 }
 
 const retryableStatus = (status: number) => status === 408 || status >= 500;
+const OUTAGE_PAGES = new Set([500, 502, 503, 504]);
 
 function byStatus(status: number, code: string, message: string): Failure {
   return { errorClass: retryableStatus(status) ? 'retryable' : 'permanent', code, message, status };
@@ -71,9 +77,11 @@ function byStatus(status: number, code: string, message: string): Failure {
 function unexpected(error: Error): Failure {
   const cause = error.cause as { name?: unknown; rawStatus?: unknown; message?: unknown } | undefined;
   if (cause?.name === 'ParseError' && typeof cause.rawStatus === 'number') {
-    // A gateway's 5xx page in front of the real API is an ordinary outage; any other page is not WorkOS's answer.
+    // A gateway's error page in front of the real API (500, 502, 503, 504) is an ordinary outage; any other page (a
+    // web server's 404, or its 501 for a POST it does not handle) is not WorkOS's answer.
     const failure = byStatus(cause.rawStatus, `http_${cause.rawStatus}`, `WorkOS answered ${cause.rawStatus} with a body that is not JSON`);
-    return cause.rawStatus >= 500 ? failure : { ...failure, foreign: true };
+    // Retryable either way: it says nothing of the row, and the right server may answer it later.
+    return OUTAGE_PAGES.has(cause.rawStatus) ? failure : { ...failure, errorClass: 'retryable', foreign: true };
   }
   return { errorClass: 'retryable', code: 'network_error', message: innermostMessage(error), status: null };
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { OrgRef } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed } from './classify.ts';
+import { CallFailed, isNotFound } from './classify.ts';
 
 /** `id:<WorkOS id>` for an org given by id, `ext:<external id>` otherwise; null when the ref names neither. */
 export function orgKeyOf(org: OrgRef): string | null {
@@ -52,7 +52,7 @@ export class OrgResolver {
       this.ledger.orgResolved(orgKey, { workosOrgId: found.id, name: found.name });
       return found.id;
     } catch (error) {
-      if (!(error instanceof CallFailed && error.failure.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
     }
     const name = org.name;
     if (name === undefined) {

@@ -4,7 +4,7 @@
 import { normalizeEmail, type UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed, isDuplicateUser } from './classify.ts';
+import { CallFailed, isDuplicateUser, isNotFound } from './classify.ts';
 import { changesBetween, createUserOptions, updateUserOptions } from './payload.ts';
 
 export interface WrittenUser {
@@ -50,7 +50,7 @@ async function findHeldUser(api: WorkosApi, user: UserDraft): Promise<HeldUser |
       // The SDK puts the external id into the path as it is; `/`, `?` or `#` would change the route (§3).
       return await api.idempotent('read', () => api.sdk.userManagement.getUserByExternalId(encodeURIComponent(externalId)).then(withUserId));
     } catch (error) {
-      if (!(error instanceof CallFailed && error.failure.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
   if (email === undefined) return null;

@@ -37,16 +37,21 @@ test('a row whose calls keep failing ends failed/retryable with the server code 
   }
 });
 
-const NOT_WORKOS = [
-  { name: 'answers 200 without a user id', status: 200, type: 'application/json', body: JSON.stringify({ object: 'list', data: [{ email: 'user0@example.com' }], list_metadata: {} }) },
-  { name: 'answers 404 with an HTML page', status: 404, type: 'text/html', body: '<html><body>Not Found</body></html>' },
+const HTML = 'text/html';
+type Answer = [status: number, type: string, body: string];
+const NOT_WORKOS: { name: string; answer: (method?: string) => Answer }[] = [
+  { name: 'answers 200 without a user id', answer: () => [200, 'application/json', JSON.stringify({ object: 'list', data: [{ email: 'user0@example.com' }], list_metadata: {} })] },
+  { name: 'answers 404 with an HTML page', answer: () => [404, HTML, '<html><body>Not Found</body></html>'] },
+  // As `python3 -m http.server` does: its 404 page must not pass for "no such user", nor its 501 for an outage.
+  { name: 'serves pages and takes no POST', answer: (method?: string) => (method === 'GET' ? [404, HTML, '<p>File not found</p>'] : [501, HTML, '<p>Unsupported method</p>']) },
 ];
 
 for (const server of NOT_WORKOS) {
-  test(`a server that ${server.name} stops the run (workos.not_workos), and no row is recorded done without a WorkOS id`, async (t) => {
-    const baseUrl = await serve(t, (_request, response) => {
-      response.writeHead(server.status, { 'content-type': server.type });
-      response.end(server.body);
+  test(`a server that ${server.name} stops the run (workos.not_workos), and no row is recorded done without a WorkOS id, nor failed for good`, async (t) => {
+    const baseUrl = await serve(t, (request, response) => {
+      const [status, type, body] = server.answer(request.method);
+      response.writeHead(status, { 'content-type': type });
+      response.end(body);
     });
     const run = sinkContext();
     await assert.rejects(runSink(null, userEnvelopes(3), run, { baseUrl, retries: 1 }), {
@@ -55,7 +60,9 @@ for (const server of NOT_WORKOS) {
     });
     const ledger = openLedger(run.ledgerPath, { readonly: true });
     try {
-      assert.equal(ledger.status().byState.done, 0);
+      const status = ledger.status();
+      assert.equal(status.byState.done, 0);
+      assert.equal(status.byErrorClass.permanent ?? 0, 0);
     } finally {
       ledger.close();
     }
