@@ -3,7 +3,7 @@
 // sent; everything else (results, org ids, invalid rows) may wait a few milliseconds and be committed
 // in the same small transaction as the next marks. A crash loses at most those results, and every
 // row they belonged to is still `in_flight`, which the writer reconciles by lookup.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
@@ -125,6 +125,15 @@ interface StoredRow {
   issues: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** The file's own path, through any link to it or to a folder above it: one ledger has one lock, whatever it is called. */
+function realPathOf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.join(realpathSync(path.dirname(file)), path.basename(file));
+  }
 }
 
 /** Results wait at most this long for the next commit; marks that must be durable are committed at once. */
@@ -253,7 +262,7 @@ export class Ledger {
         if (problem !== undefined) throw notALedger(file, problem);
       }
       mkdirSync(path.dirname(this.file), { recursive: true });
-      this.lock = lockLedger(this.file);
+      this.lock = lockLedger(realPathOf(this.file));
       try {
         createPrivateFile(this.file);
         this.db = new Database(this.file);

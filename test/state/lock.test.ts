@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -30,6 +30,17 @@ test('a second process on the same ledger refuses at start, naming the process t
   } finally {
     ledger.close();
   }
+});
+
+test('a second process reaching the same ledger through a link refuses too', async (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'clerk.db');
+  const holder = openInChild(file, 'hold');
+  t.after(() => holder.process.kill('SIGKILL'));
+  while (!holder.output().includes('open')) await once(holder.process.stdout, 'data');
+  const link = path.join(dir, 'link.db');
+  symlinkSync(file, link);
+  assert.throws(() => openLedger(link), { code: 'ledger.locked' });
 });
 
 test('a lock left by a process that was killed is taken over', async () => {
