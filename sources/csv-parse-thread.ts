@@ -4,7 +4,7 @@
 // Backpressure: past MAX_BATCHES_IN_FLIGHT unacknowledged batches the worker stops parsing, its stdin fills, and the
 // pipe from the input pauses; so memory stays flat whatever the input size.
 import { on } from 'node:events';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
 /** Rows in the order csv-parse found them; blank lines and rows of empty cells are left out, but counted in the lines of the rows after them. */
@@ -43,6 +43,12 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 const DONE = 'done';
 /** The main thread's message for each batch it takes. */
 const ACK = 'ack';
+/**
+ * The main thread's word once the worker's stdin is ended: the input ended, or failed partway (a truncated gzip), in
+ * which case a last line without its line break is a row cut short. Sent apart from stdin, so the worker waits for it.
+ */
+export const INPUT_ENDED = 'input-ended';
+export const INPUT_FAILED = 'input-failed';
 
 // Plain JavaScript, so the worker starts without the TypeScript loader: measured, that loader costs each run about
 // 300 ms and 40 MB more (a second loader thread), and the worker has nothing else to share with the main thread.
@@ -53,22 +59,28 @@ export async function* parseInThread(input: Readable, format: Pick<ParserThreadD
   const workerData: ParserThreadData = { ...format, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT };
   // No execArgv: under `node --import tsx` the worker would load the TypeScript loader it does not need.
   const worker = new Worker(WORKER_ENTRY, { execArgv: [], stdin: true, workerData, resourceLimits: WORKER_LIMITS });
-  const inputFailed = new AbortController();
-  const toWorker = pipeline(input, worker.stdin!, (error) => {
-    if (error) inputFailed.abort(error);
+  const toWorker = worker.stdin!;
+  // An input that fails partway ends the worker's stdin rather than destroying it: the rows before the failure are
+  // parsed and posted, then the failure is thrown.
+  let inputFailure: { error: unknown } | undefined;
+  input.on('error', (error) => {
+    inputFailure ??= { error };
+    toWorker.end();
   });
+  toWorker.on('finish', () => worker.postMessage(inputFailure === undefined ? INPUT_ENDED : INPUT_FAILED));
+  input.pipe(toWorker);
   try {
-    for await (const [message] of on(worker, 'message', { signal: AbortSignal.any([signal, inputFailed.signal]) })) {
-      if (message === DONE) return;
+    for await (const [message] of on(worker, 'message', { signal })) {
+      if (message === DONE) break;
       worker.postMessage(ACK);
       yield message as RowBatch;
     }
-  } catch (error) {
-    if (inputFailed.signal.aborted) throw inputFailed.signal.reason;
-    throw error;
   } finally {
-    // Ends the pipe too, which stops the input: an open stdin would otherwise keep the process alive.
+    // Stops the input too: an open stdin would otherwise keep the process alive.
+    input.unpipe(toWorker);
+    input.destroy();
     toWorker.destroy();
     await worker.terminate();
   }
+  if (inputFailure !== undefined) throw inputFailure.error;
 }

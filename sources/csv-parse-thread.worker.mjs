@@ -13,6 +13,9 @@ import { markedEncoding } from './byte-order-marks.mjs';
 
 const BATCH_ROWS = 1024;
 const DONE = 'done';
+/** The main thread's word once stdin is ended (INPUT_ENDED and INPUT_FAILED in csv-parse-thread.ts). */
+const INPUT_ENDED = 'input-ended';
+const INPUT_FAILED = 'input-failed';
 const LF = 10;
 const CR = 13;
 const QUOTE = 34;
@@ -27,6 +30,8 @@ const NOWHERE = -1;
 const MAX_RECORD_BYTES = 8 << 20;
 /** The error code of a record a stray quote ran on past its line; the rows it swallowed are read again. */
 const RUNAWAY_QUOTE = 'RUNAWAY_QUOTE';
+/** The error code of a last line without its line break, in an input that failed partway: the row is cut short. */
+const CUT_SHORT = 'INPUT_CUT_SHORT';
 /** What a restart feeds a new parser at a time, from the input it held. */
 const REFEED_SLICE_BYTES = 4096;
 
@@ -326,7 +331,12 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
   let onAcknowledged;
-  port.on('message', () => {
+  /** @type {(failed: boolean) => void} */
+  let onInputOutcome = () => undefined;
+  /** Whether the input failed partway, once the main thread says how it ended. */
+  const inputFailed = new Promise((resolve) => (onInputOutcome = resolve));
+  port.on('message', (message) => {
+    if (message === INPUT_ENDED || message === INPUT_FAILED) return onInputOutcome(message === INPUT_FAILED);
     inFlight--;
     onAcknowledged?.();
     onAcknowledged = undefined;
@@ -352,6 +362,10 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
   let restartAt = NOWHERE;
   /** Inside a line too long to parse, from this offset on, until its line break comes; NOWHERE when not. */
   let skippingFrom = NOWHERE;
+  /** Input offset just past the last line break read. */
+  let lastLineEnd = 0;
+  /** In an input that failed partway, where its last line starts when that line has no line break; NOWHERE when not. */
+  let cutFrom = NOWHERE;
 
   /**
    * Gives up on the record that starts at `start` and reads on from its second line, so the rows a stray quote
@@ -377,7 +391,11 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
     const start = previousEnd;
     const line = lines.lineAt(start);
     previousEnd = parserStart + parser.info.bytes;
-    if ('error' in row) {
+    if (cutFrom !== NOWHERE && start >= cutFrom) {
+      // What the row's cells hold may stop anywhere (`ana@example.c`): never a row.
+      if (!('error' in row) && isBlankRow(row)) return;
+      builder.addFailure(line, CUT_SHORT);
+    } else if ('error' in row) {
       // csv-parse's message may quote a cell, which can be a password hash: only its code crosses over.
       const { code } = row.error;
       const next = lines.lineBreakAfter(start);
@@ -443,6 +461,8 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
   /** Parses the next piece of input, or looks in it for the end of a line too long to parse. */
   const parse = async (/** @type {Buffer} */ chunk) => {
     lines.add(chunk);
+    const lastBreak = Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR));
+    if (lastBreak !== NOWHERE) lastLineEnd = lines.end - chunk.length + lastBreak + 1;
     if (skippingFrom === NOWHERE) parser.write(chunk);
     else {
       const next = lines.lineBreakAfter(skippingFrom);
@@ -469,6 +489,7 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
     await room();
   }
   if (toUtf8) await parse(toUtf8(Buffer.alloc(0)));
+  if ((await inputFailed) && lastLineEnd < lines.end) cutFrom = lastLineEnd;
   // Ending a parser may find a quote still open, and reading starts over after its line, until one ends cleanly.
   while (skippingFrom === NOWHERE) {
     const ending = parser;

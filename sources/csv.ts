@@ -85,6 +85,7 @@ function undecodedIssue(place: string, encoding: string): Issue {
 const PARSE_ERROR_REASONS: Record<string, string> = {
   CSV_QUOTE_NOT_CLOSED: 'a quote opened in this record is never closed',
   RUNAWAY_QUOTE: 'a quote opened on this line is not closed where its row ends, so the row is left out; the lines after it are read as rows',
+  INPUT_CUT_SHORT: 'the input failed inside this row (see the error that stopped the run), so what was read of it is left out',
   CSV_MAX_RECORD_SIZE: 'the record is longer than 8 MiB (a quote opened on this line and never closed?), so it is left out and reading goes on at the next line',
 };
 

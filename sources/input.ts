@@ -62,7 +62,10 @@ function gunzipIfCompressed(name: string): Transform {
         output.push(rest);
       }
       if (gunzip === undefined) return done();
-      finished(gunzip, () => done());
+      // A fault found at the end (a file cut short) fails the output instead of ending it: see failOnceRead.
+      finished(gunzip, (error) => {
+        if (!error) done();
+      });
       gunzip.end();
     },
     destroy(error, callback) {
@@ -70,10 +73,19 @@ function gunzipIfCompressed(name: string): Transform {
       callback(error);
     },
   });
+  /**
+   * Bytes decompressed before a fault hold the rows before it: the reader takes them all before it learns of the
+   * fault, which destroying the output at once would throw away with them.
+   */
+  function failOnceRead(error: Error): void {
+    const failure = new AuthpipeError('source.bad_gzip', `${name}: the gzip data cannot be read (${error.message})`);
+    const whenRead = () => (output.readableLength === 0 || output.destroyed ? output.destroy(failure) : setTimeout(whenRead, 5));
+    whenRead();
+  }
   function startGunzip(): Gunzip {
     const started = createGunzip();
     started.on('data', (bytes: Buffer) => output.push(bytes));
-    started.on('error', (error) => output.destroy(new AuthpipeError('source.bad_gzip', `${name}: the gzip data cannot be read (${error.message})`)));
+    started.on('error', failOnceRead);
     return started;
   }
   return output;

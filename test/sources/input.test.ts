@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+import type { Envelope } from '../../pipelines/record.ts';
 import { csvSource } from '../../sources/csv.ts';
 import { ndjsonSource } from '../../sources/ndjson.ts';
 import { bin } from '../authpipe/cli.ts';
@@ -38,6 +39,28 @@ test('stops with source.bad_gzip naming the file when the gzip data is cut off',
     code: 'source.bad_gzip',
     message: 'cut.csv.gz: the gzip data cannot be read (unexpected end of file)',
   });
+});
+
+test('a gzip file cut off halfway gives every whole row before the cut, and its cut row as an error, then stops', async () => {
+  const rows = Array.from({ length: 20_000 }, (_, index) => `u${index}@example.com,N${index}`);
+  const compressed = gzipSync(['email,name', ...rows, ''].join('\n'));
+  const cut = compressed.subarray(0, compressed.length / 2);
+  const readable = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString().split('\n');
+  const { dir, file } = fileWith('cut.csv.gz', cut);
+  const read: Envelope[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const envelope of csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir))) read.push(envelope);
+    },
+    { code: 'source.bad_gzip' },
+  );
+  // Every line before the last one readable is a whole row; the last one stops anywhere, and is never passed off as a row.
+  const whole = readable.length - 2;
+  assert.deepEqual(
+    read.slice(0, -1).map((envelope) => envelope.raw?.email),
+    rows.slice(0, whole).map((row) => row.split(',')[0]),
+  );
+  assert.deepEqual(read.at(-1)?.issues.map((issue) => issue.message), [`cut.csv.gz:${whole + 2}: the input failed inside this row (see the error that stopped the run), so what was read of it is left out`]);
 });
 
 test('reads gzip padded with zeros after its end, as some tools write it', async () => {
