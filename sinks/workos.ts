@@ -73,7 +73,8 @@ function apiKeyOf(options: WorkosOptions, baseUrl: string, ctx: Context): string
 }
 
 function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {
-  return { sink: 'workos', baseUrl, rate: options.rate, readRate: options.readRate, concurrency: options.concurrency, retries: options.retries };
+  const { rate, readRate, concurrency, retries, timeout, totpIssuer } = options;
+  return { sink: 'workos', baseUrl, rate, readRate, concurrency, retries, timeout, totpIssuer };
 }
 
 function checkKey(apiKey: string | undefined, options: WorkosOptions, ctx: Context): string {

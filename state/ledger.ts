@@ -91,6 +91,9 @@ export interface SinkSettings {
   readRate: string;
   concurrency: number;
   retries: number;
+  timeout?: number;
+  /** Imported TOTP factors show it in authenticator apps: a replay must enrol its factors under the same one. */
+  totpIssuer?: string;
 }
 
 export interface LedgerStatus {

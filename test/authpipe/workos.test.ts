@@ -107,6 +107,22 @@ test('replay sends the retryable rows again with the settings the ledger recorde
   assert.equal(creates.length, 5);
 });
 
+test('replay enrols TOTP factors under the issuer the run was given, which the ledger recorded', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const ledger = path.join(tempDir(), 'issuer.db');
+  const env = { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
+  const input = JSON.stringify({ seq: 1, key: 'ext:u1', origin: { file: 'users.ndjson', line: 1 }, user: { email: 'u1@example.com', externalId: 'u1', totpSecret: TOTP_SECRET }, issues: [] });
+  const failing = await runCli(['write', 'workos', '--ledger', ledger, '--totp-issuer', 'AcmeCorp', '--retries', '0', '--quiet'], { input, env });
+  assert.equal(failing.code, 3, failing.stderr);
+
+  emulator.faults.clear();
+  const replay = await runCli(['replay', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(replay.code, 0, replay.stderr);
+  const user = emulator.store.userByEmail('u1@example.com');
+  assert.ok(user);
+  assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.issuer), ['AcmeCorp']);
+});
+
 test('a replay killed mid-way and run again sends the rows it left in flight too, and every row ends done', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'status=503:1' });
   const ledger = path.join(tempDir(), 'replayed.db');
