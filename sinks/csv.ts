@@ -82,7 +82,7 @@ const flat: Layout = {
 const LAYOUTS = { 'workos-csv': workosCsv, flat };
 
 const options = z.object({
-  path: outputPath().default('-').describe('CSV file to write (created or truncated); `-` writes stdout'),
+  path: outputPath().default('-').describe('CSV file to write (created, or replaced whole once the sink is done: until then the old file stays as it was); `-` writes stdout'),
   layout: z
     .enum(['workos-csv', 'flat'])
     .default('workos-csv')
@@ -108,7 +108,7 @@ export const csvSink = defineSink({
         }
       }
       const output = await openOutput(options.path, ctx);
-      await pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end });
+      await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }));
       // Neither layout has a column for one (the WorkOS import CSV has none): an MFA secret must not vanish unsaid.
       if (totpSecretsLeftOut > 0) {
         ctx.log.warn(

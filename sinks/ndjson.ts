@@ -6,7 +6,7 @@ import { hasErrors, type Envelope } from '../pipelines/record.ts';
 import { openOutput } from './output.ts';
 
 const options = z.object({
-  path: outputPath().default('-').describe('NDJSON file to write (created or truncated); `-` writes stdout'),
+  path: outputPath().default('-').describe('NDJSON file to write (created, or replaced whole once the sink is done: until then the old file stays as it was); `-` writes stdout'),
   keepRaw: z.boolean().default(false).describe('Keep each source record (`raw`) in the output; by default it is dropped'),
 });
 
@@ -40,7 +40,7 @@ export const ndjsonSink = defineSink({
         if (chunk !== '') yield chunk;
       }
       const output = await openOutput(options.path, ctx);
-      await pipeline(chunks(records), output.stream, { end: output.end });
+      await output.finish(pipeline(chunks(records), output.stream, { end: output.end }));
       return output.settle(result);
     };
   },

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Envelope } from '../../pipelines/record.ts';
+import { ndjsonSink } from '../../sinks/ndjson.ts';
+import { contextIn, streamOf, tempDir } from '../sources/context.ts';
+
+function row(seq: number): Envelope {
+  return { seq, key: `seq:${seq}`, origin: { file: 'users.csv', line: seq + 1 }, user: { email: `user${seq}@example.com` }, issues: [] };
+}
+
+async function sinkInto(file: string) {
+  return ndjsonSink.create(ndjsonSink.options.parse({ path: file }), contextIn(path.dirname(file)));
+}
+
+function emails(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as Envelope).user.email ?? '');
+}
+
+test('the file a sink replaces keeps its content until the sink is done (a chain may still be reading it), then holds the new rows', async () => {
+  const file = path.join(tempDir(), 'users.ndjson');
+  writeFileSync(file, 'the export being read\n');
+  let contentMidway = '';
+  async function* rows() {
+    for (let seq = 1; seq <= 3000; seq++) {
+      if (seq === 2000) contentMidway = readFileSync(file, 'utf8');
+      yield row(seq);
+    }
+  }
+  await (await sinkInto(file))(rows());
+  assert.equal(contentMidway, 'the export being read\n');
+  assert.equal(emails(file).length, 3000);
+  assert.deepEqual(readdirSync(path.dirname(file)), ['users.ndjson']);
+});
+
+test('a sink whose input fails leaves the old file as it was, and nothing else behind', async () => {
+  const file = path.join(tempDir(), 'users.ndjson');
+  writeFileSync(file, 'the last good output\n');
+  async function* failing() {
+    yield row(1);
+    throw new Error('disk gone');
+  }
+  await assert.rejects((await sinkInto(file))(failing()), /disk gone/);
+  assert.equal(readFileSync(file, 'utf8'), 'the last good output\n');
+  assert.deepEqual(readdirSync(path.dirname(file)), ['users.ndjson']);
+});
+
+test('through a link, the file it points to is replaced and the link stays', async () => {
+  const dir = tempDir();
+  const target = path.join(dir, 'real.ndjson');
+  writeFileSync(target, 'old\n');
+  const link = path.join(dir, 'link.ndjson');
+  symlinkSync(target, link);
+  await (await sinkInto(link))(streamOf([row(1)]));
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.deepEqual(emails(target), ['user1@example.com']);
+});
