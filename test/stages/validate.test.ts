@@ -10,17 +10,18 @@ const BROKEN_EVERYWHERE: UserDraft = {
   email: 'ana@@example.com',
   passwordHash: 'd41d8cd98f00b204e9800998ecf8427e',
   passwordHashType: 'bcrypt',
+  totpSecret: 'not-base32',
   metadata: { plan: 'é' },
   orgs: [{ id: 'acme', roles: ['admin'] }],
 };
 
 test('applies every rule by default, in a fixed order that ends with duplicates', async () => {
-  assert.deepEqual(validateStage.options.parse({}), { rules: ['email', 'hash', 'metadata-limits', 'orgs', 'duplicates'] });
-  const transform = await validator(['email', 'duplicates', 'hash', 'metadata-limits', 'orgs']);
+  assert.deepEqual(validateStage.options.parse({}), { rules: ['email', 'hash', 'totp', 'metadata-limits', 'orgs', 'duplicates'] });
+  const transform = await validator(['email', 'duplicates', 'hash', 'metadata-limits', 'totp', 'orgs']);
   const envelopes = await collect(transform(streamOf([envelopeOf(BROKEN_EVERYWHERE), envelopeOf({ email: 'bo@example.com' }, 3), envelopeOf({ email: 'BO@example.com' }, 4)])));
   assert.deepEqual(
     envelopes.map((envelope) => findings(envelope)),
-    [['error email.invalid', 'error hash.format_mismatch', 'error metadata.value_invalid', 'error org.id_invalid'], [], ['error email.duplicate']],
+    [['error email.invalid', 'error hash.format_mismatch', 'error totp.invalid', 'error metadata.value_invalid', 'error org.id_invalid'], [], ['error email.duplicate']],
   );
 });
 
@@ -33,7 +34,7 @@ test('rejects an unknown rule name, listing the known ones, and an empty list', 
   const unknown = validateStage.options.safeParse({ rules: ['email', 'dupes'] });
   assert.equal(unknown.success, false);
   assert.deepEqual(unknown.error?.issues[0].path, ['rules', 1]);
-  assert.equal(unknown.error?.issues[0].message, 'Invalid option: expected one of "email"|"hash"|"metadata-limits"|"orgs"|"duplicates"');
+  assert.equal(unknown.error?.issues[0].message, 'Invalid option: expected one of "email"|"hash"|"totp"|"metadata-limits"|"orgs"|"duplicates"');
   const empty = validateStage.options.safeParse({ rules: [] });
   assert.equal(empty.error?.issues[0].message, 'name at least one rule, or leave the validate stage out');
 });
