@@ -4,7 +4,7 @@ import { defineSource, inputPath } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 import { describeOrigin, rawEnvelope, type Issue } from '../pipelines/record.ts';
 import { parseInThread, type RowBatch } from './csv-parse-thread.ts';
-import { openInput } from './input.ts';
+import { openInput, REPLACEMENT_CHARACTER } from './input.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('CSV file to read; `-` reads stdin'),
@@ -29,7 +29,6 @@ function isKnownEncoding(label: string): boolean {
   }
 }
 
-const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** The cells `first` up to (not including) `end` of a batch. */
 function cellsOf(batch: RowBatch, first: number, end: number): string[] {

@@ -121,6 +121,10 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
   return openedInput(handle.createReadStream(), name);
 }
 
+/** What the decoder makes of bytes that are not UTF-8: importing it would write a mangled name or email. */
+export const REPLACEMENT_CHARACTER = '\uFFFD';
+export const UNDECODED_REASON = 'has bytes that are not UTF-8 (read as U+FFFD); save the file as UTF-8';
+
 /**
  * The input as text: UTF-8, or UTF-16 when it opens with that byte order mark (what Windows PowerShell's `>` and
  * `Out-File` write), which is dropped. Bytes that do not decode become U+FFFD.

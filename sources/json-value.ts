@@ -1,4 +1,5 @@
 // What a parsed JSON value is, for the json and ndjson sources: only an object can be a user record.
+import { REPLACEMENT_CHARACTER } from './input.ts';
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -24,4 +25,12 @@ export function nestsTooDeep(value: unknown, depth = 0): boolean {
     if (nestsTooDeep(inner, depth + 1)) return true;
   }
   return false;
+}
+
+/** Whether any key or text inside the value holds REPLACEMENT_CHARACTER. */
+export function holdsUndecodedText(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(REPLACEMENT_CHARACTER);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsUndecodedText);
+  return Object.entries(value).some(([key, inner]) => key.includes(REPLACEMENT_CHARACTER) || holdsUndecodedText(inner));
 }

@@ -17,8 +17,8 @@ import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
-import { openInput, textOf } from './input.ts';
-import { isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
+import { openInput, textOf, UNDECODED_REASON } from './input.ts';
+import { holdsUndecodedText, isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('JSON file to read; `-` reads stdin'),
@@ -50,6 +50,7 @@ function elementEnvelope(item: StreamArrayItem, file: string, key: string | unde
     rawEnvelope(item.key + 1, origin, {}, [{ stage: 'json', code, level: 'error', message: `${file} ${origin.page}: ${reason}` }]);
   if (!isObject(item.value)) return refused('json.not_an_object', `the element is ${kindOf(item.value)}, not an object`);
   if (nestsTooDeep(item.value)) return refused('json.too_deep', `the element nests values more than ${MAX_NESTING} deep`);
+  if (holdsUndecodedText(item.value)) return refused('json.undecodable', `the element ${UNDECODED_REASON}`);
   return rawEnvelope(item.key + 1, origin, item.value);
 }
 

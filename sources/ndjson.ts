@@ -4,7 +4,7 @@ import { addAbortSignal } from 'node:stream';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
-import { openInput, textOf } from './input.ts';
+import { openInput, REPLACEMENT_CHARACTER, textOf, UNDECODED_REASON } from './input.ts';
 import { isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
 
 const options = z.object({
@@ -113,6 +113,7 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   }
   if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
   if (nestsTooDeep(value)) return invalidLine(seq, origin, 'ndjson.too_deep', `the line nests values more than ${MAX_NESTING} deep`);
+  if (text.includes(REPLACEMENT_CHARACTER)) return invalidLine(seq, origin, 'ndjson.undecodable', `the line ${UNDECODED_REASON}`);
   if (!looksLikeEnvelope(value)) return rawEnvelope(seq, origin, value);
   // A hand edit (jq's `.user.metadata |= ...` on a row without metadata) leaves `metadata: null`: it means none.
   if (isObject(value.user) && value.user.metadata === null) delete value.user.metadata;

@@ -85,6 +85,17 @@ test('an element nested thousands deep is an error row without its value (a sink
   );
 });
 
+test('an element with bytes that are not UTF-8 is an error row without its value; the rest are read', async () => {
+  const envelopes = await readJson(Buffer.concat([Buffer.from('[{"name":"Jos'), Buffer.from([0xe9]), Buffer.from('"},{"name":"Ana"}]')]));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.raw, envelope.issues.map((issue) => issue.message)]),
+    [
+      [{}, ['export.json [0]: the element has bytes that are not UTF-8 (read as U+FFFD); save the file as UTF-8']],
+      [{ name: 'Ana' }, []],
+    ],
+  );
+});
+
 test('rejects a document without the key, such as a Firebase export without `users`', async () => {
   await assert.rejects(readJson('{"kind":"identitytoolkit#DownloadAccountResponse"}', 'users'), {
     code: 'json.key_not_found',

@@ -189,6 +189,17 @@ test('a line nested thousands deep is an error row without its value (a sink cou
   );
 });
 
+test('a line with bytes that are not UTF-8 is an error row without its value, not a mangled name', async () => {
+  const envelopes = await readNdjson(Buffer.concat([Buffer.from('{"name":"Jos'), Buffer.from([0xe9]), Buffer.from('"}\n{"name":"Ana"}\n')]));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.raw, envelope.issues.map((issue) => issue.code)]),
+    [
+      [{}, ['ndjson.undecodable']],
+      [{ name: 'Ana' }, []],
+    ],
+  );
+});
+
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
   const { dir } = fileWith('other.ndjson', '');
   await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: `${dir}/missing.ndjson` }), contextIn(dir))), {
