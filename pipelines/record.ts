@@ -89,3 +89,10 @@ export function describeOrigin(origin: Origin): string {
   if (origin.line !== undefined) return `${origin.file ?? 'input'}:${origin.line}`;
   return [origin.file, origin.page].filter(Boolean).join(' ') || 'input';
 }
+
+/** A row with its source record and no user field yet: no map stage has been through it. */
+export function isUnmapped(envelope: Envelope): boolean {
+  if (envelope.raw === undefined) return false;
+  for (const field in envelope.user) if (envelope.user[field as keyof UserDraft] !== undefined) return false;
+  return true;
+}

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
-import { hasErrors, type Envelope } from '../pipelines/record.ts';
+import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { openOutput } from './output.ts';
 import { spreadsheetSafe } from './spreadsheet-safe.ts';
 
@@ -98,17 +98,22 @@ export const csvSink = defineSink({
     return async (records) => {
       const result = { written: 0, failed: 0, skipped: 0 };
       let totpSecretsLeftOut = 0;
+      let unmapped = 0;
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
         for await (const envelope of envelopes) {
           // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
           if (hasErrors(envelope)) continue;
           result.written++;
           if (envelope.user.totpSecret !== undefined) totpSecretsLeftOut++;
+          if (isUnmapped(envelope)) unmapped++;
           yield* layout.rows(envelope);
         }
       }
       const output = await openOutput(options.path, ctx);
       await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }));
+      if (unmapped > 0) {
+        ctx.log.warn(`csv: ${unmapped} ${unmapped === 1 ? 'row has' : 'rows have'} no user fields, only a source record (no map stage before the sink?): written as empty cells`);
+      }
       // Neither layout has a column for one (the WorkOS import CSV has none): an MFA secret must not vanish unsaid.
       if (totpSecretsLeftOut > 0) {
         ctx.log.warn(

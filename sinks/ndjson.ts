@@ -2,12 +2,12 @@
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
-import { hasErrors, type Envelope } from '../pipelines/record.ts';
+import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { openOutput } from './output.ts';
 
 const options = z.object({
   path: outputPath().default('-').describe('NDJSON file to write (created, or replaced whole once the sink is done: until then the old file stays as it was); `-` writes stdout'),
-  keepRaw: z.boolean().default(false).describe('Keep each source record (`raw`) in the output; by default it is dropped'),
+  keepRaw: z.boolean().default(false).describe('Keep each source record (`raw`) in the output; by default it is dropped, except from rows no map stage has been through'),
 });
 
 /**
@@ -30,8 +30,9 @@ export const ndjsonSink = defineSink({
           // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
           if (hasErrors(envelope)) continue;
           result.written++;
-          // JSON.stringify leaves out a property whose value is undefined.
-          chunk += `${JSON.stringify(options.keepRaw ? envelope : { ...envelope, raw: undefined })}\n`;
+          // JSON.stringify leaves out a property whose value is undefined. A row no map stage has been through keeps its
+          // record: without it, nothing of the row would be written (`read csv | write ndjson`, to map later).
+          chunk += `${JSON.stringify(options.keepRaw || isUnmapped(envelope) ? envelope : { ...envelope, raw: undefined })}\n`;
           if (chunk.length >= CHUNK_CHARS) {
             yield chunk;
             chunk = '';

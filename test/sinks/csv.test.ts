@@ -133,3 +133,13 @@ test('says how many TOTP secrets a CSV file left out, in either layout, since it
     assert.ok(!readFileSync(path.join(dir, 'out.csv'), 'utf8').includes('JBSWY3DPEHPK3PXP'));
   }
 });
+
+test('says how many rows had only a source record (no map stage before the sink?), which it writes as empty cells', async () => {
+  const dir = tempDir();
+  const warnings: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv') }), ctx);
+  const unmapped: Envelope = { seq: 9, key: 'seq:9', origin: { file: 'users.csv', line: 10 }, user: {}, raw: { email: 'cy@example.com' }, issues: [] };
+  await writer(streamOf([unmapped, bo, { ...unmapped, seq: 10 }]));
+  assert.deepEqual(warnings, ['warning: csv: 2 rows have no user fields, only a source record (no map stage before the sink?): written as empty cells\n']);
+});

@@ -47,6 +47,12 @@ test('keeps the raw record when asked', async () => {
   assert.equal(readFileSync(file, 'utf8'), `${JSON.stringify(mapped)}\n`);
 });
 
+test('keeps the record of a row no map stage has been through, which is all there is of it (read csv | write ndjson, to map later)', async () => {
+  const unmapped: Envelope = { seq: 3, key: 'seq:3', origin: { file: 'users.csv', line: 4 }, user: {}, raw: { email: 'cy@example.com' }, issues: [] };
+  const { file } = await writeNdjson([unmapped]);
+  assert.equal(readFileSync(file, 'utf8'), `${JSON.stringify(unmapped)}\n`);
+});
+
 test('leaves out rows with an error issue', async () => {
   const { file, result } = await writeNdjson([invalid, mapped, invalid]);
   assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
