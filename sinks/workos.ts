@@ -192,10 +192,11 @@ function resumeNote(ledger: Ledger): string | null {
   const parts = [
     `${byState.done} done (skipped when unchanged)`,
     byState.in_flight > 0 ? `${byState.in_flight} in flight when a run stopped (looked up before anything is sent again)` : '',
+    byState.pending > 0 ? `${byState.pending} stopped before they were sent (sent when they come again)` : '',
     byState.failed > 0 ? `${byState.failed} failed (sent again when they come again)` : '',
     byState.invalid > 0 ? `${byState.invalid} invalid` : '',
   ].filter(Boolean);
-  return `workos: the ledger holds ${rows} rows from earlier runs: ${parts.join(', ')}`;
+  return `workos: the ledger holds ${rows} ${rows === 1 ? 'row' : 'rows'} from earlier runs: ${parts.join(', ')}`;
 }
 
 export const workosSink = defineSink({

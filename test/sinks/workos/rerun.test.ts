@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
+import { openLedger } from '../../../state/ledger.ts';
 import { runSink, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
 const BCRYPT_OTHER = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
@@ -89,4 +90,17 @@ test('an invalid row with the key of a user already written leaves that row as w
   const result = await runSink(emulator, [ann, annie], run);
   assert.deepEqual(result, { written: 0, failed: 0, skipped: 1 });
   assert.equal(emulator.requests.length, sent);
+});
+
+test('a run says what earlier runs left, rows a stop caught before they were sent included, and sends those', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const row = userEnvelope(1);
+  const ledger = openLedger(run.ledgerPath);
+  await ledger.claim({ key: row.key, seq: row.seq, origin: row.origin, payload: JSON.stringify(row.user), payloadHash: 'earlier', issues: [], pendingUpdate: null });
+  ledger.rowReleased(row.key);
+  ledger.close();
+  const result = await runSink(emulator, [row], run);
+  assert.ok(run.lines.includes('workos: the ledger holds 1 row from earlier runs: 0 done (skipped when unchanged), 1 stopped before they were sent (sent when they come again)\n'), run.lines.join(''));
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
 });
