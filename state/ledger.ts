@@ -73,6 +73,8 @@ export interface MembershipRecord {
 export interface FactorRecord {
   state: 'in_flight' | 'done' | 'failed';
   workosFactorId: string | null;
+  /** A SHA-256 of the secret this run's writer enrolled; null for a factor found in WorkOS. */
+  secretHash: string | null;
 }
 
 export interface OrgRecord {
@@ -316,8 +318,8 @@ export class Ledger {
 
   factor(userKey: string): FactorRecord | undefined {
     this.commitIfQueued(userKey);
-    const row = this.statements.factor.get(userKey) as { state: FactorRecord['state']; workos_factor_id: string | null } | undefined;
-    return row && { state: row.state, workosFactorId: row.workos_factor_id };
+    const row = this.statements.factor.get(userKey) as { state: FactorRecord['state']; workos_factor_id: string | null; secret_hash: string | null } | undefined;
+    return row && { state: row.state, workosFactorId: row.workos_factor_id, secretHash: row.secret_hash };
   }
 
   org(orgKey: string): OrgRecord | undefined {
@@ -425,7 +427,9 @@ export class Ledger {
 
   /** Marks the user's TOTP enrolment `in_flight`; resolves once committed. */
   claimFactor(userKey: string): Promise<void> {
-    this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'in_flight', factorId: null, errorClass: null, code: null, message: null, at: this.batchTime }));
+    this.enqueue(userKey, () =>
+      this.statements.factorState.run({ userKey, state: 'in_flight', factorId: null, secretHash: null, errorClass: null, code: null, message: null, at: this.batchTime }),
+    );
     return this.durable();
   }
 
@@ -492,13 +496,14 @@ export class Ledger {
     );
   }
 
-  factorDone(userKey: string, factorId: string): void {
-    this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'done', factorId, errorClass: null, code: null, message: null, at: this.batchTime }));
+  /** `secretHash`: of the secret this writer enrolled; null for a factor found in WorkOS, whose secret is unknown. */
+  factorDone(userKey: string, factorId: string, secretHash: string | null): void {
+    this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'done', factorId, secretHash, errorClass: null, code: null, message: null, at: this.batchTime }));
   }
 
   factorFailed(userKey: string, error: RowError<CallErrorClass>): void {
     this.enqueue(userKey, () =>
-      this.statements.factorState.run({ userKey, state: 'failed', factorId: null, errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }),
+      this.statements.factorState.run({ userKey, state: 'failed', factorId: null, secretHash: null, errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }),
     );
   }
 
@@ -598,7 +603,7 @@ function prepare(db: Database.Database) {
     progress: db.prepare('SELECT state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
     payload: db.prepare('SELECT payload FROM rows WHERE key = ?'),
     membership: db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
-    factor: db.prepare('SELECT state, workos_factor_id FROM factors WHERE user_key = ?'),
+    factor: db.prepare('SELECT state, workos_factor_id, secret_hash FROM factors WHERE user_key = ?'),
     org: db.prepare('SELECT workos_org_id, name FROM orgs WHERE key = ?'),
     claim: db.prepare(
       `INSERT INTO rows (key, seq, origin, payload, payload_hash, state, attempts, pending_update, issues, created_at, updated_at)
@@ -631,9 +636,9 @@ function prepare(db: Database.Database) {
          error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
     ),
     factorState: db.prepare(
-      `INSERT INTO factors (user_key, state, workos_factor_id, error_class, error_code, error_message, updated_at)
-       VALUES (@userKey, @state, @factorId, @errorClass, @code, @message, @at)
-       ON CONFLICT (user_key) DO UPDATE SET state = excluded.state, workos_factor_id = excluded.workos_factor_id,
+      `INSERT INTO factors (user_key, state, workos_factor_id, secret_hash, error_class, error_code, error_message, updated_at)
+       VALUES (@userKey, @state, @factorId, @secretHash, @errorClass, @code, @message, @at)
+       ON CONFLICT (user_key) DO UPDATE SET state = excluded.state, workos_factor_id = excluded.workos_factor_id, secret_hash = excluded.secret_hash,
          error_class = excluded.error_class, error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
     ),
     startRun: db.prepare('INSERT INTO runs (started_at, pipeline_hash, sink_settings) VALUES (?, ?, ?)'),

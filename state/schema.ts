@@ -85,6 +85,11 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX calls_by_time ON calls (kind, answered_at);
   `,
+  `
+  -- Which secret a factor was enrolled with (a SHA-256 of it, null when the factor was found, not enrolled): a source
+  -- secret that changed since (a user who set up their authenticator again) must not pass for the one WorkOS holds.
+  ALTER TABLE factors ADD COLUMN secret_hash TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -323,6 +323,13 @@ export class EmulatorStore {
     addTo(this.authFactorsByUser, factor.user_id, factor);
   }
 
+  /** What removing a factor in the WorkOS dashboard does. */
+  deleteAuthFactor(id: string): AuthenticationFactor | undefined {
+    const factor = this.authFactors.delete(id);
+    if (factor) removeFrom(this.authFactorsByUser, factor.user_id, factor);
+    return factor;
+  }
+
   private indexOrganization(organization: Organization): void {
     if (organization.external_id !== null) this.organizationIdByExternalId.set(organization.external_id, organization.id);
     for (const { domain } of organization.domains) this.organizationIdByDomain.set(domain.toLowerCase(), organization.id);

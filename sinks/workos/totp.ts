@@ -1,6 +1,7 @@
 // TOTP factors carried over from the source, enrolled once per user. Enrolling twice would give the user two
 // factors, so enrolment follows the user-create rule: `in_flight` committed first, and a lookup before any
 // second attempt.
+import { createHash } from 'node:crypto';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, withoutUserSecrets } from './classify.ts';
@@ -14,10 +15,28 @@ export interface TotpFactor {
   issuer: string | undefined;
 }
 
-async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | null> {
+async function totpFactorIds(api: WorkosApi, userId: string): Promise<string[]> {
   const factors = await api.idempotent('read', () => api.sdk.userManagement.listAuthFactors({ userId }));
-  return factors.data.find((factor) => factor.type === 'totp')?.id ?? null;
+  return factors.data.filter((factor) => factor.type === 'totp').map((factor) => factor.id);
 }
+
+async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | null> {
+  return (await totpFactorIds(api, userId))[0] ?? null;
+}
+
+/** Tells two secrets apart without keeping another copy of either. */
+function secretHashOf(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+const SECRET_CHANGED = {
+  errorClass: 'permanent',
+  code: 'totp_secret_changed',
+  message:
+    "TOTP factor: the source's secret is not the one an earlier run enrolled, which WorkOS keeps (it cannot be replaced " +
+    "here); remove the user's TOTP factor in WorkOS, then run again to enrol the new secret",
+  status: null,
+} as const;
 
 /**
  * Enrols the factor unless the ledger has it done. `userIsNew`: the user was created by this very call chain,
@@ -25,11 +44,17 @@ async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | 
  */
 export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFactor, userIsNew: boolean): Promise<void> {
   const known = ledger.factor(factor.userKey);
-  if (known?.state === 'done') return;
-  if (!userIsNew || known?.state === 'in_flight') {
+  const secretHash = secretHashOf(factor.secret);
+  if (known?.state === 'done') {
+    if (known.secretHash === null || known.secretHash === secretHash) return;
+    // A user who set up their authenticator again since: enrolling beside the old factor would leave both valid.
+    const enrolled = await totpFactorIds(api, factor.userId);
+    if (known.workosFactorId === null ? enrolled.length > 0 : enrolled.includes(known.workosFactorId)) throw new CallFailed({ ...SECRET_CHANGED });
+  } else if (!userIsNew || known?.state === 'in_flight') {
     const existing = await findTotpFactor(api, factor.userId);
     if (existing !== null) {
-      ledger.factorDone(factor.userKey, existing);
+      // One this writer enrolled before it stopped has this secret; any other was set up some other way.
+      ledger.factorDone(factor.userKey, existing, known?.state === 'in_flight' ? secretHash : null);
       return;
     }
   }
@@ -39,7 +64,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
   for (let retry = 0; ; retry++) {
     try {
       const { authenticationFactor } = await api.send('write', request);
-      ledger.factorDone(factor.userKey, authenticationFactor.id);
+      ledger.factorDone(factor.userKey, authenticationFactor.id, secretHash);
       return;
     } catch (error) {
       // Recorded here, in the factor's own row: a secret the server echoed back must not reach the ledger.
@@ -53,7 +78,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       await api.backoff(retry);
       const landed = await findTotpFactor(api, factor.userId);
       if (landed !== null) {
-        ledger.factorDone(factor.userKey, landed);
+        ledger.factorDone(factor.userKey, landed, secretHash);
         return;
       }
     }

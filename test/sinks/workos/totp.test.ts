@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
+import { openLedger } from '../../../state/ledger.ts';
 import { accepted, runSink, serve, sinkContext, userEnvelope } from './harness.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
+const OTHER_SECRET = 'KRSXG5CTMVRXEZLU';
 
 test('a TOTP secret is enrolled once for its user, named by email, and a changed row does not enrol it again', async (t) => {
   const emulator = await emulatorFor(t);
@@ -18,6 +20,32 @@ test('a TOTP secret is enrolled once for its user, named by email, and a changed
   );
   const user = emulator.store.userByEmail('user0@example.com');
   assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+});
+
+test('a TOTP secret changed in the source since it was enrolled fails the row until the old factor is removed in WorkOS, then is enrolled', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run);
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.ok(user);
+  const [enrolled] = emulator.store.authFactorsOfUser(user.id);
+
+  for (let rerun = 0; rerun < 2; rerun++) {
+    const result = await runSink(emulator, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run);
+    assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 }, `rerun ${rerun}`);
+    assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.secret), [SECRET]);
+  }
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.equal([...ledger.rows({ states: ['failed'] })][0]?.error?.code, 'totp_secret_changed');
+  } finally {
+    ledger.close();
+  }
+
+  emulator.store.deleteAuthFactor(enrolled.id);
+  const result = await runSink(emulator, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.secret), [OTHER_SECRET]);
 });
 
 test('for a user that was already in WorkOS, an existing TOTP factor is found instead of enrolled twice', async (t) => {
