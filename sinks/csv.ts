@@ -11,6 +11,8 @@ import { spreadsheetSafe } from './spreadsheet-safe.ts';
 
 interface Layout {
   columns: string[];
+  /** Columns written byte-exact, so not spreadsheet-safe: the importer matches on them. */
+  exactColumns: number[];
   rows(envelope: Envelope): string[][];
 }
 
@@ -42,6 +44,7 @@ const workosCsv: Layout = {
     'org_name',
     'role_slugs',
   ],
+  exactColumns: [0, 4, 5, 8, 9, 11],
   rows({ user }) {
     // A quote in front of `-ana@example.com` or `+123` would import another email or external id, and a hash
     // (base64 may start with `+`) would no longer verify the password.
@@ -62,6 +65,7 @@ const workosCsv: Layout = {
 
 const flat: Layout = {
   columns: ['seq', 'key', 'email', 'first_name', 'last_name', 'email_verified', 'external_id', 'metadata', 'orgs'],
+  exactColumns: [],
   rows({ seq, key, user }) {
     return [
       [
@@ -99,6 +103,7 @@ export const csvSink = defineSink({
       const result = { written: 0, failed: 0, skipped: 0 };
       let totpSecretsLeftOut = 0;
       let unmapped = 0;
+      let formulaLike = 0;
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
         for await (const envelope of envelopes) {
           // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
@@ -106,11 +111,18 @@ export const csvSink = defineSink({
           result.written++;
           if (envelope.user.totpSecret !== undefined) totpSecretsLeftOut++;
           if (isUnmapped(envelope)) unmapped++;
-          yield* layout.rows(envelope);
+          const written = layout.rows(envelope);
+          if (written.some((row) => layout.exactColumns.some((index) => spreadsheetSafe(row[index] ?? '') !== row[index]))) formulaLike++;
+          yield* written;
         }
       }
       const output = await openOutput(options.path, ctx);
       await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }));
+      if (formulaLike > 0) {
+        ctx.log.warn(
+          `csv: ${formulaLike} ${formulaLike === 1 ? 'user has' : 'users have'} an email, id, hash or role starting with = + - or @, kept byte-exact for the WorkOS importer: a spreadsheet opening this file would run it as a formula`,
+        );
+      }
       if (unmapped > 0) {
         ctx.log.warn(`csv: ${unmapped} ${unmapped === 1 ? 'row has' : 'rows have'} no user fields, only a source record (no map stage before the sink?): written as empty cells`);
       }

@@ -143,3 +143,15 @@ test('says how many rows had only a source record (no map stage before the sink?
   await writer(streamOf([unmapped, bo, { ...unmapped, seq: 10 }]));
   assert.deepEqual(warnings, ['warning: csv: 2 rows have no user fields, only a source record (no map stage before the sink?): written as empty cells\n']);
 });
+
+test('says how many users it wrote with an identity a spreadsheet would run as a formula, kept byte-exact for the importer', async () => {
+  const dir = tempDir();
+  const warnings: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv') }), ctx);
+  const formula = envelope(5, { email: 'mallory@example.com', externalId: '=HYPERLINK("https://evil.example","x")' });
+  await writer(streamOf([formula, bo, envelope(6, { email: 'eve@example.com', orgs: [{ externalId: '@SUM(1+1)', roles: [] }] })]));
+  assert.deepEqual(warnings, [
+    'warning: csv: 2 users have an email, id, hash or role starting with = + - or @, kept byte-exact for the WorkOS importer: a spreadsheet opening this file would run it as a formula\n',
+  ]);
+});
