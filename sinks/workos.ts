@@ -169,13 +169,13 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
  * The calls of earlier runs in each budget's window that is still open (when they were answered, ms since the epoch):
  * a run started right after a kill -9 would otherwise send a whole budget on top of them, and meet 429s.
  */
-function spentBefore(ledger: Ledger, budgets: Record<CallKind, RateBudget | null>, log: Logger): Record<CallKind, number[]> {
+function spentBefore(ledger: Ledger, server: string, budgets: Record<CallKind, RateBudget | null>, log: Logger): Record<CallKind, number[]> {
   const spent: Record<CallKind, number[]> = { write: [], read: [] };
   for (const kind of CALL_KINDS) {
     const budget = budgets[kind];
     if (budget === null) continue;
     const now = Date.now();
-    const { answeredAt, unfinishedRun } = ledger.recentCalls(kind, now - budget.windowMs);
+    const { answeredAt, unfinishedRun } = ledger.recentCalls(kind, server, now - budget.windowMs);
     if (answeredAt.length === 0) continue;
     // A killed run had up to `concurrency` calls in flight, never recorded as answered: they count as answered now.
     const inFlight = unfinishedRun === undefined ? [] : new Array<number>(unfinishedRun.concurrency).fill(now);
@@ -219,6 +219,8 @@ export const workosSink = defineSink({
       const emulator = baseUrl === EMBEDDED ? await startEmbeddedEmulator() : null;
       const transport = createTransport();
       const budgets = { write: parseBudget(options.rate), read: parseBudget(options.readRate) };
+      // The embedded emulator is a new server each run, with budgets of its own: nothing carries over to it.
+      const carried = emulator === null;
       const api = new WorkosApi({
         sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
         writes: budgets.write,
@@ -226,21 +228,25 @@ export const workosSink = defineSink({
         retries: options.retries,
         log: ctx.log,
         signal: ctx.signal,
-        spentBefore: spentBefore(ledger, budgets, ctx.log),
-        onAnswered: (kind, budget) => ledger.callAnswered(kind, Date.now(), budget.windowMs),
+        spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
+        onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
       });
       const rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
-      const runId = ledger.startRun(settingsOf(options, baseUrl));
-      ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
-      const resuming = resumeNote(ledger);
-      if (resuming !== null) ctx.log.info(resuming);
+      let runId: number | undefined;
       try {
+        runId = ledger.startRun(settingsOf(options, baseUrl));
+        ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
+        const resuming = resumeNote(ledger);
+        if (resuming !== null) ctx.log.info(resuming);
         await writeAll(records, rows, options.concurrency, ctx.signal);
       } finally {
         try {
-          ledger.finishRun(runId, { ...rows.counts, written: rows.written });
-          ctx.log.info(summary(rows, ledger));
+          if (runId !== undefined) {
+            ledger.finishRun(runId, { ...rows.counts, written: rows.written });
+            ctx.log.info(summary(rows, ledger));
+          }
         } finally {
+          // Also when the run could not start: the budgets' timers would keep the process alive for a window.
           api.close();
           transport.close();
           ledger.close();

@@ -243,7 +243,7 @@ export class Ledger {
   private failure: unknown = null;
   /** The timestamp of every write in the batch being committed. */
   private batchTime = '';
-  private callsSincePrune = 0;
+  private readonly callsSincePrune: Record<CallKind, number> = { read: 0, write: 0 };
 
   constructor(file: string, options: OpenOptions = {}) {
     this.file = path.resolve(file);
@@ -389,23 +389,27 @@ export class Ledger {
   }
 
   /**
-   * When the calls of `kind` answered since `since` (ms since the epoch) were answered, oldest first, and whether the
-   * run that made the last of them ended without finishing (killed), so calls it had in flight went unrecorded.
+   * When the calls of `kind` to `server` answered since `since` (ms since the epoch) were answered, oldest first, and
+   * whether the run that made the last of them ended without finishing (killed), so calls it had in flight went
+   * unrecorded. Older calls of `kind` are deleted: they bind no window.
    */
-  recentCalls(kind: CallKind, since: number): { answeredAt: number[]; unfinishedRun: SinkSettings | undefined } {
-    const answeredAt = (this.statements.recentCalls.all(kind, since) as { answered_at: number }[]).map((call) => call.answered_at);
+  recentCalls(kind: CallKind, server: string, since: number): { answeredAt: number[]; unfinishedRun: SinkSettings | undefined } {
+    this.commitQueued();
+    this.statements.pruneCalls.run(kind, since);
+    const answeredAt = (this.statements.recentCalls.all(kind, server, since) as { answered_at: number }[]).map((call) => call.answered_at);
     const last = this.db.prepare('SELECT ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null; sink_settings: string } | undefined;
     const unfinishedRun = last !== undefined && last.ended_at === null ? (JSON.parse(last.sink_settings) as SinkSettings) : undefined;
     return { answeredAt, unfinishedRun };
   }
 
-  /** Records that a call of `kind` was answered at `at`; calls answered more than `keepMs` before it are deleted. */
-  callAnswered(kind: CallKind, at: number, keepMs: number): void {
+  /** Records that a call of `kind` to `server` was answered at `at`; calls answered more than `keepMs` before it are deleted. */
+  callAnswered(kind: CallKind, server: string, at: number, keepMs: number): void {
     this.enqueue(null, () => {
-      this.statements.callAnswered.run(kind, at);
-      // A run makes millions of calls; the table keeps about one window's worth.
-      if (++this.callsSincePrune >= CALLS_PER_PRUNE) {
-        this.callsSincePrune = 0;
+      this.statements.callAnswered.run(kind, server, at);
+      // A run makes millions of calls; the table keeps about one window's worth of each kind.
+      this.callsSincePrune[kind]++;
+      if (this.callsSincePrune[kind] >= CALLS_PER_PRUNE) {
+        this.callsSincePrune[kind] = 0;
         this.statements.pruneCalls.run(kind, at - keepMs);
       }
     });
@@ -598,21 +602,38 @@ export class Ledger {
   }
 }
 
+/**
+ * Statements are compiled when first used: a read-only open of a ledger from an older authpipe (which is not brought
+ * forward, as nothing may be written) must not compile those naming its newer tables and columns.
+ */
+function lazily<T extends Record<string, () => Database.Statement>>(makers: T): { readonly [K in keyof T]: Database.Statement } {
+  const statements = {} as { [K in keyof T]: Database.Statement };
+  for (const name of Object.keys(makers) as (keyof T)[]) {
+    let compiled: Database.Statement | undefined;
+    Object.defineProperty(statements, name, { get: () => (compiled ??= makers[name]()) });
+  }
+  return statements;
+}
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]).includes(column);
+}
+
 function prepare(db: Database.Database) {
-  return {
-    progress: db.prepare('SELECT state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
-    payload: db.prepare('SELECT payload FROM rows WHERE key = ?'),
-    membership: db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
-    factor: db.prepare('SELECT state, workos_factor_id, secret_hash FROM factors WHERE user_key = ?'),
-    org: db.prepare('SELECT workos_org_id, name FROM orgs WHERE key = ?'),
-    claim: db.prepare(
+  return lazily({
+    progress: () => db.prepare('SELECT state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
+    payload: () => db.prepare('SELECT payload FROM rows WHERE key = ?'),
+    membership: () => db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
+    factor: () => db.prepare(`SELECT state, workos_factor_id, ${hasColumn(db, 'factors', 'secret_hash') ? 'secret_hash' : 'NULL AS secret_hash'} FROM factors WHERE user_key = ?`),
+    org: () => db.prepare('SELECT workos_org_id, name FROM orgs WHERE key = ?'),
+    claim: () => db.prepare(
       `INSERT INTO rows (key, seq, origin, payload, payload_hash, state, attempts, pending_update, issues, created_at, updated_at)
        VALUES (@key, @seq, @origin, @payload, @payloadHash, 'in_flight', 1, @pendingUpdate, @issues, @at, @at)
        ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, origin = excluded.origin, payload = excluded.payload,
          payload_hash = excluded.payload_hash, state = 'in_flight', attempts = attempts + 1, pending_update = excluded.pending_update,
          issues = excluded.issues, error_class = NULL, error_code = NULL, error_message = NULL, updated_at = excluded.updated_at`,
     ),
-    invalid: db.prepare(
+    invalid: () => db.prepare(
       `INSERT INTO rows (key, seq, origin, payload, payload_hash, state, pending_update, error_class, error_code, error_message, issues, created_at, updated_at)
        VALUES (@key, @seq, @origin, @payload, @payloadHash, 'invalid', @pendingUpdate, 'invalid', @code, @message, @issues, @at, @at)
        ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, origin = excluded.origin, payload = excluded.payload,
@@ -620,33 +641,33 @@ function prepare(db: Database.Database) {
          error_code = excluded.error_code, error_message = excluded.error_message, issues = excluded.issues, updated_at = excluded.updated_at
        WHERE rows.workos_user_id IS NULL`,
     ),
-    userWritten: db.prepare('UPDATE rows SET workos_user_id = ?, pending_update = NULL, updated_at = ? WHERE key = ?'),
-    rowDone: db.prepare(
+    userWritten: () => db.prepare('UPDATE rows SET workos_user_id = ?, pending_update = NULL, updated_at = ? WHERE key = ?'),
+    rowDone: () => db.prepare(
       "UPDATE rows SET state = 'done', workos_user_id = ?, pending_update = NULL, error_class = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE key = ?",
     ),
-    rowState: db.prepare('UPDATE rows SET state = @state, error_class = @errorClass, error_code = @code, error_message = @message, updated_at = @at WHERE key = @key'),
-    orgResolved: db.prepare(
+    rowState: () => db.prepare('UPDATE rows SET state = @state, error_class = @errorClass, error_code = @code, error_message = @message, updated_at = @at WHERE key = @key'),
+    orgResolved: () => db.prepare(
       'INSERT INTO orgs (key, workos_org_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET workos_org_id = excluded.workos_org_id, name = excluded.name',
     ),
-    membershipState: db.prepare(
+    membershipState: () => db.prepare(
       `INSERT INTO memberships (user_key, org_key, roles, state, workos_membership_id, error_class, error_code, error_message, updated_at)
        VALUES (@userKey, @orgKey, @roles, @state, @membershipId, @errorClass, @code, @message, @at)
        ON CONFLICT (user_key, org_key) DO UPDATE SET roles = excluded.roles, state = excluded.state,
          workos_membership_id = coalesce(excluded.workos_membership_id, workos_membership_id), error_class = excluded.error_class,
          error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
     ),
-    factorState: db.prepare(
+    factorState: () => db.prepare(
       `INSERT INTO factors (user_key, state, workos_factor_id, secret_hash, error_class, error_code, error_message, updated_at)
        VALUES (@userKey, @state, @factorId, @secretHash, @errorClass, @code, @message, @at)
        ON CONFLICT (user_key) DO UPDATE SET state = excluded.state, workos_factor_id = excluded.workos_factor_id, secret_hash = excluded.secret_hash,
          error_class = excluded.error_class, error_code = excluded.error_code, error_message = excluded.error_message, updated_at = excluded.updated_at`,
     ),
-    startRun: db.prepare('INSERT INTO runs (started_at, pipeline_hash, sink_settings) VALUES (?, ?, ?)'),
-    recentCalls: db.prepare('SELECT answered_at FROM calls WHERE kind = ? AND answered_at > ? ORDER BY answered_at'),
-    callAnswered: db.prepare('INSERT INTO calls (kind, answered_at) VALUES (?, ?)'),
-    pruneCalls: db.prepare('DELETE FROM calls WHERE kind = ? AND answered_at < ?'),
-    finishRun: db.prepare('UPDATE runs SET ended_at = ?, counts = ? WHERE id = ?'),
-  };
+    startRun: () => db.prepare('INSERT INTO runs (started_at, pipeline_hash, sink_settings) VALUES (?, ?, ?)'),
+    recentCalls: () => db.prepare('SELECT answered_at FROM calls WHERE kind = ? AND server = ? AND answered_at > ? ORDER BY answered_at'),
+    callAnswered: () => db.prepare('INSERT INTO calls (kind, server, answered_at) VALUES (?, ?, ?)'),
+    pruneCalls: () => db.prepare('DELETE FROM calls WHERE kind = ? AND answered_at < ?'),
+    finishRun: () => db.prepare('UPDATE runs SET ended_at = ?, counts = ? WHERE id = ?'),
+  });
 }
 
 /** Opens (creating it with mode 0600 if needed) and locks the ledger at `file`, bringing its schema up to date. */

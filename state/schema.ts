@@ -76,11 +76,12 @@ const MIGRATIONS: readonly string[] = [
   );
   `,
   `
-  -- When each WorkOS call of the recent past was answered (ms since the epoch), by budget: a run that starts right
-  -- after another (a resume after kill -9) spends what is left of the budget in the window the two share, not a
-  -- fresh one. Kept for one window of the budget, then deleted.
+  -- When each WorkOS call of the recent past was answered (ms since the epoch), by budget and server (its base URL): a
+  -- run that starts right after another (a resume after kill -9) spends what is left of the budget in the window the
+  -- two share, not a fresh one. Kept for one window of the budget, then deleted.
   CREATE TABLE calls (
     kind        TEXT NOT NULL CHECK (kind IN ('read', 'write')),
+    server      TEXT NOT NULL,
     answered_at INTEGER NOT NULL
   );
   CREATE INDEX calls_by_time ON calls (kind, answered_at);

@@ -130,9 +130,10 @@ export class RequestLimiter {
   }
 
   private answered(budget: RateBudget): void {
+    // Kept also after a stop: a call answered then still reached the server within the next run's first window.
+    this.onAnswered(budget);
     if (this.stopped) return;
     this.answeredAt.push(performance.now());
-    this.onAnswered(budget);
     this.scheduleRefill(budget.windowMs);
   }
 

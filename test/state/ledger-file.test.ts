@@ -56,3 +56,30 @@ test('a file that is not a ledger is refused, naming it, and left as it was', ()
   assert.deepEqual(reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['notes']);
   reopened.close();
 });
+
+test('a ledger of the first schema is read as it is (status, rows, factors), and brought forward when opened to write', async () => {
+  const file = path.join(tempDir(), 'first-schema.db');
+  const ledger = openLedger(file);
+  await ledger.claim({ key: 'ext:u1', seq: 1, origin: { file: 'users.csv', line: 2 }, payload: '{"email":"a@example.com"}', payloadHash: 'h', issues: [], pendingUpdate: null });
+  await ledger.claimFactor('ext:u1');
+  ledger.close();
+  // What an authpipe of the first schema left: no calls table, no secret hashes.
+  const db = new Database(file);
+  db.exec('DROP TABLE calls; ALTER TABLE factors DROP COLUMN secret_hash; DELETE FROM schema_migrations WHERE version > 1');
+  db.close();
+
+  const reading = openLedger(file, { readonly: true });
+  try {
+    assert.equal(reading.status().byState.in_flight, 1);
+    assert.equal([...reading.rows()].length, 1);
+    assert.deepEqual(reading.factor('ext:u1'), { state: 'in_flight', workosFactorId: null, secretHash: null });
+  } finally {
+    reading.close();
+  }
+  const writing = openLedger(file);
+  try {
+    assert.deepEqual(writing.recentCalls('write', '', 0).answeredAt, []);
+  } finally {
+    writing.close();
+  }
+});
