@@ -67,7 +67,14 @@ function warningsOf(row: LedgerRow): Issue[] {
  */
 export function* replayEnvelopes(ledger: Ledger, replayClass: ReplayClass, findings: boolean): Generator<Envelope> {
   const issues = findings ? issuesOf : warningsOf;
-  for (const filter of FILTERS[replayClass]) {
-    for (const row of ledger.rows(filter)) yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issues(row) };
+  // A row of an earlier pass that this replay failed again is a failed row by the next pass: it is not sent twice.
+  const taken = new Set<string>();
+  const filters = FILTERS[replayClass];
+  for (const [pass, filter] of filters.entries()) {
+    for (const row of ledger.rows(filter)) {
+      if (taken.has(row.key)) continue;
+      if (pass < filters.length - 1) taken.add(row.key);
+      yield { seq: row.seq, key: row.key, origin: row.origin, user: userOf(row), issues: issues(row) };
+    }
   }
 }

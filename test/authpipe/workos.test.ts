@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { Envelope } from '../../pipelines/record.ts';
-import type { LedgerStatus } from '../../state/ledger.ts';
+import { openLedger, type LedgerStatus } from '../../state/ledger.ts';
 import { tempDir } from '../sources/context.ts';
 import { bin, root, runCli } from './cli.ts';
 
@@ -145,6 +145,24 @@ test('a replay killed mid-way and run again sends the rows it left in flight too
   assert.equal(again.code, 0, again.stderr);
   assert.equal((await ledgerStatus(ledger)).byState.done, 20);
   assert.equal(emulator.store.users.size, 20);
+});
+
+test('a replay takes each row left in flight once, even when it fails again and so becomes a failed row', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const ledgerPath = path.join(tempDir(), 'left.db');
+  const ledger = openLedger(ledgerPath);
+  // More rows than are written at a time: the first ones have failed again before the ledger's failed rows are read.
+  for (let seq = 0; seq < 30; seq++) {
+    const user = { email: `user${seq}@example.com`, externalId: `u${seq}` };
+    await ledger.claim({ key: `ext:u${seq}`, seq, origin: { file: 'users.ndjson', line: seq }, payload: JSON.stringify(user), payloadHash: `h${seq}`, issues: [], pendingUpdate: null });
+  }
+  ledger.close();
+  const replay = await runCli(['replay', '--ledger', ledgerPath, '--base-url', emulator.url, '--retries', '0', '--concurrency', '2', '--json'], {
+    env: { WORKOS_API_KEY: 'sk_test_cli' },
+  });
+  assert.equal(replay.code, 3, replay.stderr);
+  const summary = JSON.parse(replay.stderr.trim().split('\n').at(-1) ?? '') as { read: number; failed: number };
+  assert.deepEqual([summary.read, summary.failed], [30, 30]);
 });
 
 test('replay takes a --base-url over the one the ledger recorded, to send the failed rows to another server', async (t) => {
