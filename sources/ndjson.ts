@@ -113,8 +113,11 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   }
   if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
   if (nestsTooDeep(value)) return invalidLine(seq, origin, 'ndjson.too_deep', `the line nests values more than ${MAX_NESTING} deep`);
-  if (text.includes(REPLACEMENT_CHARACTER)) return invalidLine(seq, origin, 'ndjson.undecodable', `the line ${UNDECODED_REASON}`);
-  if (!looksLikeEnvelope(value)) return rawEnvelope(seq, origin, value);
+  if (!looksLikeEnvelope(value)) {
+    // Only a source record is checked: an envelope from an earlier verb carries that verb's findings (csv.undecodable).
+    if (text.includes(REPLACEMENT_CHARACTER)) return invalidLine(seq, origin, 'ndjson.undecodable', `the line ${UNDECODED_REASON}`);
+    return rawEnvelope(seq, origin, value);
+  }
   // A hand edit (jq's `.user.metadata |= ...` on a row without metadata) leaves `metadata: null`: it means none.
   if (isObject(value.user) && value.user.metadata === null) delete value.user.metadata;
   const envelope = envelopeSchema.safeParse(value);

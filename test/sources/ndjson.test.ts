@@ -198,6 +198,15 @@ test('a line with bytes that are not UTF-8 is an error row without its value, no
       [{ name: 'Ana' }, []],
     ],
   );
+  // An envelope from an earlier verb keeps its own origin and findings.
+  const passedOn: Envelope = {
+    seq: 4,
+    key: 'seq:4',
+    origin: { file: 'latin.csv', line: 5 },
+    user: { firstName: 'Jos\uFFFD' },
+    issues: [{ stage: 'csv', code: 'csv.undecodable', level: 'error', message: 'latin.csv:5: has bytes that are not utf-8' }],
+  };
+  assert.deepEqual(await readNdjson(`${JSON.stringify(passedOn)}\n`), [passedOn]);
 });
 
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
