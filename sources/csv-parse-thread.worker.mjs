@@ -391,7 +391,8 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
     const start = previousEnd;
     const line = lines.lineAt(start);
     previousEnd = parserStart + parser.info.bytes;
-    if (cutFrom !== NOWHERE && start >= cutFrom) {
+    // A record that takes in the last line is cut short, also one that starts on an earlier line (a quoted line break).
+    if (cutFrom !== NOWHERE && previousEnd > cutFrom) {
       // What the row's cells hold may stop anywhere (`ana@example.c`): never a row.
       if (!('error' in row) && isBlankRow(row)) return;
       builder.addFailure(line, CUT_SHORT);

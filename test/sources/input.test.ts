@@ -63,6 +63,25 @@ test('a gzip file cut off halfway gives every whole row before the cut, and its 
   assert.deepEqual(read.at(-1)?.issues.map((issue) => issue.message), [`cut.csv.gz:${whole + 2}: the input failed inside this row (see the error that stopped the run), so what was read of it is left out`]);
 });
 
+test('a gzip file cut inside a record whose quoted cell spans lines gives that record as an error, not as a row', async () => {
+  const cut = gzipSync('email,name,note\na@example.com,Ana,x\nb@example.com,"Bo\nBoss",b@example.c', { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const { dir, file } = fileWith('cut.csv.gz', cut.subarray(0, cut.length - 8));
+  const read: Envelope[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const envelope of csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir))) read.push(envelope);
+    },
+    { code: 'source.bad_gzip' },
+  );
+  assert.deepEqual(
+    read.map((envelope) => [envelope.raw?.email, envelope.issues.map((issue) => issue.code)]),
+    [
+      ['a@example.com', []],
+      [undefined, ['csv.parse_error']],
+    ],
+  );
+});
+
 test('reads gzip padded with zeros after its end, as some tools write it', async () => {
   const envelopes = await readCsv('padded.csv.gz', Buffer.concat([gzipSync(CSV), Buffer.alloc(100_000)]));
   assert.deepEqual(envelopes.map((envelope) => envelope.raw?.id), ['u1', 'u2']);
