@@ -60,6 +60,14 @@ export function hasErrors(envelope: Envelope): boolean {
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
+ * A TOTP secret as WorkOS takes it: Base32 in upper case, without the spaces apps show it with (`jbsw y3dp ...`). The
+ * same secret written another way is the same secret, not a changed one.
+ */
+export function normalizeTotpSecret(secret: string): string {
+  return secret.replace(/\s+/g, '').toUpperCase();
+}
+
+/**
  * One spelling per mailbox, for comparing emails: trimmed and lowercased; Unicode has two spellings of "ä" (one code
  * point, or "a" and a combining mark) and a domain has its punycode one (`xn--`), so those are made one too.
  */

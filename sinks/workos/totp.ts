@@ -2,6 +2,7 @@
 // factors, so enrolment follows the user-create rule: `in_flight` committed first, and a lookup before any
 // second attempt.
 import { createHash } from 'node:crypto';
+import { normalizeTotpSecret } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, withoutUserSecrets } from './classify.ts';
@@ -44,7 +45,8 @@ const SECRET_CHANGED = {
  */
 export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFactor, userIsNew: boolean): Promise<void> {
   const known = ledger.factor(factor.userKey);
-  const secretHash = secretHashOf(factor.secret);
+  const secret = normalizeTotpSecret(factor.secret);
+  const secretHash = secretHashOf(secret);
   if (known?.state === 'done') {
     if (known.secretHash === null || known.secretHash === secretHash) return;
     // A user who set up their authenticator again since: enrolling beside the old factor would leave both valid.
@@ -60,7 +62,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
   }
   await ledger.claimFactor(factor.userKey);
   const request = () =>
-    api.sdk.userManagement.enrollAuthFactor({ userId: factor.userId, type: 'totp', totpSecret: factor.secret, totpUser: factor.account, totpIssuer: factor.issuer });
+    api.sdk.userManagement.enrollAuthFactor({ userId: factor.userId, type: 'totp', totpSecret: secret, totpUser: factor.account, totpIssuer: factor.issuer });
   for (let retry = 0; ; retry++) {
     try {
       const { authenticationFactor } = await api.send('write', request);
@@ -68,7 +70,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       return;
     } catch (error) {
       // Recorded here, in the factor's own row: a secret the server echoed back must not reach the ledger.
-      const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: factor.secret });
+      const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: secret });
       // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
       // both). It is left for the next run, which looks it up first.
       if (!api.mayRetry(failure, retry) || failure.code === 'timeout') {

@@ -48,6 +48,19 @@ test('a TOTP secret changed in the source since it was enrolled fails the row un
   assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.secret), [OTHER_SECRET]);
 });
 
+test('a TOTP secret written in lower case or with spaces is enrolled as WorkOS takes it, and the same secret written so is no change', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { totpSecret: 'jbsw y3dp ehpk 3pxp' })], run);
+  const result = await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const enrolments = accepted(emulator, 'POST', '/user_management/users/').filter((request) => request.path.endsWith('/auth_factors'));
+  assert.deepEqual(
+    enrolments.map((request) => (request.body as { totp_secret: string }).totp_secret),
+    [SECRET],
+  );
+});
+
 test('for a user that was already in WorkOS, an existing TOTP factor is found instead of enrolled twice', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'drop-after=x2' });
   const run = sinkContext();
