@@ -11,6 +11,11 @@ export interface Context {
   log: Logger;
   /** Aborted on SIGINT/SIGTERM: sources stop reading, sinks finish or record what is in flight. */
   signal: AbortSignal;
+  /**
+   * Aborted by the engine when the source or a stage fails partway: the sink's input ends there, short of the
+   * input's end, and a file sink keeps the file it would have replaced.
+   */
+  incomplete: AbortController;
   /** Go through every stage and the writer's planning without a single write. */
   dryRun: boolean;
   /** A `sk_live_` key is refused unless this is set. */

@@ -21,6 +21,7 @@ export function createContext(flags: RunFlags, baseDir: string, signal: AbortSig
     env: process.env,
     log: createLogger({ quiet: flags.quiet === true }),
     signal,
+    incomplete: new AbortController(),
     dryRun: flags.dryRun === true,
     live: flags.live === true,
     ledgerPath: flags.ledger,

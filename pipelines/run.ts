@@ -92,9 +92,11 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   let stageFailure: { error: unknown } | undefined;
   const stopReading = (error: unknown) => {
     sourceFailure = { error };
+    ctx.incomplete.abort(error);
   };
   const stopStages = (error: unknown) => {
     stageFailure = { error };
+    ctx.incomplete.abort(error);
   };
   const throughStages = (input: AsyncIterable<Envelope>) =>
     tap(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Envelope } from '../../pipelines/record.ts';
@@ -10,8 +10,8 @@ function row(seq: number): Envelope {
   return { seq, key: `seq:${seq}`, origin: { file: 'users.csv', line: seq + 1 }, user: { email: `user${seq}@example.com` }, issues: [] };
 }
 
-async function sinkInto(file: string) {
-  return ndjsonSink.create(ndjsonSink.options.parse({ path: file }), contextIn(path.dirname(file)));
+async function sinkInto(file: string, ctx = contextIn(path.dirname(file))) {
+  return ndjsonSink.create(ndjsonSink.options.parse({ path: file }), ctx);
 }
 
 function emails(file: string): string[] {
@@ -58,4 +58,41 @@ test('through a link, the file it points to is replaced and the link stays', asy
   await (await sinkInto(link))(streamOf([row(1)]));
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.deepEqual(emails(target), ['user1@example.com']);
+});
+
+test('a run that stops short (its input failed partway) keeps the file it would replace, and sets its own rows aside', async () => {
+  const file = path.join(tempDir(), 'users.ndjson');
+  writeFileSync(file, 'the last whole output\n');
+  const ctx = contextIn(path.dirname(file));
+  async function* cutShort() {
+    yield row(1);
+    ctx.incomplete.abort(new Error('the input failed'));
+  }
+  await (await sinkInto(file, ctx))(cutShort());
+  assert.equal(readFileSync(file, 'utf8'), 'the last whole output\n');
+  assert.deepEqual(emails(`${file}.partial`), ['user1@example.com']);
+  assert.deepEqual(readdirSync(path.dirname(file)).sort(), ['users.ndjson', 'users.ndjson.partial']);
+});
+
+test('keeps the mode of the file it replaces, exactly; a file with other names (a hard link) is written in place', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'users.ndjson');
+  writeFileSync(file, 'old\n');
+  chmodSync(file, 0o664);
+  await (await sinkInto(file))(streamOf([row(1)]));
+  assert.equal(statSync(file).mode & 0o777, 0o664);
+
+  const otherName = path.join(dir, 'other.ndjson');
+  linkSync(file, otherName);
+  await (await sinkInto(file))(streamOf([row(2)]));
+  assert.deepEqual(emails(otherName), ['user2@example.com']);
+});
+
+test('through a link to a file not there yet, that file is written and the link stays', async () => {
+  const dir = tempDir();
+  const link = path.join(dir, 'link.ndjson');
+  symlinkSync(path.join(dir, 'later.ndjson'), link);
+  await (await sinkInto(link))(streamOf([row(1)]));
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.deepEqual(emails(path.join(dir, 'later.ndjson')), ['user1@example.com']);
 });

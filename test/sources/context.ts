@@ -13,7 +13,7 @@ export function tempDir(): string {
 }
 
 export function contextIn(baseDir: string, signal: AbortSignal = new AbortController().signal): Context {
-  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, dryRun: false, live: false };
+  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, incomplete: new AbortController(), dryRun: false, live: false };
 }
 
 /** Writes `content` to `name` in a fresh temp folder and returns the folder and the file's absolute path. */

@@ -48,7 +48,7 @@ export function sinkContext(overrides: Partial<Context> = {}, ledgerPath = path.
       return true;
     },
   });
-  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, dryRun: false, live: false, ledgerPath, ...overrides };
+  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, ledgerPath, ...overrides };
   return { ctx, lines, ledgerPath };
 }
 
