@@ -216,7 +216,7 @@ ledgerVerb
     const ledger = readLedger(flags.ledger);
     try {
       const status = ledger.status();
-      process.stdout.write(flags.json ? `${JSON.stringify(status)}\n` : statusText(flags.ledger, status));
+      process.stdout.write(flags.json ? `${JSON.stringify(status)}\n` : statusText(flags.ledger, status, ledger.activeWriter()));
     } finally {
       ledger.close();
     }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
 import type { Issue, Origin, UserDraft } from '../pipelines/record.ts';
-import { lockLedger, type LedgerLock } from './lock.ts';
+import { activeOwnerOf, lockLedger, type LedgerLock, type LockOwner } from './lock.ts';
 import { ERROR_CLASSES, ROW_STATES, migrate } from './schema.ts';
 
 export type RowState = (typeof ROW_STATES)[number];
@@ -413,6 +413,11 @@ export class Ledger {
         this.statements.pruneCalls.run(kind, at - keepMs);
       }
     });
+  }
+
+  /** The process writing this ledger now, if another one is (for a reader: its in-flight rows are live). */
+  activeWriter(): LockOwner | null {
+    return activeOwnerOf(realPathOf(this.file));
   }
 
   /** The sink settings the last run recorded, if any run did. */

@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } fr
 import os from 'node:os';
 import { AuthpipeError } from '../pipelines/errors.ts';
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   host: string;
   startedAt: string;
@@ -129,6 +129,12 @@ function takeOver(ledgerFile: string, lockFile: string): void {
   } finally {
     unlinkQuietly(takeoverFile);
   }
+}
+
+/** The process holding the ledger's lock now, if one does: a run writing while someone reads. */
+export function activeOwnerOf(ledgerFile: string): LockOwner | null {
+  const owner = readOwner(`${ledgerFile}.lock`);
+  return owner !== null && ownerIsActive(owner) ? owner : null;
 }
 
 export function lockLedger(ledgerFile: string): LedgerLock {

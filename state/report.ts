@@ -2,10 +2,12 @@
 // source user to its WorkOS user id that an application needs to re-link its own data after the move.
 // None of it carries a payload, so no password hash leaves the ledger this way.
 import type { LedgerRow, LedgerStatus, RowState } from './ledger.ts';
+import type { LockOwner } from './lock.ts';
 
 const STATE_ORDER: readonly RowState[] = ['done', 'failed', 'invalid', 'in_flight', 'pending', 'skipped'];
 
-export function statusText(file: string, status: LedgerStatus): string {
+/** `writer`: the process writing the ledger now, if one is. */
+export function statusText(file: string, status: LedgerStatus, writer: LockOwner | null): string {
   const lines = [`ledger ${file}: ${status.rows} rows over ${status.runs} run${status.runs === 1 ? '' : 's'}`];
   for (const state of STATE_ORDER) {
     if (status.byState[state] > 0) lines.push(`  ${state.padEnd(9)} ${status.byState[state]}`);
@@ -16,7 +18,8 @@ export function statusText(file: string, status: LedgerStatus): string {
   }
   const { memberships, factors } = status;
   lines.push(`organizations ${status.orgs}; memberships ${memberships.done} done, ${memberships.failed} failed; TOTP factors ${factors.done} done, ${factors.failed} failed`);
-  if (status.byState.in_flight > 0) lines.push(`${status.byState.in_flight} rows were in flight when a run stopped: the next run looks each one up before sending it again`);
+  if (writer !== null) lines.push(`a run is writing this ledger now (process ${writer.pid}, started ${writer.startedAt}): its rows in flight are being sent`);
+  else if (status.byState.in_flight > 0) lines.push(`${status.byState.in_flight} rows were in flight when a run stopped: the next run looks each one up before sending it again`);
   if (status.byErrorClass.retryable > 0) lines.push(`send the retryable rows again: authpipe replay --ledger ${file} --class retryable`);
   return `${lines.join('\n')}\n`;
 }

@@ -43,6 +43,21 @@ test('a second process reaching the same ledger through a link refuses too', asy
   assert.throws(() => openLedger(link), { code: 'ledger.locked' });
 });
 
+test('a reader learns which process is writing the ledger now, and that none is once it has died', async () => {
+  const file = path.join(tempDir(), 'clerk.db');
+  const holder = openInChild(file, 'hold');
+  while (!holder.output().includes('open')) await once(holder.process.stdout, 'data');
+  const reading = openLedger(file, { readonly: true });
+  try {
+    assert.equal(reading.activeWriter()?.pid, holder.process.pid);
+    holder.process.kill('SIGKILL');
+    await once(holder.process, 'exit');
+    assert.equal(reading.activeWriter(), null);
+  } finally {
+    reading.close();
+  }
+});
+
 test('a lock left by a process that was killed is taken over', async () => {
   const file = path.join(tempDir(), 'clerk.db');
   const holder = openInChild(file, 'hold');
