@@ -34,3 +34,16 @@ export function holdsUndecodedText(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(holdsUndecodedText);
   return Object.entries(value).some(([key, inner]) => key.includes(REPLACEMENT_CHARACTER) || holdsUndecodedText(inner));
 }
+
+const SIXTEEN_DIGITS = /\d{16}/;
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+const INTEGER = /^-?\d+$/;
+
+/**
+ * JSON text with each integer too large for a JavaScript number written as a string: JSON.parse would round a
+ * numeric id past 2^53 into another user's id. Only text with a run of 16 digits is looked into.
+ */
+export function withExactIntegers(json: string): string {
+  if (!SIXTEEN_DIGITS.test(json)) return json;
+  return json.replace(STRING_OR_NUMBER, (token) => (INTEGER.test(token) && !Number.isSafeInteger(Number(token)) ? `"${token}"` : token));
+}

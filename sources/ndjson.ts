@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { openInput, REPLACEMENT_CHARACTER, textOf, UNDECODED_REASON } from './input.ts';
-import { isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
+import { isObject, kindOf, MAX_NESTING, nestsTooDeep, withExactIntegers } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('NDJSON file to read; `-` reads stdin'),
@@ -16,18 +16,6 @@ const BYTE_ORDER_MARK = '\uFEFF';
 const MAX_LINE_CHARS = 8 << 20;
 /** What linesOf gives for a line longer than MAX_LINE_CHARS. */
 const TOO_LONG = Symbol('line too long');
-const SIXTEEN_DIGITS = /\d{16}/;
-const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-const INTEGER = /^-?\d+$/;
-
-/**
- * The line with each integer too large for a JavaScript number written as a string: JSON.parse would round a
- * numeric id past 2^53 into another user's id. Only lines with a run of 16 digits are looked into.
- */
-function withExactIntegers(line: string): string {
-  if (!SIXTEEN_DIGITS.test(line)) return line;
-  return line.replace(STRING_OR_NUMBER, (token) => (INTEGER.test(token) && !Number.isSafeInteger(Number(token)) ? `"${token}"` : token));
-}
 const NOT_BLANK = /\S/;
 
 /**

@@ -12,12 +12,13 @@ import {
   setMetadata,
   type SourceRecord,
 } from '../mapping.ts';
+import { withExactIntegers } from '../../sources/json-value.ts';
 import type { Preset } from './index.ts';
 
 function mapMetadata(text: string, envelope: Envelope): void {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(withExactIntegers(text));
   } catch {
     parsed = undefined;
   }

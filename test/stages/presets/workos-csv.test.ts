@@ -73,6 +73,11 @@ test('rejects an email_verified value that is not a boolean word', async () => {
   ]);
 });
 
+test('keeps a metadata integer past 2^53 as its exact digits (metadata values are text in WorkOS)', async () => {
+  const [envelope] = await mapRows([{ email: 'a@example.com', metadata: '{"crm_id":12345678901234567890,"seats":5}' }]);
+  assert.deepEqual(envelope.user.metadata, { crm_id: '12345678901234567890', seats: '5' });
+});
+
 test('rejects a metadata cell that is not a JSON object', async () => {
   const envelopes = await mapRows(['{not json}', '["a"]', '"text"', 'null'].map((metadata) => ({ email: 'a@example.com', metadata })));
   assert.deepEqual(
