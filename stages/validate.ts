@@ -7,16 +7,18 @@ import { duplicatesRule } from './validate/duplicates.ts';
 import { emailRule } from './validate/email.ts';
 import { hashRule } from './validate/hash.ts';
 import { metadataLimitsRule } from './validate/metadata-limits.ts';
+import { namesRule } from './validate/names.ts';
 import { orgsRule } from './validate/orgs.ts';
 import { totpRule } from './validate/totp.ts';
 import type { RuleRun, ValidationRule } from './validate/rule.ts';
 
 // Run order: duplicates last, so a row the other rules reject never claims an email or an external id.
-const RULE_NAMES = ['email', 'hash', 'totp', 'metadata-limits', 'orgs', 'duplicates'] as const;
+const RULE_NAMES = ['email', 'names', 'hash', 'totp', 'metadata-limits', 'orgs', 'duplicates'] as const;
 type RuleName = (typeof RULE_NAMES)[number];
 
 const RULES: Record<RuleName, ValidationRule> = {
   email: emailRule,
+  names: namesRule,
   hash: hashRule,
   totp: totpRule,
   'metadata-limits': metadataLimitsRule,
@@ -30,7 +32,7 @@ const options = z.object({
     .min(1, 'name at least one rule, or leave the validate stage out')
     .default([...RULE_NAMES])
     .describe(
-      'Rules to apply (default all): email (present, valid syntax), hash (type and layout), totp (a Base32 secret), metadata-limits (WorkOS ' +
+      'Rules to apply (default all): email (present, valid syntax), names (no control characters: a warning), hash (type and layout), totp (a Base32 secret), metadata-limits (WorkOS ' +
         'metadata and external id limits), orgs (organization references and role slugs), duplicates (emails, ignoring ' +
         'case, and external ids seen earlier in the stream; the index lives in a temp folder under TMPDIR, about 150 bytes per row)',
     ),

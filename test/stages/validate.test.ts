@@ -16,7 +16,7 @@ const BROKEN_EVERYWHERE: UserDraft = {
 };
 
 test('applies every rule by default, in a fixed order that ends with duplicates', async () => {
-  assert.deepEqual(validateStage.options.parse({}), { rules: ['email', 'hash', 'totp', 'metadata-limits', 'orgs', 'duplicates'] });
+  assert.deepEqual(validateStage.options.parse({}), { rules: ['email', 'names', 'hash', 'totp', 'metadata-limits', 'orgs', 'duplicates'] });
   const transform = await validator(['email', 'duplicates', 'hash', 'metadata-limits', 'totp', 'orgs']);
   const envelopes = await collect(transform(streamOf([envelopeOf(BROKEN_EVERYWHERE), envelopeOf({ email: 'bo@example.com' }, 3), envelopeOf({ email: 'BO@example.com' }, 4)])));
   assert.deepEqual(
@@ -34,7 +34,7 @@ test('rejects an unknown rule name, listing the known ones, and an empty list', 
   const unknown = validateStage.options.safeParse({ rules: ['email', 'dupes'] });
   assert.equal(unknown.success, false);
   assert.deepEqual(unknown.error?.issues[0].path, ['rules', 1]);
-  assert.equal(unknown.error?.issues[0].message, 'Invalid option: expected one of "email"|"hash"|"totp"|"metadata-limits"|"orgs"|"duplicates"');
+  assert.equal(unknown.error?.issues[0].message, 'Invalid option: expected one of "email"|"names"|"hash"|"totp"|"metadata-limits"|"orgs"|"duplicates"');
   const empty = validateStage.options.safeParse({ rules: [] });
   assert.equal(empty.error?.issues[0].message, 'name at least one rule, or leave the validate stage out');
 });
