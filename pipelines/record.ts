@@ -104,3 +104,12 @@ export function isUnmapped(envelope: Envelope): boolean {
   for (const field in envelope.user) if (envelope.user[field as keyof UserDraft] !== undefined) return false;
   return true;
 }
+
+/**
+ * An envelope as one NDJSON line (no line break). A U+FFFD in its text is written as the escape `\ufffd`: on the wire, a
+ * raw U+FFFD then only ever means bytes the reading side could not decode (a line edited in another encoding).
+ */
+export function envelopeLine(envelope: Envelope): string {
+  const line = JSON.stringify(envelope);
+  return line.includes('\uFFFD') ? line.replaceAll('\uFFFD', '\\ufffd') : line;
+}

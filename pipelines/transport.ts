@@ -3,13 +3,14 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SinkWriter } from './component.ts';
+import { envelopeLine } from './record.ts';
 
 export function envelopeTransport(output: Writable): SinkWriter {
   return async (records) => {
     let written = 0;
     for await (const envelope of records) {
       written++;
-      if (!output.write(`${JSON.stringify(envelope)}\n`)) await once(output, 'drain');
+      if (!output.write(`${envelopeLine(envelope)}\n`)) await once(output, 'drain');
     }
     return { written, failed: 0, skipped: 0 };
   };

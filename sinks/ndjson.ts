@@ -2,7 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
-import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
+import { envelopeLine, hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { openOutput } from './output.ts';
 
 const options = z.object({
@@ -30,9 +30,9 @@ export const ndjsonSink = defineSink({
           // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
           if (hasErrors(envelope)) continue;
           result.written++;
-          // JSON.stringify leaves out a property whose value is undefined. A row no map stage has been through keeps its
+          // JSON leaves out a property whose value is undefined. A row no map stage has been through keeps its
           // record: without it, nothing of the row would be written (`read csv | write ndjson`, to map later).
-          chunk += `${JSON.stringify(options.keepRaw || isUnmapped(envelope) ? envelope : { ...envelope, raw: undefined })}\n`;
+          chunk += `${envelopeLine(options.keepRaw || isUnmapped(envelope) ? envelope : { ...envelope, raw: undefined })}\n`;
           if (chunk.length >= CHUNK_CHARS) {
             yield chunk;
             chunk = '';

@@ -3,7 +3,7 @@
 import { addAbortSignal } from 'node:stream';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
-import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
+import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Issue, type Origin } from '../pipelines/record.ts';
 import { openInput, REPLACEMENT_CHARACTER, textOf, UNDECODED_REASON } from './input.ts';
 import { isObject, kindOf, MAX_NESTING, nestsTooDeep, withExactIntegers } from './json-value.ts';
 
@@ -85,9 +85,16 @@ function describeSchemaError(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || 'the line'}: ${issue.message}`).join('; ');
 }
 
+function lineIssue(origin: Origin, code: string, reason: string): Issue {
+  return { stage: 'ndjson', code, level: 'error', message: `${origin.file}:${origin.line}: ${reason}` };
+}
+
+function undecodedIssue(origin: Origin): Issue {
+  return lineIssue(origin, 'ndjson.undecodable', `the line ${UNDECODED_REASON}`);
+}
+
 function invalidLine(seq: number, origin: Origin, code: string, reason: string): Envelope {
-  const issue = { stage: 'ndjson', code, level: 'error' as const, message: `${origin.file}:${origin.line}: ${reason}` };
-  return rawEnvelope(seq, origin, {}, [issue]);
+  return rawEnvelope(seq, origin, {}, [lineIssue(origin, code, reason)]);
 }
 
 /** A raw record, an envelope from an earlier verb, or an error envelope for a line that is not a JSON object. */
@@ -101,10 +108,10 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   }
   if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
   if (nestsTooDeep(value)) return invalidLine(seq, origin, 'ndjson.too_deep', `the line nests values more than ${MAX_NESTING} deep`);
+  // authpipe writes U+FFFD as an escape (envelopeLine): a raw one is a byte this side could not decode.
+  const undecoded = text.includes(REPLACEMENT_CHARACTER);
   if (!looksLikeEnvelope(value)) {
-    // Only a source record is checked: an envelope from an earlier verb carries that verb's findings (csv.undecodable).
-    if (text.includes(REPLACEMENT_CHARACTER)) return invalidLine(seq, origin, 'ndjson.undecodable', `the line ${UNDECODED_REASON}`);
-    return rawEnvelope(seq, origin, value);
+    return undecoded ? rawEnvelope(seq, origin, {}, [undecodedIssue(origin)]) : rawEnvelope(seq, origin, value);
   }
   // A hand edit (jq's `.user.metadata |= ...` on a row without metadata) leaves `metadata: null`: it means none.
   if (isObject(value.user) && value.user.metadata === null) delete value.user.metadata;
@@ -112,7 +119,10 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   if (!envelope.success) return invalidLine(seq, origin, 'ndjson.invalid_envelope', `not a valid envelope: ${describeSchemaError(envelope.error)}`);
   const { user } = envelope.data;
   const ownSeq = envelope.data.seq ?? seq;
-  return { ...envelope.data, seq: ownSeq, key: envelope.data.key ?? keyOf(user, ownSeq), origin: envelope.data.origin ?? origin };
+  const read = { ...envelope.data, seq: ownSeq, key: envelope.data.key ?? keyOf(user, ownSeq), origin: envelope.data.origin ?? origin };
+  // An envelope edited in another encoding keeps its origin and key, with the fault added to what it carries.
+  if (undecoded) read.issues.push(undecodedIssue(origin));
+  return read;
 }
 
 export const ndjsonSource = defineSource({

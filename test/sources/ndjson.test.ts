@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Envelope } from '../../pipelines/record.ts';
+import { envelopeLine, type Envelope } from '../../pipelines/record.ts';
 import { ndjsonSource } from '../../sources/ndjson.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
@@ -198,7 +198,7 @@ test('a line with bytes that are not UTF-8 is an error row without its value, no
       [{ name: 'Ana' }, []],
     ],
   );
-  // An envelope from an earlier verb keeps its own origin and findings.
+  // An envelope from an earlier verb (which writes U+FFFD escaped) keeps its own origin and findings.
   const passedOn: Envelope = {
     seq: 4,
     key: 'seq:4',
@@ -206,7 +206,11 @@ test('a line with bytes that are not UTF-8 is an error row without its value, no
     user: { firstName: 'Jos\uFFFD' },
     issues: [{ stage: 'csv', code: 'csv.undecodable', level: 'error', message: 'latin.csv:5: has bytes that are not utf-8' }],
   };
-  assert.deepEqual(await readNdjson(`${JSON.stringify(passedOn)}\n`), [passedOn]);
+  assert.deepEqual(await readNdjson(`${envelopeLine(passedOn)}\n`), [passedOn]);
+  // One edited in another encoding keeps them too, and gets the fault added.
+  const edited = Buffer.concat([Buffer.from('{"seq":7,"key":"ext:u7","user":{"firstName":"Jos'), Buffer.from([0xe9]), Buffer.from('"},"issues":[]}\n')]);
+  const [envelope] = await readNdjson(edited);
+  assert.deepEqual([envelope.key, envelope.issues.map((issue) => issue.code)], ['ext:u7', ['ndjson.undecodable']]);
 });
 
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
