@@ -3,10 +3,10 @@
 // A file is written under a name of its own beside it and moved into place when the sink is done: the file it
 // replaces stays whole until then, so a chain that reads and writes one file (`read csv users.csv | ... | write csv
 // users.csv`) reads the export rather than an emptied file, and a run that stops short (a failed input, Ctrl-C) leaves
-// it as it was, its own rows set aside in `<file>.partial`. A file that is not simply ours to replace (a device, a
+// it as it was (or not there), its own rows set aside in `<file>.partial`. A file that is not simply ours to replace (a device, a
 // named pipe, a link to nowhere, another user's file, one with other names) is written in place, as it always was.
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, constants, lstatSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -87,7 +87,7 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
     // A name no one else can have planted (`wx` never follows a link), readable by its owner only until it is whole.
     const standIn = path.join(path.dirname(target), `.${path.basename(target)}.authpipe-${randomBytes(6).toString('hex')}`);
     const handle = await open(standIn, 'wx', 0o600);
-    await handle.chmod(existing === undefined ? 0o666 & ~process.umask() : existing.mode & 0o7777);
+    const mode = existing === undefined ? 0o666 & ~process.umask() : existing.mode & 0o7777;
     const keepRemoving = removedAtExit(standIn);
     const finish = async (writing: Promise<void>) => {
       try {
@@ -98,9 +98,12 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
         throw error;
       }
       try {
-        if ((ctx.signal.aborted || ctx.incomplete.signal.aborted) && existing !== undefined) {
+        chmodSync(standIn, mode);
+        if (ctx.signal.aborted || ctx.incomplete.signal.aborted) {
+          // Under its own name, so that no one takes a part for the whole.
           renameSync(standIn, `${target}.partial`);
-          ctx.log.warn(`the run stopped short: ${absolute} is left as it was; the rows this run wrote are in ${target}.partial`);
+          const kept = existing === undefined ? 'is not written' : 'is left as it was';
+          ctx.log.warn(`the run stopped short: ${absolute} ${kept}; the rows this run wrote are in ${target}.partial`);
         } else {
           renameSync(standIn, target);
         }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -69,7 +69,10 @@ test('an input broken partway is a fatal error, exit 1, naming the file; the row
   assert.match(result.stderr, /^json: stopped by the error below in [\d.]+ s\n {2}read {6}3000 .*\n {2}written {3}3000\n/m);
   assert.match(result.stderr, /broken\.json:3000:36: .*\[json\.invalid\]/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
-  const written = readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email);
+  // The rows of a run that stopped short go under their own name, never passing for a whole output.
+  assert.match(result.stderr, /warning: the run stopped short: .*out\.ndjson is not written; the rows this run wrote are in .*out\.ndjson\.partial/);
+  assert.ok(!existsSync(output));
+  const written = readFileSync(`${output}.partial`, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email);
   assert.equal(written.length, 3000);
   assert.equal(written.at(-1), 'user2999@example.com');
 });
@@ -100,7 +103,7 @@ test('a stage that fails partway (its duplicate index loses its folder) still ha
   assert.match(stderr, /\[validate\.index_unavailable\]/);
   const written = Number(/^ {2}written {3}(\d+)$/m.exec(stderr)?.[1]);
   assert.ok(written > 30_000, stderr);
-  const lines = readFileSync(output, 'utf8').trim().split('\n');
+  const lines = readFileSync(`${output}.partial`, 'utf8').trim().split('\n');
   assert.equal(lines.length, written);
   assert.equal((JSON.parse(lines.at(-1) ?? '') as Envelope).user.email, `user${written - 1}@example.com`);
 });

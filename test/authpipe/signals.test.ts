@@ -39,7 +39,7 @@ test('an interrupted pipeline run says how to resume with its whole command line
   child.kill('SIGINT');
   const [code] = (await once(child, 'close')) as [number | null];
   assert.equal(code, 130);
-  assert.ok(existsSync(path.join(dir, 'out.ndjson')));
+  assert.ok(existsSync(path.join(dir, 'out.ndjson.partial')));
   assert.ok(stderr.includes(`warning: interrupted; to resume, run the same command again: authpipe run ${pipeline} --set 'name=my run' --quiet\n`), stderr);
 });
 

@@ -25,14 +25,23 @@ test('the file a sink replaces keeps its content until the sink is done (a chain
   const file = path.join(tempDir(), 'users.ndjson');
   writeFileSync(file, 'the export being read\n');
   let contentMidway = '';
+  let standInModes: number[] = [];
   async function* rows() {
     for (let seq = 1; seq <= 3000; seq++) {
-      if (seq === 2000) contentMidway = readFileSync(file, 'utf8');
+      if (seq === 2000) {
+        contentMidway = readFileSync(file, 'utf8');
+        const dir = path.dirname(file);
+        standInModes = readdirSync(dir)
+          .filter((name) => name.startsWith('.users.ndjson.authpipe-'))
+          .map((name) => statSync(path.join(dir, name)).mode & 0o777);
+      }
       yield row(seq);
     }
   }
   await (await sinkInto(file))(rows());
   assert.equal(contentMidway, 'the export being read\n');
+  // It may hold password hashes: its owner's alone until it is whole.
+  assert.deepEqual(standInModes, [0o600]);
   assert.equal(emails(file).length, 3000);
   assert.deepEqual(readdirSync(path.dirname(file)), ['users.ndjson']);
 });
