@@ -221,19 +221,21 @@ export const workosSink = defineSink({
       const budgets = { write: parseBudget(options.rate), read: parseBudget(options.readRate) };
       // The embedded emulator is a new server each run, with budgets of its own: nothing carries over to it.
       const carried = emulator === null;
-      const api = new WorkosApi({
-        sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
-        writes: budgets.write,
-        reads: budgets.read,
-        retries: options.retries,
-        log: ctx.log,
-        signal: ctx.signal,
-        spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
-        onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
-      });
-      const rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
+      let api: WorkosApi | undefined;
+      let rows: RowWriter | undefined;
       let runId: number | undefined;
       try {
+        api = new WorkosApi({
+          sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
+          writes: budgets.write,
+          reads: budgets.read,
+          retries: options.retries,
+          log: ctx.log,
+          signal: ctx.signal,
+          spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
+          onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
+        });
+        rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
         runId = ledger.startRun(settingsOf(options, baseUrl));
         ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
         const resuming = resumeNote(ledger);
@@ -241,13 +243,13 @@ export const workosSink = defineSink({
         await writeAll(records, rows, options.concurrency, ctx.signal);
       } finally {
         try {
-          if (runId !== undefined) {
+          if (runId !== undefined && rows !== undefined) {
             ledger.finishRun(runId, { ...rows.counts, written: rows.written });
             ctx.log.info(summary(rows, ledger));
           }
         } finally {
           // Also when the run could not start: the budgets' timers would keep the process alive for a window.
-          api.close();
+          api?.close();
           transport.close();
           ledger.close();
           await emulator?.close();
