@@ -3,13 +3,16 @@
 // A file is written under a name of its own beside it and moved into place when the sink is done: the file it
 // replaces stays whole until then, so a chain that reads and writes one file (`read csv users.csv | ... | write csv
 // users.csv`) reads the export rather than an emptied file, and a run that stops short (a failed input, Ctrl-C) leaves
-// it as it was (or not there), its own rows set aside in `<file>.partial`. A file that is not simply ours to replace (a device, a
-// named pipe, a link to nowhere, another user's file, one with other names) is written in place, as it always was.
+// it as it was (or not there), its own rows set aside in `<file>.partial`. A device, a named pipe or a link to nowhere
+// is written in place; a file that must stay the same file (other names, another owner, a folder we cannot write in)
+// is written through a private stand-in and copied into itself when the sink is done.
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, lstatSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, constants, createReadStream, createWriteStream, lstatSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Context, SinkResult } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 
@@ -40,14 +43,20 @@ function isWritable(file: string): boolean {
   }
 }
 
-/** The file to replace through a stand-in, or undefined when it is written in place. */
-function replaceable(absolute: string): { target: string; existing: Stats | undefined } | undefined {
+/**
+ * How the file is written: through a stand-in beside it moved into place (`rename`); through a private stand-in copied
+ * into the file itself, when the file must stay the same file (other names, another owner, a folder we cannot write
+ * in: `copy`); or as it is (`direct`: a device, a named pipe, a link to nowhere, a file we may not write).
+ */
+function writingOf(absolute: string): { how: 'rename' | 'copy'; target: string; existing: Stats | undefined } | { how: 'direct' } {
   const link = lstatSync(absolute, { throwIfNoEntry: false });
-  if (link === undefined) return isWritable(path.dirname(absolute)) ? { target: absolute, existing: undefined } : undefined;
+  if (link === undefined) return isWritable(path.dirname(absolute)) ? { how: 'rename', target: absolute, existing: undefined } : { how: 'direct' };
   const existing = statSync(absolute, { throwIfNoEntry: false });
-  if (existing === undefined || !existing.isFile() || existing.nlink > 1 || existing.uid !== process.getuid?.()) return undefined;
+  if (existing === undefined || !existing.isFile()) return { how: 'direct' };
   const target = link.isSymbolicLink() ? realpathSync(absolute) : absolute;
-  return isWritable(target) && isWritable(path.dirname(target)) ? { target, existing } : undefined;
+  if (!isWritable(target)) return { how: 'direct' };
+  const ours = existing.nlink === 1 && existing.uid === process.getuid?.() && isWritable(path.dirname(target));
+  return { how: ours ? 'rename' : 'copy', target, existing };
 }
 
 function unlinkQuietly(file: string): void {
@@ -78,34 +87,43 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
   }
   if (outputPath === '-') return { stream: process.stdout, end: false, finish: direct, settle: asWritten };
   try {
-    const replacing = replaceable(absolute);
-    if (replacing === undefined) {
+    const writing = writingOf(absolute);
+    if (writing.how === 'direct') {
       const handle = await open(absolute, 'w');
       return { stream: handle.createWriteStream(), end: true, finish: direct, settle: asWritten };
     }
-    const { target, existing } = replacing;
+    const { how, target, existing } = writing;
     // A name no one else can have planted (`wx` never follows a link), readable by its owner only until it is whole.
-    const standIn = path.join(path.dirname(target), `.${path.basename(target)}.authpipe-${randomBytes(6).toString('hex')}`);
+    const folder = how === 'rename' ? path.dirname(target) : os.tmpdir();
+    const standIn = path.join(folder, `.${path.basename(target)}.authpipe-${randomBytes(6).toString('hex')}`);
     const handle = await open(standIn, 'wx', 0o600);
     const mode = existing === undefined ? 0o666 & ~process.umask() : existing.mode & 0o7777;
     const keepRemoving = removedAtExit(standIn);
-    const finish = async (writing: Promise<void>) => {
+    const finish = async (written: Promise<void>) => {
       try {
-        await writing;
+        await written;
       } catch (error) {
         unlinkQuietly(standIn);
         keepRemoving();
         throw error;
       }
+      const stoppedShort = ctx.signal.aborted || ctx.incomplete.signal.aborted;
       try {
-        chmodSync(standIn, mode);
-        if (ctx.signal.aborted || ctx.incomplete.signal.aborted) {
+        if (stoppedShort) {
           // Under its own name, so that no one takes a part for the whole.
-          renameSync(standIn, `${target}.partial`);
+          // Beside the file when it may be; otherwise where the stand-in is, still its owner's alone.
+          const partial = how === 'rename' ? `${target}.partial` : `${standIn}.partial`;
+          if (how === 'rename') chmodSync(standIn, mode);
+          renameSync(standIn, partial);
           const kept = existing === undefined ? 'is not written' : 'is left as it was';
-          ctx.log.warn(`the run stopped short: ${absolute} ${kept}; the rows this run wrote are in ${target}.partial`);
-        } else {
+          ctx.log.warn(`the run stopped short: ${absolute} ${kept}; the rows this run wrote are in ${partial}`);
+        } else if (how === 'rename') {
+          chmodSync(standIn, mode);
           renameSync(standIn, target);
+        } else {
+          // The file itself is rewritten: its other names, owner and mode stay.
+          await pipeline(createReadStream(standIn), createWriteStream(target));
+          unlinkQuietly(standIn);
         }
       } catch (error) {
         unlinkQuietly(standIn);

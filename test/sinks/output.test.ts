@@ -83,18 +83,29 @@ test('a run that stops short (its input failed partway) keeps the file it would 
   assert.deepEqual(readdirSync(path.dirname(file)).sort(), ['users.ndjson', 'users.ndjson.partial']);
 });
 
-test('keeps the mode of the file it replaces, exactly; a file with other names (a hard link) is written in place', async () => {
+test('keeps the mode of the file it replaces, exactly; a file with other names (a hard link) stays that file, whole until the sink is done', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'users.ndjson');
   writeFileSync(file, 'old\n');
   chmodSync(file, 0o664);
   await (await sinkInto(file))(streamOf([row(1)]));
   assert.equal(statSync(file).mode & 0o777, 0o664);
+  writeFileSync(path.join(dir, 'users.ndjson.before'), readFileSync(file));
 
   const otherName = path.join(dir, 'other.ndjson');
   linkSync(file, otherName);
-  await (await sinkInto(file))(streamOf([row(2)]));
-  assert.deepEqual(emails(otherName), ['user2@example.com']);
+  let contentMidway = '';
+  async function* rows() {
+    for (let seq = 2; seq <= 3000; seq++) {
+      if (seq === 2000) contentMidway = readFileSync(otherName, 'utf8');
+      yield row(seq);
+    }
+  }
+  await (await sinkInto(file))(rows());
+  // Whole until the sink is done, as when no other name links to it.
+  assert.equal(contentMidway, readFileSync(path.join(dir, 'users.ndjson.before'), 'utf8'));
+  assert.equal(emails(otherName).length, 2999);
+  assert.equal(statSync(otherName).ino, statSync(file).ino);
 });
 
 test('through a link to a file not there yet, that file is written and the link stays', async () => {
