@@ -110,8 +110,8 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
       const stoppedShort = ctx.signal.aborted || ctx.incomplete.signal.aborted;
       try {
         if (stoppedShort) {
-          // Under its own name, so that no one takes a part for the whole.
-          // Beside the file when it may be; otherwise where the stand-in is, still its owner's alone.
+          // Under its own name, so that no one takes a part for the whole: beside the file when it may be, else where
+          // the stand-in is, still its owner's alone.
           const partial = how === 'rename' ? `${target}.partial` : `${standIn}.partial`;
           if (how === 'rename') chmodSync(standIn, mode);
           renameSync(standIn, partial);
