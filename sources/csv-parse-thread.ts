@@ -47,8 +47,8 @@ const ACK = 'ack';
  * The main thread's word once the worker's stdin is ended: the input ended, or failed partway (a truncated gzip), in
  * which case a last line without its line break is a row cut short. Sent apart from stdin, so the worker waits for it.
  */
-export const INPUT_ENDED = 'input-ended';
-export const INPUT_FAILED = 'input-failed';
+const INPUT_ENDED = 'input-ended';
+const INPUT_FAILED = 'input-failed';
 
 // Plain JavaScript, so the worker starts without the TypeScript loader: measured, that loader costs each run about
 // 300 ms and 40 MB more (a second loader thread), and the worker has nothing else to share with the main thread.

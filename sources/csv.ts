@@ -29,7 +29,6 @@ function isKnownEncoding(label: string): boolean {
   }
 }
 
-
 /** The cells `first` up to (not including) `end` of a batch. */
 function cellsOf(batch: RowBatch, first: number, end: number): string[] {
   const cells: string[] = [];

@@ -10,7 +10,6 @@ import { CallFailed, classify, isRateLimited, isUnauthorized, retryAfterMs, type
 import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
-
 export interface ApiSettings {
   sdk: WorkOS;
   writes: RateBudget | null;
