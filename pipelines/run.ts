@@ -88,21 +88,17 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   // the sink finish the records read before the failure, which the run then fails with. Otherwise the rows in flight
   // (a sink's unwritten chunk, a dedupe group) would be lost though the message says they were read. A stage that
   // fails (its duplicate index out of disk space) ends the sink's records the same way: what reached the sink is kept.
-  let sourceFailure: { error: unknown } | undefined;
-  let stageFailure: { error: unknown } | undefined;
-  const stopReading = (error: unknown) => {
-    sourceFailure = { error };
-    ctx.incomplete.abort(error);
-  };
-  const stopStages = (error: unknown) => {
-    stageFailure = { error };
+  let failure: { error: unknown; inStage: boolean } | undefined;
+  // The first failure is the run's; a stage failing at all leaves rows inside the stages.
+  const stopOn = (inStage: boolean) => (error: unknown) => {
+    failure = { error: failure?.error ?? error, inStage: inStage || failure?.inStage === true };
     ctx.incomplete.abort(error);
   };
   const throughStages = (input: AsyncIterable<Envelope>) =>
     tap(
-      transforms.reduce<AsyncIterable<Envelope>>((records, transform) => transform(records), tap(input, countRead, stopReading)),
+      transforms.reduce<AsyncIterable<Envelope>>((records, transform) => transform(records), tap(input, countRead, stopOn(false))),
       tallyIssues,
-      stopStages,
+      stopOn(true),
     );
 
   let result: SinkResult = { written: 0, failed: 0, skipped: 0 };
@@ -115,8 +111,7 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   stats.elapsedMs = performance.now() - started;
   stats.interrupted = ctx.signal.aborted;
   // An interrupted run, or a failed stage, leaves rows inside the stages, which were not merged.
-  stats.merged = stats.interrupted || stageFailure !== undefined ? 0 : stats.read - emitted;
-  const failure = sourceFailure ?? stageFailure;
+  stats.merged = stats.interrupted || failure?.inStage === true ? 0 : stats.read - emitted;
   if (failure !== undefined) {
     // A stop asked for while the rows read before the failure were finishing: the run is interrupted (exit 130, and
     // how to resume, as rows may be left for the next run); the failure is still said.
