@@ -105,11 +105,14 @@ export function isUnmapped(envelope: Envelope): boolean {
   return true;
 }
 
+/** What a decoder makes of bytes it cannot decode: importing it would write a mangled name or email. */
+export const REPLACEMENT_CHARACTER = '\uFFFD';
+
 /**
  * An envelope as one NDJSON line (no line break). A U+FFFD in its text is written as the escape `\ufffd`: on the wire, a
  * raw U+FFFD then only ever means bytes the reading side could not decode (a line edited in another encoding).
  */
 export function envelopeLine(envelope: Envelope): string {
   const line = JSON.stringify(envelope);
-  return line.includes('\uFFFD') ? line.replaceAll('\uFFFD', '\\ufffd') : line;
+  return line.includes(REPLACEMENT_CHARACTER) ? line.replaceAll(REPLACEMENT_CHARACTER, '\\ufffd') : line;
 }

@@ -2,9 +2,9 @@
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
-import { describeOrigin, rawEnvelope, type Issue } from '../pipelines/record.ts';
+import { describeOrigin, rawEnvelope, REPLACEMENT_CHARACTER, type Issue } from '../pipelines/record.ts';
 import { parseInThread, type RowBatch } from './csv-parse-thread.ts';
-import { openInput, REPLACEMENT_CHARACTER } from './input.ts';
+import { openInput } from './input.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('CSV file to read; `-` reads stdin'),

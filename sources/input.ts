@@ -121,8 +121,7 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
   return openedInput(handle.createReadStream(), name);
 }
 
-/** What the decoder makes of bytes that are not UTF-8: importing it would write a mangled name or email. */
-export const REPLACEMENT_CHARACTER = '\uFFFD';
+/** Why a record holding REPLACEMENT_CHARACTER (from pipelines/record.ts) is refused. */
 export const UNDECODED_REASON = 'has bytes that are not UTF-8 (read as U+FFFD); save the file as UTF-8';
 
 /**

@@ -1,5 +1,5 @@
 // What a parsed JSON value is, for the json and ndjson sources: only an object can be a user record.
-import { REPLACEMENT_CHARACTER } from './input.ts';
+import { REPLACEMENT_CHARACTER } from '../pipelines/record.ts';
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -3,8 +3,8 @@
 import { addAbortSignal } from 'node:stream';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
-import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, type Envelope, type Issue, type Origin } from '../pipelines/record.ts';
-import { openInput, REPLACEMENT_CHARACTER, textOf, UNDECODED_REASON } from './input.ts';
+import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, REPLACEMENT_CHARACTER, type Envelope, type Issue, type Origin } from '../pipelines/record.ts';
+import { openInput, textOf, UNDECODED_REASON } from './input.ts';
 import { isObject, kindOf, MAX_NESTING, nestsTooDeep, withExactIntegers } from './json-value.ts';
 
 const options = z.object({

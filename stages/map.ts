@@ -5,7 +5,7 @@ import { CsvError, parse } from 'csv-parse';
 import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
-import { describeOrigin, hasErrors, keyOf, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
+import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 import { openInput } from '../sources/input.ts';
 import { addIssue, applyMapping, compileMapping, mappingOptions, type SourceRecord } from './mapping.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
@@ -82,7 +82,7 @@ async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Co
       if (record.length !== width) throw invalidMappingFile(place, `expected ${width} cells (one per column), got ${record.length}`);
       const values = positions.map((position) => (position === -1 ? '' : record[position]));
       // Bytes that are not UTF-8 read as U+FFFD: a Latin-1 file would otherwise create mangled organization names.
-      if (values.some((value) => value.includes('\uFFFD'))) throw invalidMappingFile(place, 'has bytes that are not UTF-8; save the file as UTF-8');
+      if (values.some((value) => value.includes(REPLACEMENT_CHARACTER))) throw invalidMappingFile(place, 'has bytes that are not UTF-8; save the file as UTF-8');
       for (let index = 0; index < layout.required; index++) {
         if (values[index] === '') throw invalidMappingFile(place, `${layout.columns[index]} is empty`);
       }
