@@ -4,7 +4,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { defineSink, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
-import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
+import { UsageError } from '../pipelines/errors.ts';
 import type { Logger } from '../pipelines/log.ts';
 import { formatRate, formatWindow, isBudget, parseBudget, type RateBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
@@ -79,10 +79,10 @@ function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {
 
 function checkKey(apiKey: string | undefined, options: WorkosOptions, ctx: Context): string {
   if (apiKey === undefined) {
-    throw new AuthpipeError('workos.missing_key', 'no WorkOS API key: set WORKOS_API_KEY (or WORKOS_SECRET_KEY), or apiKey in the sink options');
+    throw new UsageError('workos.missing_key', 'no WorkOS API key: set WORKOS_API_KEY (or WORKOS_SECRET_KEY), or apiKey in the sink options');
   }
   if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) {
-    throw new AuthpipeError(
+    throw new UsageError(
       'workos.live_key_refused',
       'the API key is a live key (sk_live_), which writes to production; nothing was sent. Pass --live (or live: true in the sink options) if that is what you want',
     );
@@ -212,7 +212,7 @@ export const workosSink = defineSink({
     if (ctx.dryRun) return planner(options, ctx, apiKey);
     const key = checkKey(apiKey, options, ctx);
     if (ctx.ledgerPath === undefined) {
-      throw new AuthpipeError('workos.ledger_required', 'the workos sink needs a ledger to write exactly once: set `ledger:` in the pipeline file or pass --ledger PATH');
+      throw new UsageError('workos.ledger_required', 'the workos sink needs a ledger to write exactly once: set `ledger:` in the pipeline file or pass --ledger PATH');
     }
     const ledger = openLedger(ctx.ledgerPath);
     return async (records): Promise<SinkResult> => {

@@ -6,7 +6,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
+import { UsageError } from '../pipelines/errors.ts';
 import type { Issue, Origin, UserDraft } from '../pipelines/record.ts';
 import { activeOwnerOf, lockLedger, type LedgerLock, type LockOwner } from './lock.ts';
 import { ERROR_CLASSES, ROW_STATES, migrate } from './schema.ts';
@@ -155,8 +155,8 @@ const issuesText = (issues: Issue[]) => (issues.length === 0 ? null : JSON.strin
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
 
-function notALedger(file: string, what: string): AuthpipeError {
-  return new AuthpipeError('ledger.not_a_ledger', `${file} is not an authpipe ledger (${what}); give the path of a ledger, or a new file's`);
+function notALedger(file: string, what: string): UsageError {
+  return new UsageError('ledger.not_a_ledger', `${file} is not an authpipe ledger (${what})`);
 }
 
 /**

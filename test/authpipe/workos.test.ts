@@ -314,3 +314,22 @@ test('many calls waiting out a 429 storm at a high concurrency print no listener
   assert.equal(emulator.store.users.size, 20);
   assert.doesNotMatch(result.stderr, /MaxListenersExceededWarning/);
 });
+
+test('a key, a ledger or a ledger path the run cannot start with is a usage error (exit 2), and nothing is sent', async (t) => {
+  const emulator = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'ledger.db');
+  const input = `${envelopeLine(1)}\n`;
+  const cases = [
+    { args: ['write', 'workos', '--ledger', ledger], env: { WORKOS_API_KEY: '', WORKOS_SECRET_KEY: '' }, message: /no WorkOS API key/ },
+    { args: ['write', 'workos', '--ledger', ledger], env: { WORKOS_API_KEY: 'sk_live_cli' }, message: /live key/ },
+    { args: ['write', 'workos'], env: { WORKOS_API_KEY: 'sk_test_cli' }, message: /needs a ledger/ },
+    { args: ['write', 'workos', '--ledger', tempDir()], env: { WORKOS_API_KEY: 'sk_test_cli' }, message: /is not an authpipe ledger \(it is a folder\)/ },
+    { args: ['ledger', 'status', '--ledger', path.join(root, 'fixtures/clerk/users.csv')], env: {}, message: /is not an authpipe ledger \(not an SQLite database\)/ },
+  ];
+  for (const { args, env, message } of cases) {
+    const result = await runCli(args, { input, env: { WORKOS_API_URL: emulator.url, ...env } });
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+  }
+  assert.equal(emulator.requests.length, 0);
+});

@@ -46,7 +46,7 @@ test('a file that is not a ledger is refused, naming it, and left as it was', ()
     for (const readonly of [false, true]) {
       assert.throws(() => openLedger(file, { readonly }), {
         code: 'ledger.not_a_ledger',
-        message: `${file} is not an authpipe ledger (${what}); give the path of a ledger, or a new file's`,
+        message: `${file} is not an authpipe ledger (${what})`,
       });
     }
   }
