@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
 import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
+import { hideHashes } from './pipelines/log.ts';
 import { createContext, execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
@@ -173,6 +174,7 @@ for (const sink of Object.values(registry.sink)) {
       flags,
       baseDir: process.cwd(),
       verb: takesPath,
+      endsChain: takesPath,
       build: async (ctx) => ({ source: stdinEnvelopes, stages: [], writer: await sink.create(options, ctx) }),
     });
   });
@@ -306,7 +308,7 @@ function reportFailure(error: unknown): number {
     return 2;
   }
   if (error instanceof UsageError) {
-    process.stderr.write(`authpipe: ${error.message}\n`);
+    process.stderr.write(`authpipe: ${hideHashes(error.message)}\n`);
     return 2;
   }
   if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
@@ -314,7 +316,7 @@ function reportFailure(error: unknown): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-    process.stderr.write(`authpipe: ${error.message} [${error.code}]\n`);
+    process.stderr.write(`authpipe: ${hideHashes(error.message)} [${error.code}]\n`);
     return 1;
   }
   process.stderr.write(`authpipe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

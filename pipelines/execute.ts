@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { Context, SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
-import { emptyStats, exitCodeOf, runPipeline, type RunPlan } from './run.ts';
+import { emptyStats, exitCodeOf, runPipeline, type RunPlan, type RunStats } from './run.ts';
 import { PipelineFileError, UsageError } from './errors.ts';
 import { summaryJson, summaryLine, summaryText, type Failure } from './summary.ts';
 
@@ -69,9 +69,15 @@ export interface Execution {
   baseDir: string;
   /** A pipeline run draws progress and a full summary; a verb in a Unix chain reports in one line. */
   verb: boolean;
+  /** A verb that writes the chain's rows to a file lists, after its line, the invalid rows it left out. */
+  endsChain?: boolean;
   build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter }>;
   /** Whether running the same command line again resumes it, which an interrupted run then says. */
   resumable?: boolean;
+}
+
+function summaryOf(execution: Execution, stats: RunStats): string {
+  return execution.verb ? summaryLine(execution.name, stats, execution.endsChain) : summaryText(execution.name, stats);
 }
 
 /** This process's command line as a POSIX shell takes it back, quoted where it must be. */
@@ -95,14 +101,14 @@ export async function execute(execution: Execution): Promise<number> {
     // A script reading --json gets what was done before the failure, and the failure; the CLI prints it for people.
     if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats, failureOf(error)));
     // A run that failed partway still wrote the rows that reached its sink: people get the counts too.
-    else if (stats.failedPartway && !execution.flags.quiet) process.stderr.write((execution.verb ? summaryLine : summaryText)(execution.name, stats));
+    else if (stats.failedPartway && !execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
     throw error;
   } finally {
     stopProgress();
     releaseSignals();
   }
   if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats));
-  else if (!execution.flags.quiet) process.stderr.write((execution.verb ? summaryLine : summaryText)(execution.name, stats));
+  else if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
   // Through the logger, which keeps out any secret given on the command line (a --set apiKey=...).
   if (stats.interrupted && execution.resumable) ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
   return exitCodeOf(stats);

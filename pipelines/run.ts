@@ -3,7 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Context, SinkResult, SinkWriter, SourceComponent, StageComponent, Transform } from './component.ts';
 import type { Block } from './load.ts';
-import type { Envelope } from './record.ts';
+import type { Envelope, Issue } from './record.ts';
 
 export interface RunStats {
   read: number;
@@ -14,12 +14,17 @@ export interface RunStats {
   skipped: number;
   invalidRows: number;
   invalidByCode: Record<string, number>;
+  /** The first error of the first MAX_INVALID_EXAMPLES invalid rows, with its place: which rows to look at, not only how many. */
+  invalidExamples: string[];
   warningsByCode: Record<string, number>;
   elapsedMs: number;
   interrupted: boolean;
   /** The source or a stage failed partway: the sink finished the rows that reached it, then the run failed with it. */
   failedPartway: boolean;
 }
+
+/** Enough to find the rows to fix in a big run, few enough to keep the summary readable. */
+export const MAX_INVALID_EXAMPLES = 10;
 
 export interface RunPlan {
   source: Block<SourceComponent>;
@@ -29,7 +34,7 @@ export interface RunPlan {
 }
 
 export function emptyStats(): RunStats {
-  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, warningsByCode: {}, elapsedMs: 0, interrupted: false, failedPartway: false };
+  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, invalidExamples: [], warningsByCode: {}, elapsedMs: 0, interrupted: false, failedPartway: false };
 }
 
 function count(tally: Record<string, number>, code: string): void {
@@ -76,12 +81,14 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   let emitted = 0;
   const tallyIssues = (envelope: Envelope) => {
     emitted++;
-    let invalid = false;
+    let firstError: Issue | undefined;
     for (const issue of envelope.issues) {
-      if (issue.level === 'error') invalid = true;
+      if (issue.level === 'error') firstError ??= issue;
       count(issue.level === 'error' ? stats.invalidByCode : stats.warningsByCode, issue.code);
     }
-    if (invalid) stats.invalidRows++;
+    if (firstError === undefined) return;
+    stats.invalidRows++;
+    if (stats.invalidExamples.length < MAX_INVALID_EXAMPLES) stats.invalidExamples.push(`${firstError.message} [${firstError.code}]`);
   };
 
   // A source that fails partway (a JSON document broken halfway, a disk error) ends the records there: the stages and

@@ -1,6 +1,7 @@
 // The end-of-run summary on stderr, for people (text) or machines (--json).
 import type { RunStats } from './run.ts';
 import { exitCodeOf } from './run.ts';
+import { hideHashes } from './log.ts';
 
 function byCode(tally: Record<string, number>): string {
   return Object.entries(tally)
@@ -34,17 +35,30 @@ export function summaryText(name: string, stats: RunStats): string {
   if (stats.skipped > 0) lines.push(`  skipped   ${stats.skipped}`);
   if (stats.failed > 0) lines.push(`  failed    ${stats.failed}`);
   lines.push(`  invalid   ${stats.invalidRows}${stats.invalidRows > 0 ? `   ${byCode(stats.invalidByCode)}` : ''}`);
+  lines.push(...invalidExamples(stats));
   const warnings = Object.values(stats.warningsByCode).reduce((sum, n) => sum + n, 0);
   lines.push(`  warnings  ${warnings}${warnings > 0 ? `   ${byCode(stats.warningsByCode)}` : ''}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** One line per verb, so a Unix chain of verbs reports without drowning the terminal. */
-export function summaryLine(name: string, stats: RunStats): string {
+/** Where the first invalid rows are, each with its first error: a count alone leaves a person searching the export. */
+function invalidExamples(stats: RunStats): string[] {
+  const shown = stats.invalidExamples.map((example) => `            ${hideHashes(example)}`);
+  const more = stats.invalidRows - stats.invalidExamples.length;
+  if (more > 0) shown.push(`            and ${counted(more, 'more invalid row')}`);
+  return shown;
+}
+
+/**
+ * One line per verb, so a Unix chain of verbs reports without drowning the terminal; with `listInvalid` (the verb
+ * that ends the chain in a file), the invalid rows it left out follow.
+ */
+export function summaryLine(name: string, stats: RunStats, listInvalid = false): string {
   const status = statusOf(stats);
   const invalid = stats.invalidRows > 0 ? ` (${byCode(stats.invalidByCode)})` : '';
   const warnings = Object.values(stats.warningsByCode).reduce((sum, n) => sum + n, 0);
-  return `${name}: ${status}, ${counted(stats.read, 'row')} in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${counted(warnings, 'warning')}\n`;
+  const line = `${name}: ${status}, ${counted(stats.read, 'row')} in ${(stats.elapsedMs / 1000).toFixed(2)} s, ${stats.invalidRows} invalid${invalid}, ${counted(warnings, 'warning')}`;
+  return `${[line, ...(listInvalid ? invalidExamples(stats) : [])].join('\n')}\n`;
 }
 
 /** What stopped a run that could not finish, as --json reports it. */
@@ -62,11 +76,11 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     written: stats.written,
     skipped: stats.skipped,
     failed: stats.failed,
-    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode },
+    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode, examples: stats.invalidExamples.map(hideHashes) },
     warnings: { byCode: stats.warningsByCode },
     elapsedMs: Math.round(stats.elapsedMs),
     rowsPerSecond: rowsPerSecond(stats),
     interrupted: stats.interrupted,
-    ...(failure ? { error: { code: failure.code, message: failure.message }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
+    ...(failure ? { error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
   })}\n`;
 }

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../pipelines/record.ts';
-import { bin, runCli } from './cli.ts';
+import { bin, root, runChain, runCli } from './cli.ts';
+
+const users = path.join(root, 'fixtures/clerk/users.csv');
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-run-'));
 
@@ -15,7 +17,7 @@ interface Summary {
   read: number;
   merged: number;
   written: number;
-  invalid: { rows: number; byCode: Record<string, number> };
+  invalid: { rows: number; byCode: Record<string, number>; examples: string[] };
   warnings: { byCode: Record<string, number> };
   exitCode: number;
 }
@@ -27,11 +29,44 @@ test('run writes only valid rows, reports the rest by code, and exits 3', async 
   const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as Summary;
   assert.deepEqual(
     { read: summary.read, written: summary.written, invalid: summary.invalid, exitCode: summary.exitCode },
-    { read: 21, written: 17, invalid: { rows: 4, byCode: { 'email.missing': 1, 'email.invalid': 1, 'email.duplicate': 2 } }, exitCode: 3 },
+    {
+      read: 21,
+      written: 17,
+      invalid: {
+        rows: 4,
+        byCode: { 'email.missing': 1, 'email.invalid': 1, 'email.duplicate': 2 },
+        examples: [
+          `${users}:9: the user has no email address; WorkOS needs one for every user [email.missing]`,
+          `${users}:10: email "bob@@example..com" is not a valid address: the part before the @ has a character that is only allowed inside quotes, such as @, a comma or a bracket [email.invalid]`,
+          `${users}:11: ana@example.com already appears at ${users}:2 [email.duplicate]`,
+          `${users}:22: ana@example.com already appears at ${users}:2 [email.duplicate]`,
+        ],
+      },
+      exitCode: 3,
+    },
   );
   const rows = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Envelope);
   assert.equal(rows.length, 17);
   assert.ok(rows.every((row) => row.raw === undefined && !row.issues.some((issue) => issue.level === 'error')));
+});
+
+test('the summary names the first invalid rows by file and line, then how many more, as a file-writing chain does', async () => {
+  const input = path.join(dir, 'many-bad.csv');
+  const bad = Array.from({ length: 12 }, (_, index) => `user_${index},not-an-email-${index}`);
+  writeFileSync(input, ['id,primary_email_address', 'user_ok,ok@example.com', ...bad, ''].join('\n'));
+  const run = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--set', `source.path=${input}`], { env: { OUT: path.join(dir, 'many-bad.ndjson') } });
+  const chain = await runChain(`authpipe read csv '${input}' | authpipe map --preset clerk | authpipe validate | authpipe write csv '${path.join(dir, 'many-bad.csv.out')}'`);
+  for (const result of [run, chain]) {
+    assert.equal(result.code, 3, result.stderr);
+    const listed = result.stderr.split('\n').filter((line) => line.includes('[email.invalid]'));
+    assert.deepEqual(
+      listed.map((line) => line.trim().replace(/^\S*many-bad\.csv:(\d+):.*$/, '$1')),
+      Array.from({ length: 10 }, (_, index) => String(index + 3)),
+    );
+    assert.match(result.stderr, /^ +and 2 more invalid rows$/m);
+  }
+  // Verbs that pass the rows on leave the listing to the verb at the end of the chain.
+  assert.equal(chain.stderr.split('\n').filter((line) => line.includes('many-bad.csv:3:')).length, 1);
 });
 
 test('the summary accounts for every row read: merged by dedupe, written, or invalid', async () => {
