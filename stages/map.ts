@@ -7,7 +7,8 @@ import { defineStage, inputPath, type Context } from '../pipelines/component.ts'
 import { UsageError } from '../pipelines/errors.ts';
 import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 import { openInput } from '../sources/input.ts';
-import { addIssue, applyMapping, compileMapping, mappingOptions, type SourceRecord } from './mapping.ts';
+import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
+import { didYouMean } from '../pipelines/suggest.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
 
 // Mapping files are read whole into memory at create(): they hold a few short ids per membership, small next to
@@ -144,9 +145,13 @@ function joinMemberships(orgsByUser: Map<string, OrgRef[]>, user: UserDraft): vo
   user.orgs = user.orgs === undefined ? copies : user.orgs.concat(copies);
 }
 
-/** A header as a person may type it: `First Name`, ` EMAIL ` and `first-name` all mean `first_name`. */
+/** A header as a person or a tool may write it: `First Name`, ` EMAIL `, `first-name` and `firstName` all mean `first_name`. */
 function plainName(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return name
+    .trim()
+    .replace(/([a-z\d])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 }
 
 /**
@@ -166,15 +171,38 @@ function withAliases(raw: SourceRecord, aliases: [alias: string, column: string]
   return named;
 }
 
-/** Says, once, what the first record tells about the input: headers read under plain names, a preset's columns missing. */
-function reportColumns(envelope: Envelope, raw: SourceRecord, aliases: [string, string][], preset: Preset | undefined, ctx: Context): void {
+function hasColumn(raw: SourceRecord, aliases: [string, string][], column: string): boolean {
+  return column in raw || aliases.some(([alias]) => alias === column);
+}
+
+/**
+ * Says, once, what the first record tells about the input: headers read under plain names, and the columns the preset
+ * or the mapping reads that it lacks. A misspelt or missing column fails no row by itself; without a word, every user
+ * would be imported without a password, or with no email at all, and the count by code would not say why.
+ */
+function reportColumns(envelope: Envelope, raw: SourceRecord, aliases: [string, string][], preset: Preset | undefined, mapping: CompiledMapping, ctx: Context): void {
   if (aliases.length > 0) {
     ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
   }
-  const missing = preset?.identityColumns.filter((column) => !(column in raw) && !aliases.some(([alias]) => alias === column)) ?? [];
+  const place = `map: the first record (${describeOrigin(envelope.origin)})`;
+  const columns = Object.keys(raw);
+  const listed = columns.map((column) => JSON.stringify(column)).join(', ');
+  const missing = preset?.identityColumns.filter((column) => !hasColumn(raw, aliases, column)) ?? [];
   if (preset !== undefined && missing.length > 0) {
-    const columns = Object.keys(raw).map((column) => JSON.stringify(column)).join(', ');
-    ctx.log.warn(`map: the first record (${describeOrigin(envelope.origin)}) has no ${missing.join(' or ')} column, which the ${preset.name} preset reads; its columns are ${columns}`);
+    ctx.log.warn(`${place} has no ${missing.join(' or ')} column, which the ${preset.name} preset reads; its columns are ${listed}`);
+  } else if (preset !== undefined) {
+    // A column the preset reads under its own name is no misspelling of another.
+    const read = new Set([...preset.identityColumns, ...Object.keys(preset.dataColumns)]);
+    const unread = columns.filter((column) => !read.has(column) && !read.has(plainName(column)));
+    for (const [column, consequence] of Object.entries(preset.dataColumns)) {
+      if (!hasColumn(raw, aliases, column)) ctx.log.warn(`${place} has no ${column} column${didYouMean(column, unread)}, which the ${preset.name} preset reads: ${consequence}`);
+    }
+  }
+  const named = aliases.length === 0 ? raw : withAliases(raw, aliases);
+  for (const { source, option } of mappedSources(mapping)) {
+    if (readSource(named, source) === undefined) {
+      ctx.log.warn(`${place} has no field ${JSON.stringify(source.name)}${didYouMean(source.name, columns)}, which ${option} reads; its fields are ${listed}`);
+    }
   }
 }
 
@@ -207,7 +235,7 @@ export const mapStage = defineStage({
         }
         if (aliases === undefined) {
           aliases = plainNameAliases(raw);
-          reportColumns(envelope, raw, aliases, preset, ctx);
+          reportColumns(envelope, raw, aliases, preset, mapping, ctx);
         }
         const named = aliases.length === 0 ? raw : withAliases(raw, aliases);
         envelope.user = {};

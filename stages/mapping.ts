@@ -181,7 +181,17 @@ export function compileMapping(options: MappingOptions): CompiledMapping {
   };
 }
 
-function readSource(raw: SourceRecord, path: SourcePath): unknown {
+/** Each source field the mapping reads, with the option that names it (`fields.email`), for messages. */
+export function mappedSources(mapping: CompiledMapping): { source: SourcePath; option: string }[] {
+  const sources = mapping.text.map((step) => ({ source: step.source, option: `fields.${step.target}` }));
+  if (mapping.emailVerified) sources.push({ source: mapping.emailVerified.source, option: 'fields.emailVerified' });
+  if (mapping.passwordHashType) sources.push({ source: mapping.passwordHashType.source, option: 'fields.passwordHashType' });
+  if (mapping.fullName) sources.push({ source: mapping.fullName, option: 'fullName' });
+  for (const step of mapping.metadata) sources.push({ source: step.source, option: 'metadata' });
+  return sources;
+}
+
+export function readSource(raw: SourceRecord, path: SourcePath): unknown {
   const direct = raw[path.name];
   // A CSV header may itself contain dots, so the name as written wins over the nested reading.
   if (direct !== undefined || path.segments === undefined) return direct;

@@ -116,5 +116,13 @@ export const clerkPreset: Preset = {
     'Clerk dashboard export: id -> externalId, primary email (verified when listed in verified_email_addresses), ' +
     'names, username -> metadata, TOTP secret; bcrypt, scrypt_firebase and argon2 digests kept, other hashers dropped with a warning',
   identityColumns: ['id', 'primary_email_address'],
+  dataColumns: {
+    verified_email_addresses: 'every email is imported as not verified',
+    password_digest: 'no user gets their password hash, so every user must reset their password',
+    password_hasher: 'no user gets their password hash, so every user must reset their password',
+    totp_secret: 'no TOTP factor is imported',
+    first_name: 'no user gets a first name',
+    last_name: 'no user gets a last name',
+  },
   map: mapClerkUser,
 };

@@ -10,6 +10,8 @@ export interface Preset {
   summary: string;
   /** Columns every export of this kind has: a first record without them is most likely not one. */
   identityColumns: readonly string[];
+  /** The other columns every export of this kind has, each with what no user gets when an export lacks it. */
+  dataColumns: Readonly<Record<string, string>>;
   /** Fills `envelope.user` from the source record; bad cells become issues on the envelope, never throws. */
   map(raw: SourceRecord, envelope: Envelope): void;
 }

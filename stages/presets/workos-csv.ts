@@ -102,5 +102,7 @@ export const workosCsvPreset: Preset = {
     'WorkOS import CSV: email, names, email_verified, external_id, password_hash(+_type), metadata (a JSON object), ' +
     'and one org per row (org_id/org_external_id/org_name, comma-separated role_slugs); rows are not merged',
   identityColumns: ['email'],
+  // Every other column of the import CSV is optional: a file without passwords has no password_hash column.
+  dataColumns: {},
   map: mapWorkosCsvRow,
 };

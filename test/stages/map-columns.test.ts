@@ -44,3 +44,34 @@ test('warns once when the first record lacks the columns every export of the pre
     'warning: map: the first record (users.csv:2) has no id or primary_email_address column, which the clerk preset reads; its columns are "user", "mail"\n',
   ]);
 });
+
+test('reads camelCase headers (passwordDigest, totpSecret) under the names the preset reads', async () => {
+  const bcrypt = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
+  const { envelopes } = await mapWithLog({ preset: 'clerk' }, [
+    { id: 'u1', primaryEmailAddress: 'ana@example.com', verifiedEmailAddresses: 'ana@example.com', passwordDigest: bcrypt, passwordHasher: 'bcrypt', totpSecret: 'JBSWY3DPEHPK3PXP' },
+  ]);
+  assert.deepEqual(envelopes[0].user, { email: 'ana@example.com', emailVerified: true, externalId: 'u1', totpSecret: 'JBSWY3DPEHPK3PXP', passwordHash: bcrypt, passwordHashType: 'bcrypt' });
+});
+
+test('warns once per column the preset reads that the export lacks, saying what no user gets without it', async () => {
+  const { log } = await mapWithLog({ preset: 'clerk' }, [
+    { id: 'u1', primary_email_address: 'ana@example.com', first_name: 'Ana', last_name: 'Lee', password_digst: 'x', password_hasher: 'bcrypt' },
+    { id: 'u2', primary_email_address: 'bo@example.com', first_name: 'Bo', last_name: 'Ng', password_digst: 'x', password_hasher: 'bcrypt' },
+  ]);
+  assert.deepEqual(log, [
+    'warning: map: the first record (users.csv:2) has no verified_email_addresses column, which the clerk preset reads: every email is imported as not verified\n',
+    'warning: map: the first record (users.csv:2) has no password_digest column (did you mean "password_digst"?), which the clerk preset reads: no user gets their password hash, so every user must reset their password\n',
+    'warning: map: the first record (users.csv:2) has no totp_secret column, which the clerk preset reads: no TOTP factor is imported\n',
+  ]);
+});
+
+test('warns once per field the mapping reads that the first record lacks, naming the option and the fields there are', async () => {
+  const rows = [{ 'Email Address': 'ana@example.com', 'Full Name': 'Ana Lee', Plan: 'pro' }];
+  const { envelopes, log } = await mapWithLog({ fields: { email: 'Email' }, fullName: { from: 'Full Name' }, metadata: ['plna'] }, rows);
+  assert.deepEqual(envelopes[0].user, { firstName: 'Ana', lastName: 'Lee' });
+  assert.deepEqual(log, [
+    'map: columns read under plain names: "Email Address" as email_address, "Full Name" as full_name, "Plan" as plan\n',
+    'warning: map: the first record (users.csv:2) has no field "Email", which fields.email reads; its fields are "Email Address", "Full Name", "Plan"\n',
+    'warning: map: the first record (users.csv:2) has no field "plna" (did you mean "Plan"?), which metadata reads; its fields are "Email Address", "Full Name", "Plan"\n',
+  ]);
+});
