@@ -78,7 +78,10 @@ test('the summary accounts for every row read: merged by dedupe, written, or inv
 
 test('run exits 0 when every row is written, and --set overrides the pipeline file', async () => {
   const input = path.join(dir, 'clean.csv');
-  writeFileSync(input, 'primary_email_address,id,first_name\nana@example.com,user_1,Ana\nbo@example.com,user_2,Bo\n');
+  writeFileSync(
+    input,
+    'primary_email_address,id,first_name,last_name,verified_email_addresses,password_digest,password_hasher,totp_secret\nana@example.com,user_1,Ana,,,,,\nbo@example.com,user_2,Bo,,,,,\n',
+  );
   const output = path.join(dir, 'clean.ndjson');
   const result = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--quiet', '--set', `source.path=${input}`], {
     env: { OUT: output },
