@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
 import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
-import { openInput } from '../sources/input.ts';
+import { openInput, textOf } from '../sources/input.ts';
 import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { didYouMean } from '../pipelines/suggest.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
@@ -65,11 +65,13 @@ function columnPositions(file: string, header: string[], layout: MappingFileLayo
   });
 }
 
-/** Yields, per data line, the layout's columns in layout order; any malformed line stops the run with its place. */
-async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Context): AsyncGenerator<string[]> {
+/** Yields, per data line, the layout's columns in layout order and the line's place; any malformed line stops the run with its place. */
+async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Context): AsyncGenerator<{ values: string[]; place: string }> {
   const input = await openInput(file, ctx);
-  const parser = parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true });
-  const rows: AsyncIterable<ParsedRow> = pipeline(input.stream, parser, () => undefined);
+  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, trim: true });
+  // Decoded first: csv-parse reads UTF-16 (Excel's "Unicode text") a byte off once it trims a cell, and makes
+  // valid-looking CJK names of it.
+  const rows: AsyncIterable<ParsedRow> = pipeline(input.stream, textOf, parser, () => undefined);
   let positions: number[] | undefined;
   let width = 0;
   try {
@@ -87,7 +89,7 @@ async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Co
       for (let index = 0; index < layout.required; index++) {
         if (values[index] === '') throw invalidMappingFile(place, `${layout.columns[index]} is empty`);
       }
-      yield values;
+      yield { values, place };
     }
   } catch (error) {
     if (error instanceof CsvError) throw invalidMappingFile(`${input.name}:${error.lines}`, `not valid CSV (${error.code})`);
@@ -109,37 +111,61 @@ function membershipRoles(memberships: Memberships, userId: string, orgExternalId
   return roles;
 }
 
-async function loadMemberships(orgFile: string | undefined, roleFile: string | undefined, ctx: Context): Promise<Map<string, OrgRef[]>> {
+/** Per source user id of the mapping files: their memberships, and the first line that names the user. */
+type MembershipsByUser = Map<string, { orgs: OrgRef[]; place: string }>;
+
+async function loadMemberships(orgFile: string | undefined, roleFile: string | undefined, ctx: Context): Promise<MembershipsByUser> {
   const memberships: Memberships = new Map();
+  const places = new Map<string, string>();
   // Names belong to orgs, not to memberships: a role-only membership still gets the name another line gave.
   const orgNames = new Map<string, string>();
   if (orgFile !== undefined) {
-    for await (const [userId, orgExternalId, orgName] of readMappingFile(orgFile, ORG_FILE, ctx)) {
+    for await (const { values: [userId, orgExternalId, orgName], place } of readMappingFile(orgFile, ORG_FILE, ctx)) {
       membershipRoles(memberships, userId, orgExternalId);
+      if (!places.has(userId)) places.set(userId, place);
       if (orgName !== '' && !orgNames.has(orgExternalId)) orgNames.set(orgExternalId, orgName);
     }
   }
   if (roleFile !== undefined) {
-    for await (const [userId, orgExternalId, roleSlug] of readMappingFile(roleFile, ROLE_FILE, ctx)) {
+    for await (const { values: [userId, orgExternalId, roleSlug], place } of readMappingFile(roleFile, ROLE_FILE, ctx)) {
       membershipRoles(memberships, userId, orgExternalId).add(roleSlug);
+      if (!places.has(userId)) places.set(userId, place);
     }
   }
-  const orgsByUser = new Map<string, OrgRef[]>();
+  const byUser: MembershipsByUser = new Map();
   for (const [userId, orgs] of memberships) {
     const refs: OrgRef[] = [];
     for (const [externalId, roles] of orgs) {
       const name = orgNames.get(externalId);
       refs.push(name === undefined ? { externalId, roles: [...roles] } : { externalId, name, roles: [...roles] });
     }
-    orgsByUser.set(userId, refs);
+    byUser.set(userId, { orgs: refs, place: places.get(userId) ?? '' });
   }
-  return orgsByUser;
+  return byUser;
 }
 
-function joinMemberships(orgsByUser: Map<string, OrgRef[]>, user: UserDraft): void {
+/** Mapping-file users quoted by place in the warning about users no record had. */
+const UNMATCHED_SHOWN = 3;
+
+/**
+ * Says which users of the mapping files no record had: their memberships were not imported. Ids copied from
+ * another system in another case (`USER_2A...`), or with stray spaces, otherwise lose every membership silently.
+ */
+function reportUnmatched(byUser: MembershipsByUser, matched: Set<string>, ctx: Context): void {
+  const unmatched = [...byUser].filter(([userId]) => !matched.has(userId));
+  if (unmatched.length === 0) return;
+  const shown = unmatched.slice(0, UNMATCHED_SHOWN).map(([userId, { place }]) => `${place} ${JSON.stringify(userId)}`);
+  const more = unmatched.length > UNMATCHED_SHOWN ? `, and ${unmatched.length - UNMATCHED_SHOWN} more` : '';
+  ctx.log.warn(
+    `map: ${unmatched.length} ${unmatched.length === 1 ? 'user' : 'users'} of the mapping files matched no record's externalId (ids are compared exactly), so their memberships were not imported: ${shown.join(', ')}${more}`,
+  );
+}
+
+function joinMemberships(byUser: MembershipsByUser, user: UserDraft, matched: Set<string>): void {
   if (user.externalId === undefined) return;
-  const orgs = orgsByUser.get(user.externalId);
+  const orgs = byUser.get(user.externalId)?.orgs;
   if (orgs === undefined) return;
+  matched.add(user.externalId);
   // Copies, so a later stage that annotates one user's orgs never touches another user's.
   const copies = orgs.map((org) => ({ ...org, roles: [...org.roles] }));
   user.orgs = user.orgs === undefined ? copies : user.orgs.concat(copies);
@@ -216,8 +242,10 @@ export const mapStage = defineStage({
   async create(options, ctx) {
     const preset = options.preset === undefined ? undefined : presets[options.preset];
     const mapping = compileMapping(options);
-    const orgsByUser =
+    const membershipsByUser =
       options.orgs === undefined && options.roles === undefined ? undefined : await loadMemberships(options.orgs, options.roles, ctx);
+    /** The mapping files' users some record had. */
+    const matched = new Set<string>();
 
     return async function* mapRecords(input) {
       let aliases: [alias: string, column: string][] | undefined;
@@ -241,10 +269,11 @@ export const mapStage = defineStage({
         envelope.user = {};
         preset?.map(named, envelope);
         applyMapping(mapping, named, envelope);
-        if (orgsByUser !== undefined) joinMemberships(orgsByUser, envelope.user);
+        if (membershipsByUser !== undefined) joinMemberships(membershipsByUser, envelope.user, matched);
         envelope.key = keyOf(envelope.user, envelope.seq);
         yield envelope;
       }
+      if (membershipsByUser !== undefined && !ctx.signal.aborted && !ctx.incomplete.signal.aborted) reportUnmatched(membershipsByUser, matched, ctx);
     };
   },
 });

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { AuthpipeError } from '../../pipelines/errors.ts';
+import { createLogger } from '../../pipelines/log.ts';
 import { rawEnvelope, type Envelope } from '../../pipelines/record.ts';
 import { mapStage } from '../../stages/map.ts';
 import { collect, contextIn, streamOf, tempDir } from '../sources/context.ts';
@@ -128,4 +129,26 @@ test('refuses an empty mapping file', async () => {
 test('refuses stdin as a mapping file when the options are read', () => {
   assert.equal(mapStage.options.safeParse({ orgs: '-' }).success, false);
   assert.equal(mapStage.options.safeParse({ roles: '-' }).success, false);
+});
+
+test('reads a mapping file Excel saved as UTF-16 ("Unicode text"), cells with spaces around them too', async () => {
+  const text = ['user_id,org_external_id,org_name', 'u1,org_acme, Acme Corp', ' u1 ,org_globex,Globex', ''].join('\r\n');
+  const dir = folderWith({ 'org-mapping.csv': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) });
+  const [user] = await mapIn(dir, { fields: { externalId: 'id' }, orgs: path.join(dir, 'org-mapping.csv') }, [{ id: 'u1' }]);
+  assert.deepEqual(user.user.orgs, [
+    { externalId: 'org_acme', name: 'Acme Corp', roles: [] },
+    { externalId: 'org_globex', name: 'Globex', roles: [] },
+  ]);
+});
+
+test('says which users of the mapping files no record had, by file and line, once the records are done', async () => {
+  const dir = folderWith({ 'org-mapping.csv': ORGS, 'role-mapping.csv': ROLES });
+  const log: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(log.push(line)) }) };
+  const options = mapStage.options.parse({ fields: { externalId: 'id' }, orgs: path.join(dir, 'org-mapping.csv'), roles: path.join(dir, 'role-mapping.csv') });
+  const transform = await mapStage.create(options, ctx);
+  await collect(transform(streamOf([rawEnvelope(1, { file: 'users.csv', line: 2 }, { id: 'U1' }), rawEnvelope(2, { file: 'users.csv', line: 3 }, { id: 'u2' })])));
+  assert.deepEqual(log, [
+    `warning: map: 2 users of the mapping files matched no record's externalId (ids are compared exactly), so their memberships were not imported: org-mapping.csv:2 "u1", role-mapping.csv:5 "u3"\n`,
+  ]);
 });
