@@ -7,6 +7,7 @@
 // written back keeps its password; an export file never holds one.
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
+import { hasErrors } from '../pipelines/record.ts';
 import { openLedger } from '../state/ledger.ts';
 import { REPLAY_CLASSES, replayEnvelopes } from '../state/replay.ts';
 
@@ -19,19 +20,28 @@ const options = z.object({
   resend: z
     .boolean()
     .default(false)
-    .describe("Read the rows to send them again: each keeps its own warnings but not what went wrong the last time (WorkOS's answer, the validation errors), as `replay` sends them"),
+    .describe("Read the rows to send them again, as `replay` sends them: without WorkOS's answer to the last attempt; a row kept out by validation keeps its errors, so it stays invalid"),
 });
 
 export const ledgerSource = defineSource({
   name: 'ledger',
   summary: "Reads a ledger's failed and invalid rows as envelopes, with what went wrong attached and without password hashes.",
   options,
-  async *create(options) {
+  async *create(options, ctx) {
     const ledger = openLedger(options.path, { readonly: true });
+    let invalid = 0;
     try {
-      yield* replayEnvelopes(ledger, options.class, !options.resend);
+      for (const envelope of replayEnvelopes(ledger, options.class, !options.resend)) {
+        if (options.resend && hasErrors(envelope)) invalid++;
+        yield envelope;
+      }
     } finally {
       ledger.close();
+    }
+    if (invalid > 0) {
+      ctx.log.info(
+        `${invalid} ${invalid === 1 ? 'row' : 'rows'} kept out by validation stay invalid as they are: export them (authpipe replay --class invalid --export), fix them, and write them back through \`authpipe validate\``,
+      );
     }
   },
 });

@@ -2,13 +2,13 @@
 // a person to fix). What went wrong travels with each row as an issue: WorkOS's answer as `workos.<code>`, the
 // validation findings of an invalid row with their own codes.
 //
-// Every finding is a warning here, not an error: it describes the previous attempt, and an error would make
-// the writer record the row as invalid again without trying it. A row still wrong is caught again by the
-// validate stage (put it in the chain) or refused by WorkOS.
+// In an export every finding is a warning, not an error: it describes the previous attempt, for a person fixing the
+// row, and an error would make the writer record the fixed row as invalid again without trying it. A row still wrong
+// is caught again by the validate stage (put it in the chain) or refused by WorkOS. Sent again as they are (replay),
+// invalid rows keep their errors: the same payload would only be refused again, or worse, taken.
 //
-// Password hashes and TOTP secrets stay in the ledger: an envelope keeps `passwordHashType` and leaves the hash out,
-// and holds TOTP_SECRET_IN_LEDGER for a secret; when a row comes back to the workos writer with the same key, the
-// writer takes the hash and the secret the ledger holds for it.
+// Password hashes and TOTP secrets stay in the ledger: an envelope holds SECRET_IN_LEDGER in their place; when a row
+// comes back to the workos writer with the same key, the writer takes the hash and the secret the ledger holds for it.
 import type { Envelope, Issue, UserDraft } from '../pipelines/record.ts';
 import type { ErrorClass, Ledger, LedgerRow, RowFilter } from './ledger.ts';
 
@@ -33,15 +33,18 @@ function asWarning(issue: Issue): Issue {
   return issue.level === 'warning' ? issue : { ...issue, level: 'warning' };
 }
 
-/** What an exported envelope holds for a TOTP secret: it says there is one, for the writer to restore. */
-export const TOTP_SECRET_IN_LEDGER = '[kept in the ledger]';
+/**
+ * What an exported envelope holds for a password hash or a TOTP secret: it says there is one, for the writer to
+ * restore, and for the validate stage to pass (a hash type with no hash would be an error).
+ */
+export const SECRET_IN_LEDGER = '[kept in the ledger]';
 
 function userOf(row: LedgerRow): UserDraft {
   const user = row.payload ?? {};
   if (user.passwordHash === undefined && user.totpSecret === undefined) return user;
   const withoutSecrets = { ...user };
-  delete withoutSecrets.passwordHash;
-  if (user.totpSecret !== undefined) withoutSecrets.totpSecret = TOTP_SECRET_IN_LEDGER;
+  if (user.passwordHash !== undefined) withoutSecrets.passwordHash = SECRET_IN_LEDGER;
+  if (user.totpSecret !== undefined) withoutSecrets.totpSecret = SECRET_IN_LEDGER;
   return withoutSecrets;
 }
 
@@ -56,17 +59,20 @@ function issuesOf(row: LedgerRow): Issue[] {
   return issues;
 }
 
-/** The row's own warnings only: what the previous attempt met is no finding of the next one. */
-function warningsOf(row: LedgerRow): Issue[] {
-  return row.issues.filter((issue) => issue.stage !== WORKOS_STAGE && issue.level === 'warning');
+/**
+ * The row's own findings without what WorkOS answered the previous attempt, which is no finding of the next one. The
+ * errors of an invalid row stay: it goes back to the writer as invalid, not to WorkOS.
+ */
+function ownFindingsOf(row: LedgerRow): Issue[] {
+  return row.issues.filter((issue) => issue.stage !== WORKOS_STAGE && (issue.level === 'warning' || row.state === 'invalid'));
 }
 
 /**
  * The ledger's failed and/or invalid rows as envelopes, in key order, read a page at a time. With `findings`, each
- * carries what went wrong (for a person to fix); without, only its own warnings (to be sent again).
+ * carries what went wrong (for a person to fix); without, only its own findings (to be sent again).
  */
 export function* replayEnvelopes(ledger: Ledger, replayClass: ReplayClass, findings: boolean): Generator<Envelope> {
-  const issues = findings ? issuesOf : warningsOf;
+  const issues = findings ? issuesOf : ownFindingsOf;
   // A row of an earlier pass that this replay failed again is a failed row by the next pass: it is not sent twice.
   const taken = new Set<string>();
   const filters = FILTERS[replayClass];

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { CreateUserOptions, UpdateUserOptions } from '@workos-inc/node';
 import type { UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
-import { TOTP_SECRET_IN_LEDGER } from '../../state/replay.ts';
+import { SECRET_IN_LEDGER } from '../../state/replay.ts';
 
 type SdkHashType = CreateUserOptions['passwordHashType'];
 
@@ -101,17 +101,20 @@ export function mergeChanges(older: UserChanges | null, newer: UserChanges | nul
 }
 
 /**
- * `ledger export` and `replay --export` leave password hashes out (keeping their type) and put TOTP_SECRET_IN_LEDGER
- * for a TOTP secret; a row written back that way gets what the ledger holds for its key, so a fixed row keeps its
- * password and its MFA. `stored` is read only for such rows.
+ * `replay --export` puts SECRET_IN_LEDGER for a password hash and a TOTP secret (exports of earlier versions left the
+ * hash out, keeping its type); a row written back that way gets what the ledger holds for its key, so a fixed row
+ * keeps its password and its MFA, and the placeholder never reaches WorkOS. `stored` is read only for such rows.
  */
 export function withExportedSecretsRestored(user: UserDraft, stored: () => UserDraft | undefined): UserDraft {
-  const hashLeftOut = user.passwordHash === undefined && user.passwordHashType !== undefined;
-  const secretLeftOut = user.totpSecret === TOTP_SECRET_IN_LEDGER;
+  const hashLeftOut = user.passwordHash === SECRET_IN_LEDGER || (user.passwordHash === undefined && user.passwordHashType !== undefined);
+  const secretLeftOut = user.totpSecret === SECRET_IN_LEDGER;
   if (!hashLeftOut && !secretLeftOut) return user;
   const storedUser = stored();
   const restored = { ...user };
-  if (hashLeftOut && storedUser?.passwordHash !== undefined && storedUser.passwordHashType === user.passwordHashType) restored.passwordHash = storedUser.passwordHash;
+  if (hashLeftOut) {
+    if (storedUser?.passwordHash !== undefined && storedUser.passwordHashType === user.passwordHashType) restored.passwordHash = storedUser.passwordHash;
+    else delete restored.passwordHash;
+  }
   if (secretLeftOut) {
     if (storedUser?.totpSecret === undefined) delete restored.totpSecret;
     else restored.totpSecret = storedUser.totpSecret;

@@ -1,7 +1,7 @@
 // TOTP secrets carried over from the source: WorkOS enrols only a Base32 secret, and refuses any other after the user
 // is created, which leaves the row half written. A secret held back in the ledger (a row exported for fixing) is fine.
 import { normalizeTotpSecret, type Envelope } from '../../pipelines/record.ts';
-import { TOTP_SECRET_IN_LEDGER } from '../../state/replay.ts';
+import { SECRET_IN_LEDGER } from '../../state/replay.ts';
 import { addIssue, type ValidationRule } from './rule.ts';
 
 /** RFC 4648 Base32, optionally padded: what WorkOS takes, once upper-cased and without spaces (normalizeTotpSecret). */
@@ -9,7 +9,7 @@ const BASE32 = /^[A-Z2-7]+=*$/;
 
 function checkTotp(envelope: Envelope): void {
   const secret = envelope.user.totpSecret;
-  if (secret === undefined || secret === TOTP_SECRET_IN_LEDGER || BASE32.test(normalizeTotpSecret(secret))) return;
+  if (secret === undefined || secret === SECRET_IN_LEDGER || BASE32.test(normalizeTotpSecret(secret))) return;
   // The secret itself stays out of the message, like a password hash.
   addIssue(envelope, 'error', 'totp.invalid', 'totpSecret', 'the TOTP secret is not Base32 (A-Z and 2-7), which WorkOS requires');
 }

@@ -24,8 +24,8 @@ export function runCli(args: string[], { input, env = {}, cwd = root }: { input?
 }
 
 /** Runs a shell command line (pipes between verbs), with `authpipe` on the PATH of the shell. */
-export function runChain(commandLine: string, { env = {}, cwd = root }: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
-  return runShell(commandLine, [], { env, cwd });
+export function runChain(commandLine: string, { input, env = {}, cwd = root }: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  return runShell(commandLine, [], { input, env, cwd });
 }
 
 function runShell(commandLine: string | null, args: string[], { input, env, cwd }: { input?: string; env: NodeJS.ProcessEnv; cwd: string }): Promise<CliResult> {

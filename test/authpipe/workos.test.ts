@@ -11,7 +11,7 @@ import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { Envelope } from '../../pipelines/record.ts';
 import { openLedger, type LedgerStatus } from '../../state/ledger.ts';
 import { tempDir } from '../sources/context.ts';
-import { bin, root, runCli } from './cli.ts';
+import { bin, root, runChain, runCli } from './cli.ts';
 
 const BCRYPT_HASH = '$2a$10$vVz26aE3xkpSS9HFgafcH.M0Ina2tRm.Kp08WcVfjipXccGakj6i.';
 const TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
@@ -79,6 +79,37 @@ test('every invalid row the summary counts is in the ledger, a second row with a
     exported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Envelope).origin.line),
     [4, 5],
   );
+});
+
+test('replay leaves the rows validation kept out as they are, sending none; exported, fixed and validated, they are written', async (t) => {
+  const emulator = await emulatorFor(t);
+  const dir = tempDir();
+  const ledger = path.join(dir, 'invalid.db');
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  const input = [envelopeLine(1), envelopeLine(2).replace('user2@example.com', 'user2@@example.com')].join('\n');
+  const first = await runChain(`authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`, { env, input });
+  assert.equal(first.code, 3, first.stderr);
+  const sentBefore = emulator.requests.length;
+
+  for (const replayClass of ['invalid', 'all']) {
+    const replay = await runCli(['replay', '--ledger', ledger, '--class', replayClass], { env });
+    assert.equal(replay.code, 3, replay.stderr);
+    assert.match(replay.stderr, /users\.ndjson:2: email "user2@@example\.com" is not a valid address.*\[email\.invalid\]/);
+    assert.match(replay.stderr, /1 row kept out by validation stay invalid as they are: export them/);
+  }
+  assert.equal(emulator.requests.length, sentBefore);
+  assert.equal((await ledgerStatus(ledger)).byState.invalid, 1);
+
+  const fixed = await runChain(
+    `authpipe replay --ledger '${ledger}' --class invalid --export | sed 's/user2@@/user2@/' | authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`,
+    { env },
+  );
+  assert.equal(fixed.code, 0, fixed.stderr);
+  const { done, invalid } = (await ledgerStatus(ledger)).byState;
+  assert.deepEqual({ done, invalid }, { done: 2, invalid: 0 });
+  // Its password hash never left the ledger, and came back from it.
+  const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
+  assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
 });
 
 test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async (t) => {

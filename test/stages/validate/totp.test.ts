@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TOTP_SECRET_IN_LEDGER } from '../../../state/replay.ts';
+import { SECRET_IN_LEDGER } from '../../../state/replay.ts';
 import { findings, validate } from './run.ts';
 
 test('accepts a Base32 TOTP secret, padded or not, in either case, with spaces as apps show it, one held back in the ledger, and no secret', async () => {
-  const secrets = ['JBSWY3DPEHPK3PXP', 'JBSWY3DPEHPK3PXPJBSWY3DP====', 'jbswy3dpehpk3pxp', 'JBSW Y3DP EHPK 3PXP', TOTP_SECRET_IN_LEDGER];
+  const secrets = ['JBSWY3DPEHPK3PXP', 'JBSWY3DPEHPK3PXPJBSWY3DP====', 'jbswy3dpehpk3pxp', 'JBSW Y3DP EHPK 3PXP', SECRET_IN_LEDGER];
   const envelopes = await validate(['totp'], [...secrets.map((totpSecret) => ({ totpSecret })), {}]);
   assert.deepEqual(
     envelopes.map((envelope) => findings(envelope)),
