@@ -130,7 +130,11 @@ withSetFlag(program.command('check'))
 
 const read = program.command('read').description('read a source and print NDJSON envelopes on stdout');
 for (const source of Object.values(registry.source)) {
-  const command = withOutputFlags(read.command(source.name).description(source.summary).argument('[input]', 'file to read, - for stdin', '-'));
+  // A source whose path has a default reads stdin without one; a ledger has to be named.
+  const readsStdin = source.options.shape.path?.safeParse(undefined).success === true;
+  const command = withOutputFlags(read.command(source.name).description(source.summary));
+  if (readsStdin) command.argument('[input]', 'file to read, - for stdin', '-');
+  else command.argument('<input>', source.options.shape.path?.description ?? 'file to read');
   addComponentFlags(command, source, 'path').action(async (input: string, flags: RunFlags) => {
     const options = verbOptions(command, source, 'path', input);
     process.exitCode = await execute({

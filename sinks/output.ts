@@ -80,7 +80,7 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
   if (ctx.dryRun) {
     // A dry run goes through the sink (its rows are counted) and leaves the destination as it was.
     const settle = (result: SinkResult) => {
-      ctx.log.info(`dry run: ${result.written} ${result.written === 1 ? 'row' : 'rows'} would be written to ${absolute}; nothing was`);
+      ctx.log.info(`dry run: ${result.written} ${result.written === 1 ? 'row' : 'rows'} would be written to ${absolute}; nothing was written`);
       return { ...result, written: 0 };
     };
     return { stream: new Writable({ write: (_chunk, _encoding, done) => done() }), end: true, finish: direct, settle };

@@ -58,7 +58,7 @@ const options = z.object({
   concurrency: z.number().int().min(1).max(256).default(8).describe('Rows written at the same time; the input is not read further while all are busy. Default 8'),
   retries: z.number().int().min(0).max(20).default(5).describe('Retries of a call that timed out or got a 5xx or a network error, with backoff, before the row is failed/retryable. Default 5'),
   timeout: z.number().int().min(1).default(60_000).describe('Milliseconds to wait for an answer; a call without one counts as retryable (it may have landed). Default 60000'),
-  live: z.boolean().default(false).describe('Allow a live (sk_live_) key, i.e. writing to production; also --live. Default false'),
+  live: z.boolean().default(false).describe('Allow a live (sk_live_) key, i.e. writing to production. Default false'),
   totpIssuer: z.string().min(1).optional().describe('Issuer shown in authenticator apps for imported TOTP factors; default: WorkOS picks one'),
 });
 

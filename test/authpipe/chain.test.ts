@@ -72,6 +72,13 @@ test('a ledger that does not exist is a usage error (exit 2) for every verb that
   }
 });
 
+test('read ledger needs its ledger named: it never waits on stdin for one', async () => {
+  const result = await runCli(['read', 'ledger']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /missing required argument 'input'/);
+  assert.match(result.stderr, /input +Ledger file \(SQLite\) to read/);
+});
+
 test('a verb whose output file would go into a folder that does not exist stops before reading anything', async () => {
   const result = await runCli(['write', 'ndjson', 'nowhere/out.ndjson'], { input: '{"email":"ana@example.com"}\n' });
   assert.equal(result.code, 2);

@@ -165,6 +165,6 @@ test('plan (run --dry-run) goes through every stage, says what it would write, w
   assert.equal(result.code, 3, result.stderr);
   const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as Summary;
   assert.deepEqual([summary.read, summary.written, summary.invalid.rows], [21, 0, 4]);
-  assert.match(result.stderr, /^dry run: 17 rows would be written to .*untouched\.ndjson; nothing was$/m);
+  assert.match(result.stderr, /^dry run: 17 rows would be written to .*untouched\.ndjson; nothing was written$/m);
   assert.equal(readFileSync(output, 'utf8'), 'earlier content\n');
 });
