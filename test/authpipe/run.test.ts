@@ -83,9 +83,11 @@ test('run exits 0 when every row is written, and --set overrides the pipeline fi
     'primary_email_address,id,first_name,last_name,verified_email_addresses,password_digest,password_hasher,totp_secret\nana@example.com,user_1,Ana,,,,,\nbo@example.com,user_2,Bo,,,,,\n',
   );
   const output = path.join(dir, 'clean.ndjson');
-  const result = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--quiet', '--set', `source.path=${input}`], {
-    env: { OUT: output },
-  });
+  // Without the org and role files, whose users this export does not have.
+  const pipelineFile = path.join(dir, 'clean.yaml');
+  writeFileSync(pipelineFile, 'version: 1\nname: clean\nsource: { use: csv, path: elsewhere.csv }\nstages: [{ use: map, preset: clerk }, { use: validate }]\nsink: { use: ndjson, path: "${OUT}" }\n');
+  writeFileSync(path.join(dir, 'elsewhere.csv'), 'id,primary_email_address\n');
+  const result = await runCli(['run', pipelineFile, '--quiet', '--set', `source.path=${input}`], { env: { OUT: output } });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, '');
   assert.deepEqual(
