@@ -11,6 +11,7 @@ import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type CallKind, type Ledger, type SinkSettings } from '../state/ledger.ts';
 import { WorkosApi } from './workos/api.ts';
 import { createWorkosClient, hostOptions } from './workos/client.ts';
+import { checkLedgerServer } from './workos/ledger-server.ts';
 import { OrgResolver } from './workos/orgs.ts';
 import { WritePlan } from './workos/plan.ts';
 import { RowWriter } from './workos/row-writer.ts';
@@ -235,6 +236,8 @@ export const workosSink = defineSink({
           spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
           onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
         });
+        // The embedded emulator starts empty each run, as its ledger's users were never meant to outlive it.
+        if (carried) await checkLedgerServer(api, ledger, baseUrl || 'api.workos.com');
         rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
         runId = ledger.startRun(settingsOf(options, baseUrl));
         ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);

@@ -420,6 +420,14 @@ export class Ledger {
     return activeOwnerOf(realPathOf(this.file));
   }
 
+  /** The WorkOS ids of the users this ledger wrote last, newest first. */
+  lastWrittenUsers(limit: number): string[] {
+    return this.db
+      .prepare("SELECT workos_user_id FROM rows WHERE state = 'done' AND workos_user_id IS NOT NULL ORDER BY updated_at DESC LIMIT ?")
+      .pluck()
+      .all(limit) as string[];
+  }
+
   /** The sink settings the last run recorded, if any run did. */
   lastSinkSettings(): SinkSettings | undefined {
     const row = this.db.prepare('SELECT sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { sink_settings: string } | undefined;

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { Envelope } from '../../pipelines/record.ts';
 import { openLedger, type LedgerStatus } from '../../state/ledger.ts';
+import { requestsAfterLedgerCheck } from '../sinks/workos/harness.ts';
 import { tempDir } from '../sources/context.ts';
 import { bin, root, runChain, runCli } from './cli.ts';
 
@@ -27,7 +28,7 @@ async function ledgerStatus(ledger: string): Promise<LedgerStatus> {
   return JSON.parse(result.stdout) as LedgerStatus;
 }
 
-test('the Clerk pipeline imports users, organizations and factors, says where each user went, and sends nothing on a second run', async (t) => {
+test('the Clerk pipeline imports users, organizations and factors, says where each user went, and sends nothing on a second run but the ledger check', async (t) => {
   const emulator = await emulatorFor(t);
   const ledger = path.join(tempDir(), 'clerk.db');
   const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
@@ -55,7 +56,7 @@ test('the Clerk pipeline imports users, organizations and factors, says where ea
   const requestsBefore = emulator.requests.length;
   const second = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--json'], { env });
   assert.equal(second.code, 3, second.stderr);
-  assert.equal(emulator.requests.length, requestsBefore);
+  assert.deepEqual(requestsAfterLedgerCheck(emulator, requestsBefore), []);
   assert.match(second.stderr, /"skipped":17/);
   assert.match(second.stderr, /^workos: the ledger holds 21 rows from earlier runs: 17 done \(skipped when unchanged\), 4 invalid$/m);
 });
@@ -97,7 +98,7 @@ test('replay leaves the rows validation kept out as they are, sending none; expo
     assert.match(replay.stderr, /users\.ndjson:2: email "user2@@example\.com" is not a valid address.*\[email\.invalid\]/);
     assert.match(replay.stderr, /1 row kept out by validation stay invalid as they are: export them/);
   }
-  assert.equal(emulator.requests.length, sentBefore);
+  assert.deepEqual(emulator.requests.slice(sentBefore).filter((request) => request.method !== 'GET'), []);
   assert.equal((await ledgerStatus(ledger)).byState.invalid, 1);
 
   const fixed = await runChain(
@@ -110,6 +111,27 @@ test('replay leaves the rows validation kept out as they are, sending none; expo
   // Its password hash never left the ledger, and came back from it.
   const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
   assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
+});
+
+test('a ledger taken to another server is refused before any write: its users are not there, and every one would be skipped', async (t) => {
+  const tried = await emulatorFor(t);
+  const other = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'tried.db');
+  const input = Array.from({ length: 4 }, (_, seq) => envelopeLine(seq)).join('\n');
+  const first = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: tried.url } });
+  assert.equal(first.code, 0, first.stderr);
+
+  const elsewhere = await runCli(['write', 'workos', '--ledger', ledger, '--base-url', other.url, '--quiet'], { input, env: { WORKOS_API_KEY: 'sk_test_cli' } });
+  assert.equal(elsewhere.code, 2, elsewhere.stderr);
+  assert.match(elsewhere.stderr, /the ledger \S*tried\.db records users written to WorkOS, but http:\/\/127\.0\.0\.1:\d+ has none of the last 3 it wrote .*Give this server a ledger of its own/);
+  assert.deepEqual(other.requests.filter((request) => request.method !== 'GET'), []);
+  assert.equal(other.store.users.size, 0);
+
+  // The same server, with a user deleted there since: the ledger is still its own.
+  const [deleted] = [...tried.store.users.values()];
+  tried.store.deleteUser(deleted.id);
+  const again = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input, env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: tried.url } });
+  assert.equal(again.code, 0, again.stderr);
 });
 
 test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async (t) => {

@@ -1,5 +1,6 @@
 // Shared by the workos sink tests: generated users, a run context with a ledger in a temp folder whose log
 // lines are kept, and one call that runs the real sink (real SDK, real HTTP) over a list of envelopes.
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import type { Context, SinkResult } from '../../../pipelines/component.ts';
 import { createLogger, type Logger } from '../../../pipelines/log.ts';
 import { keyOf, type Envelope, type UserDraft } from '../../../pipelines/record.ts';
 import { workosSink } from '../../../sinks/workos.ts';
-import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
+import type { RecordedRequest, WorkosEmulator } from '../../../emulators/workos/server.ts';
 import { streamOf, tempDir } from '../../sources/context.ts';
 
 export const API_KEY = 'sk_test_sink';
@@ -50,6 +51,16 @@ export function sinkContext(overrides: Partial<Context> = {}, ledgerPath = path.
   });
   const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, ledgerPath, ...overrides };
   return { ctx, lines, ledgerPath };
+}
+
+/**
+ * The requests of a run that began after request `from` of an earlier one, past its first: the lookup of a user the
+ * ledger wrote, which checks the ledger belongs to this server.
+ */
+export function requestsAfterLedgerCheck(emulator: WorkosEmulator, from: number): RecordedRequest[] {
+  const [check, ...rest] = emulator.requests.slice(from);
+  assert.match(`${check?.method} ${check?.path}`, /^GET \/user_management\/users\/user_\w+$/);
+  return rest;
 }
 
 export type SinkOptions = Partial<Parameters<typeof workosSink.create>[0]>;
