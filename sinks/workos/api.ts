@@ -6,7 +6,7 @@ import type { WorkOS } from '@workos-inc/node';
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
 import type { CallKind } from '../../state/ledger.ts';
-import { CallFailed, classify, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
+import { CallFailed, classify, isForbidden, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
 import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
@@ -76,6 +76,12 @@ export class WorkosApi {
       } catch (error) {
         if (isUnauthorized(error)) {
           throw new AuthpipeError('workos.unauthorized', 'WorkOS rejected the API key (401 Unauthorized): check WORKOS_API_KEY (or the apiKey option) and the base URL');
+        }
+        if (isForbidden(error)) {
+          throw new AuthpipeError(
+            'workos.forbidden',
+            "WorkOS refused the call (403 Forbidden): the API key may lack a permission, or the environment's IP allow-list leave this machine out; the rows are left for the next run",
+          );
         }
         if (!isRateLimited(error)) throw error;
         this.rateLimited(kind, retryAfterMs(error));

@@ -66,6 +66,14 @@ export function isUnauthorized(error: unknown): boolean {
   return error instanceof UnauthorizedException;
 }
 
+/**
+ * A key without the permission (or an IP allow-list that leaves this machine out) is refused on every call too: a
+ * run going on would spend its whole budget failing every row as permanent.
+ */
+export function isForbidden(error: unknown): boolean {
+  return statusOf(error) === 403;
+}
+
 const retryableStatus = (status: number) => status === 408 || status >= 500;
 const OUTAGE_PAGES = new Set([500, 502, 503, 504]);
 

@@ -69,3 +69,22 @@ test("a server message echoing the row's own password hash (ssha, without a $...
     ledger.close();
   }
 });
+
+test('a 403 (a key without the permission) stops the run at its first answer, leaving the rows for the next run', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=403:1' });
+  const run = sinkContext();
+  await assert.rejects(runSink(emulator, Array.from({ length: 50 }, (_, seq) => userEnvelope(seq)), run, { concurrency: 1 }), {
+    code: 'workos.forbidden',
+    message: /403 Forbidden/,
+  });
+  assert.equal(emulator.requests.length, 1);
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.equal(ledger.status().byState.failed, 0);
+  } finally {
+    ledger.close();
+  }
+
+  emulator.faults.clear();
+  assert.deepEqual(await runSink(emulator, Array.from({ length: 50 }, (_, seq) => userEnvelope(seq)), run), { written: 50, failed: 0, skipped: 0 });
+});
