@@ -6,6 +6,11 @@ import type { WorkosApi } from './api.ts';
 import { CallFailed, type Failure } from './classify.ts';
 import { orgKeyOf, type OrgResolver } from './orgs.ts';
 
+/** WorkOS's own 404 (a web server's page at the base URL is another failure, retryable). */
+function isNotFoundAnswer(error: unknown): boolean {
+  return error instanceof CallFailed && error.failure.status === 404 && error.failure.errorClass === 'permanent';
+}
+
 /** The role WorkOS gives a membership created without one (workos-api.md §3; an environment may name another). */
 const DEFAULT_ROLE = 'member';
 
@@ -75,7 +80,13 @@ export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: Org
         await setRoles(api, known.workosMembershipId, roles.length === 0 ? [DEFAULT_ROLE] : roles);
         membershipId = known.workosMembershipId;
       } else {
-        membershipId = await createMembership(api, userId, organizationId, roles);
+        membershipId = await createMembership(api, userId, organizationId, roles).catch(async (error: unknown) => {
+          if (!isNotFoundAnswer(error)) throw error;
+          // The org the ledger cached may have been deleted in WorkOS since: resolved again (the same id, when it was
+          // the user that is gone), and the membership tried once more.
+          orgs.forget(orgKey, organizationId);
+          return createMembership(api, userId, await orgs.resolve(org, orgKey), roles);
+        });
       }
       ledger.membershipDone(userKey, orgKey, roles, membershipId);
     } catch (error) {

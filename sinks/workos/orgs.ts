@@ -20,6 +20,10 @@ function idempotencyKeyOf(orgKey: string): string {
 
 export class OrgResolver {
   private readonly resolutions = new Map<string, Promise<string>>();
+  /** What each org key resolved to in this run. */
+  private readonly resolved = new Map<string, string>();
+  /** Ids WorkOS answered 404 for: orgs deleted since the ledger cached them. */
+  private readonly stale = new Set<string>();
 
   constructor(
     private readonly api: WorkosApi,
@@ -37,15 +41,31 @@ export class OrgResolver {
       started.catch((error: unknown) => {
         if (error instanceof CallFailed && error.failure.errorClass === 'retryable' && this.resolutions.get(orgKey) === started) this.resolutions.delete(orgKey);
       });
+      started.then(
+        (id) => this.resolved.set(orgKey, id),
+        () => undefined,
+      );
       this.resolutions.set(orgKey, started);
       resolution = started;
     }
     return resolution;
   }
 
+  /**
+   * Forgets an id WorkOS no longer knows (the org was deleted after the ledger cached it): the next resolve looks the
+   * org up by external id again, or creates it. Without this, every membership into it failed on every later run.
+   */
+  forget(orgKey: string, staleId: string): void {
+    this.stale.add(staleId);
+    // Rows that met the same 404 at once: the first one starts the new resolution, the others take it.
+    if (this.resolved.get(orgKey) !== staleId) return;
+    this.resolved.delete(orgKey);
+    this.resolutions.delete(orgKey);
+  }
+
   private async lookUpOrCreate(org: OrgRef, externalId: string, orgKey: string): Promise<string> {
     const known = this.ledger.org(orgKey);
-    if (known !== undefined) return known.workosOrgId;
+    if (known !== undefined && !this.stale.has(known.workosOrgId)) return known.workosOrgId;
     const { organizations } = this.api.sdk;
     try {
       const found = await this.api.idempotent('read', () => organizations.getOrganizationByExternalId(encodeURIComponent(externalId)));

@@ -8,7 +8,7 @@ import { OrgResolver } from '../../../sinks/workos/orgs.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { tempDir } from '../../sources/context.ts';
-import { sdkFor } from './harness.ts';
+import { runSink, sdkFor, sinkContext, userEnvelope } from './harness.ts';
 
 test('an organization lookup that failed for a moment is asked again by the next row; a permanent failure is not', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'status=503x1' });
@@ -27,4 +27,23 @@ test('an organization lookup that failed for a moment is asked again by the next
   const lookups = emulator.requests.length;
   await assert.rejects(orgs.resolve(nameless, 'ext:ghost'), notFound);
   assert.equal(emulator.requests.length, lookups);
+});
+
+test('an organization deleted in WorkOS after the ledger cached it is made again for the next memberships, which then land', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const acme = { externalId: 'acme', name: 'Acme', roles: ['member'] };
+  await runSink(emulator, [userEnvelope(0, { orgs: [acme] })], run);
+  const deleted = emulator.store.organizationByExternalId('acme');
+  emulator.store.deleteOrganization(deleted?.id ?? '');
+
+  const rows = Array.from({ length: 6 }, (_, seq) => userEnvelope(seq + 1, { orgs: [acme] }));
+  assert.deepEqual(await runSink(emulator, rows, run, { concurrency: 4 }), { written: 6, failed: 0, skipped: 0 });
+  const remade = emulator.store.organizationByExternalId('acme');
+  assert.notEqual(remade?.id, deleted?.id);
+  assert.equal(emulator.store.organizations.size, 1);
+  for (const seq of [1, 2, 3, 4, 5, 6]) {
+    const user = emulator.store.userByEmail(`user${seq}@example.com`);
+    assert.deepEqual(emulator.store.membershipsOfUser(user?.id ?? '').map((membership) => membership.organization_id), [remade?.id]);
+  }
 });
