@@ -26,6 +26,10 @@ export interface OrgRef {
   roles: string[];
 }
 
+/** A role as WorkOS names it in an environment: its slug. */
+export const ROLE_SLUG = /^[a-z0-9_-]+$/;
+export const ROLE_SLUG_RULE = 'lowercase letters, digits, - and _';
+
 export const PASSWORD_HASH_TYPES = ['bcrypt', 'firebase-scrypt', 'scrypt', 'argon2', 'pbkdf2', 'ssha', 'ssha256'] as const;
 export type PasswordHashType = (typeof PASSWORD_HASH_TYPES)[number];
 

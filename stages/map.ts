@@ -5,7 +5,7 @@ import { CsvError, parse } from 'csv-parse';
 import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
-import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
+import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, ROLE_SLUG, ROLE_SLUG_RULE, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 import { openInput, textOf } from '../sources/input.ts';
 import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { didYouMean } from '../pipelines/suggest.ts';
@@ -128,6 +128,8 @@ async function loadMemberships(orgFile: string | undefined, roleFile: string | u
   }
   if (roleFile !== undefined) {
     for await (const { values: [userId, orgExternalId, roleSlug], place } of readMappingFile(roleFile, ROLE_FILE, ctx)) {
+      // A display name (`Admin`) copied for the slug fails every membership it is in: the file is wrong, not the users.
+      if (!ROLE_SLUG.test(roleSlug)) throw invalidMappingFile(place, `role ${JSON.stringify(roleSlug)} is not a role slug (${ROLE_SLUG_RULE})`);
       membershipRoles(memberships, userId, orgExternalId).add(roleSlug);
       if (!places.has(userId)) places.set(userId, place);
     }

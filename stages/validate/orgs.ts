@@ -1,10 +1,9 @@
 // Organization references on a user: each must name an org WorkOS can find, with roles WorkOS can assign.
-import type { Envelope, OrgRef } from '../../pipelines/record.ts';
+import { ROLE_SLUG, ROLE_SLUG_RULE, type Envelope, type OrgRef } from '../../pipelines/record.ts';
 import { addIssue, type ValidationRule } from './rule.ts';
 
 /** A WorkOS organization id: `org_` and a ULID (26 characters of Crockford base32, which has no I, L, O or U). */
 const ORG_ID = /^org_[0-9A-HJKMNP-TV-Z]{26}$/;
-const ROLE_SLUG = /^[a-z0-9_-]+$/;
 
 function checkReference(envelope: Envelope, org: OrgRef, field: string): void {
   if (org.id === undefined && org.externalId === undefined) {
@@ -18,7 +17,7 @@ function checkReference(envelope: Envelope, org: OrgRef, field: string): void {
   }
   for (const role of org.roles) {
     if (!ROLE_SLUG.test(role)) {
-      addIssue(envelope, 'error', 'org.role_invalid', field, `role ${JSON.stringify(role)} is not a slug (lowercase letters, digits, - and _)`);
+      addIssue(envelope, 'error', 'org.role_invalid', field, `role ${JSON.stringify(role)} is not a slug (${ROLE_SLUG_RULE})`);
     }
   }
 }

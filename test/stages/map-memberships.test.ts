@@ -98,6 +98,12 @@ test('refuses a role line without a role slug', async () => {
   assert.equal(error.message, 'role-mapping.csv:2: role_slug is empty');
 });
 
+test('refuses a role line whose role is a display name, not a slug, naming the roles file and line', async () => {
+  const error = await loadError('role-mapping.csv', 'user_id,org_external_id,role_slug\nu1,org_acme,admin\nu2,org_acme,Billing Admin\n', 'roles');
+  assert.equal(error.code, 'map.mapping_file_invalid');
+  assert.equal(error.message, 'role-mapping.csv:3: role "Billing Admin" is not a role slug (lowercase letters, digits, - and _)');
+});
+
 test('refuses a mapping line with the wrong number of cells', async () => {
   const error = await loadError('org-mapping.csv', 'user_id,org_external_id\nu1,org_acme\nu2,org_acme,Acme\n', 'orgs');
   assert.equal(error.code, 'map.mapping_file_invalid');
