@@ -27,7 +27,7 @@ import packageJson from './package.json' with { type: 'json' };
 const stdinEnvelopes = { component: registry.source.ndjson, options: { path: '-' } };
 
 function withOutputFlags(command: Command): Command {
-  return command.option('--quiet', 'print nothing on stderr but warnings and errors').option('--json', 'print the end-of-run summary as JSON on stderr');
+  return command.option('--quiet', 'print nothing on stderr but warnings and errors').option('--json', 'print the end-of-run summary as JSON on stderr, where only warnings and errors come before it');
 }
 
 function verbOptions(command: Command, component: Component, positional?: string, positionalValue?: string) {

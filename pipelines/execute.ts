@@ -19,7 +19,8 @@ export function createContext(flags: RunFlags, baseDir: string, signal: AbortSig
   return {
     baseDir,
     env: process.env,
-    log: createLogger({ quiet: flags.quiet === true }),
+    // With --json, stderr carries warnings, errors and the summary, for a script to read.
+    log: createLogger({ quiet: flags.quiet === true || flags.json === true }),
     signal,
     incomplete: new AbortController(),
     dryRun: flags.dryRun === true,
@@ -92,7 +93,7 @@ export async function execute(execution: Execution): Promise<number> {
   let ctx: Context | undefined;
   const releaseSignals = stopOnSignals(controller, () => ctx);
   const stats = emptyStats();
-  const stopProgress = !execution.verb && !execution.flags.quiet ? startProgress(stats) : () => undefined;
+  const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats) : () => undefined;
   try {
     ctx = createContext(execution.flags, execution.baseDir, controller.signal);
     const plan = await execution.build(ctx);

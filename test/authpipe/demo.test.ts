@@ -4,11 +4,21 @@ import { test } from 'node:test';
 import { tempDir } from '../sources/context.ts';
 import { runCli } from './cli.ts';
 
+const NO_WORKOS = { WORKOS_API_KEY: '', WORKOS_SECRET_KEY: '', WORKOS_API_URL: '' };
+
 test('the demo pipeline imports the bundled fixtures into the embedded emulator with no key and no network', async () => {
   const ledger = path.join(tempDir(), 'demo', 'demo.db');
-  const result = await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--json'], { env: { WORKOS_API_KEY: '', WORKOS_SECRET_KEY: '', WORKOS_API_URL: '' } });
+  const result = await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger], { env: NO_WORKOS });
   assert.equal(result.code, 3, result.stderr);
   assert.match(result.stderr, /workos: 17 written \(17 created, 0 updated, 0 already in WorkOS, 0 completed\), 0 unchanged, 4 invalid recorded/);
-  const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as { read: number; written: number };
-  assert.deepEqual([summary.read, summary.written], [21, 17]);
+  assert.match(result.stderr, /^ {2}read {6}21 /m);
+  assert.match(result.stderr, /^ {2}written {3}17$/m);
+});
+
+test('with --json, stderr holds the summary alone (no progress or info lines), for a script to parse whole', async () => {
+  const ledger = path.join(tempDir(), 'demo', 'demo.db');
+  const result = await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--json'], { env: NO_WORKOS });
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stderr) as { read: number; written: number; exitCode: number };
+  assert.deepEqual([summary.read, summary.written, summary.exitCode], [21, 17, 3]);
 });
