@@ -101,11 +101,13 @@ export const csvSink = defineSink({
     const layout = LAYOUTS[options.layout];
     return async (records) => {
       const result = { written: 0, failed: 0, skipped: 0 };
+      let received = 0;
       let totpSecretsLeftOut = 0;
       let unmapped = 0;
       let formulaLike = 0;
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
         for await (const envelope of envelopes) {
+          received++;
           // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
           if (hasErrors(envelope)) continue;
           result.written++;
@@ -117,7 +119,7 @@ export const csvSink = defineSink({
         }
       }
       const output = await openOutput(options.path, ctx);
-      await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }));
+      await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }), () => received);
       if (formulaLike > 0) {
         ctx.log.warn(
           `csv: ${formulaLike} ${formulaLike === 1 ? 'user has' : 'users have'} an email, id, hash or role starting with = + - or @, kept byte-exact for the WorkOS importer: a spreadsheet opening this file would run it as a formula`,

@@ -24,9 +24,11 @@ export const ndjsonSink = defineSink({
   create(options, ctx) {
     return async (records) => {
       const result = { written: 0, failed: 0, skipped: 0 };
+      let received = 0;
       async function* chunks(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string> {
         let chunk = '';
         for await (const envelope of envelopes) {
+          received++;
           // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
           if (hasErrors(envelope)) continue;
           result.written++;
@@ -41,7 +43,7 @@ export const ndjsonSink = defineSink({
         if (chunk !== '') yield chunk;
       }
       const output = await openOutput(options.path, ctx);
-      await output.finish(pipeline(chunks(records), output.stream, { end: output.end }));
+      await output.finish(pipeline(chunks(records), output.stream, { end: output.end }), () => received);
       return output.settle(result);
     };
   },

@@ -20,8 +20,11 @@ export interface Output {
   stream: Writable;
   /** Whether the pipeline ends the stream: a file is closed, stdout stays open for whoever writes next. */
   end: boolean;
-  /** Waits for the pipeline into `stream`; then the file is in place. If it fails, the old file stays as it was. */
-  finish(writing: Promise<void>): Promise<void>;
+  /**
+   * Waits for the pipeline into `stream`, then asks how many rows (valid or not) it was given; then the file is in
+   * place. If it fails, or no row came at all, the old file stays as it was.
+   */
+  finish(writing: Promise<void>, received: () => number): Promise<void>;
   /** The sink's result as the run reports it: a dry run wrote nothing, and says how many rows it would have written. */
   settle(result: SinkResult): SinkResult;
 }
@@ -99,7 +102,7 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
     const handle = await open(standIn, 'wx', 0o600);
     const mode = existing === undefined ? 0o666 & ~process.umask() : existing.mode & 0o7777;
     const keepRemoving = removedAtExit(standIn);
-    const finish = async (written: Promise<void>) => {
+    const finish = async (written: Promise<void>, received: () => number) => {
       try {
         await written;
       } catch (error) {
@@ -109,7 +112,12 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
       }
       const stoppedShort = ctx.signal.aborted || ctx.incomplete.signal.aborted;
       try {
-        if (stoppedShort) {
+        if (received() === 0 && existing !== undefined && !stoppedShort) {
+          // In a chain, a verb before this one that failed at its start (a missing file) ends this one's input with
+          // nothing in it, just as an empty export does: an earlier output is worth more than an empty file.
+          unlinkQuietly(standIn);
+          ctx.log.warn(`no rows came in: ${absolute} is left as it was (if a command before this one failed, its message says why)`);
+        } else if (stoppedShort) {
           // Under its own name, so that no one takes a part for the whole: beside the file when it may be, else where
           // the stand-in is, still its owner's alone.
           const partial = how === 'rename' ? `${target}.partial` : `${standIn}.partial`;

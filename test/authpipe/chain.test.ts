@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -103,4 +103,21 @@ test('a full disk on stdout is said in one line, exit 1, with no stack trace', a
   const result = await runChain('authpipe read csv fixtures/clerk/users.csv > /dev/full');
   assert.equal(result.code, 1);
   assert.equal(result.stderr, 'authpipe: cannot write to stdout (ENOSPC)\n');
+});
+
+test('a chain whose first verb fails before any row leaves the output of an earlier run as it was; with no earlier output, writes an empty one', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-chain-'));
+  for (const [sink, file] of [['csv', 'keep.csv'], ['ndjson', 'keep.ndjson']]) {
+    const output = path.join(dir, file);
+    writeFileSync(output, 'rows of an earlier run\n');
+    const result = await runChain(`authpipe read json '${path.join(dir, 'nowhere.json')}' --key users | authpipe map --preset clerk | authpipe write ${sink} '${output}'`);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /input file not found/);
+    assert.match(result.stderr, new RegExp(`no rows came in: \\S*${file.replace('.', '\\.')} is left as it was`));
+    assert.equal(readFileSync(output, 'utf8'), 'rows of an earlier run\n');
+  }
+  const fresh = path.join(dir, 'fresh.csv');
+  const empty = await runChain(`printf '' | authpipe write csv '${fresh}'`);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(readFileSync(fresh, 'utf8'), /^email,/);
 });
