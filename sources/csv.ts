@@ -12,7 +12,13 @@ const options = z.object({
     .union([z.literal(true), z.array(z.string().min(1)).min(1)])
     .default(true)
     .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
-  delimiter: z.string().min(1).default(',').describe('Separator between cells'),
+  delimiter: z
+    .string()
+    .min(1)
+    .default(',')
+    // A tab is hard to type in a shell or YAML: `tab` and `\t` (as typed, two characters) mean one.
+    .transform((delimiter) => (delimiter === 'tab' || delimiter === '\\t' ? '\t' : delimiter))
+    .describe('Separator between cells: `,` by default, `;`, `|`, or a tab (`tab` or `\\t`)'),
   encoding: z
     .string()
     .default('utf-8')
@@ -96,6 +102,9 @@ function badHeader(place: string): AuthpipeError {
   return new AuthpipeError('csv.bad_header', `${place}: the header row cannot be read: a quote opened in it is not closed on its line`);
 }
 
+/** Separators exports use besides the comma: Excel in many locales writes `;`, its "Unicode text" a tab. */
+const OTHER_DELIMITERS = [';', '\t', '|', ','];
+
 /** Column names such as `@timestamp` or `$email` (analytics exports) are names; `ana@example.com` and `$2a$10$...` are not. */
 const EMAIL_LIKE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE_LIKE = /^\+?\d[\d\s().-]{6,}$/;
@@ -162,6 +171,11 @@ export const csvSource = defineSource({
                 'csv.no_header',
                 `${describeOrigin(origin)}: the first row looks like a user, not column names (${data}); if the file has no header row, name its columns with the \`columns\` option (--columns for \`read csv\`)`,
               );
+            }
+            const otherDelimiter = header.length === 1 ? OTHER_DELIMITERS.find((candidate) => candidate !== options.delimiter && header[0].includes(candidate)) : undefined;
+            if (otherDelimiter !== undefined) {
+              const shown = otherDelimiter === '\t' ? 'tab' : otherDelimiter;
+              ctx.log.warn(`${describeOrigin(origin)}: the header row is one column holding "${shown}": if the file separates its cells with "${shown}", set the source's delimiter (--delimiter '${shown}')`);
             }
             columns = uniqueNames(header, (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
             continue;

@@ -276,3 +276,11 @@ test('numbers a repeated header name instead of letting its cells overwrite the 
     'warning: users.csv:1: the header names column "email" again; this one is read as "email_3"\n',
   ]);
 });
+
+test('a header read as one column that holds a semicolon or a tab suggests the delimiter to set', async () => {
+  assert.deepEqual(await warningsReading('email;first_name\nana@example.com;Ana\n'), [
+    `warning: users.csv:1: the header row is one column holding ";": if the file separates its cells with ";", set the source's delimiter (--delimiter ';')\n`,
+  ]);
+  assert.match((await warningsReading('email\tfirst_name\nana@example.com\tAna\n')).join(''), /holding "tab".*--delimiter 'tab'/);
+  assert.deepEqual(await warningsReading('email\nana@example.com\n'), []);
+});

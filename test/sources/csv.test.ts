@@ -108,6 +108,13 @@ test('splits cells on another delimiter when asked', async () => {
   assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Silva, Ana' });
 });
 
+test('takes `tab` or `\\t` as typed in a shell or YAML for a tab delimiter', async () => {
+  for (const delimiter of ['tab', '\\t', '\t']) {
+    const envelopes = await readCsv('email\tname\nana@example.com\tSilva, Ana\n', { delimiter });
+    assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Silva, Ana' }, JSON.stringify(delimiter));
+  }
+});
+
 test('keeps exact start lines across many read chunks of a large file with multi-line cells', async () => {
   const lines: string[] = ['email,note'];
   const expectedStarts: number[] = [];
