@@ -12,19 +12,18 @@ const options = z.object({
     .union([z.literal(true), z.array(z.string().min(1)).min(1)])
     .default(true)
     .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
-  delimiter: z
-    .string()
-    .min(1)
-    .default(',')
-    // A tab is hard to type in a shell or YAML: `tab` and `\t` (as typed, two characters) mean one.
-    .transform((delimiter) => (delimiter === 'tab' || delimiter === '\\t' ? '\t' : delimiter))
-    .describe('Separator between cells: `,` by default, `;`, `|`, or a tab (`tab` or `\\t`)'),
+  delimiter: z.string().min(1).default(',').describe('Separator between cells: `,` by default, `;`, `|`, or a tab (`tab` or `\\t`)'),
   encoding: z
     .string()
     .default('utf-8')
     .refine(isKnownEncoding, { error: (issue) => `unknown encoding ${JSON.stringify(issue.input)}; try utf-8, windows-1252, latin1 or utf-16le` })
     .describe('Character encoding of the file (utf-8, windows-1252, latin1, utf-16le, ...); a byte order mark overrides it'),
 });
+
+/** A tab is hard to type in a shell or YAML: `tab` and `\\t` (as typed, two characters) mean one. */
+function delimiterOf(option: string): string {
+  return option === 'tab' || option === '\\t' ? '\t' : option;
+}
 
 function isKnownEncoding(label: string): boolean {
   try {
@@ -141,11 +140,12 @@ export const csvSource = defineSource({
   summary: 'Reads a CSV file (or stdin) as raw records named by its header row; ragged or broken rows become issues.',
   options,
   async *create(options, ctx) {
+    const delimiter = delimiterOf(options.delimiter);
     const input = await openInput(options.path, ctx);
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {
-      for await (const batch of parseInThread(input.stream, { ...options, columnCount: columns?.length }, ctx.signal)) {
+      for await (const batch of parseInThread(input.stream, { ...options, delimiter, columnCount: columns?.length }, ctx.signal)) {
         const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;
@@ -172,7 +172,7 @@ export const csvSource = defineSource({
                 `${describeOrigin(origin)}: the first row looks like a user, not column names (${data}); if the file has no header row, name its columns with the \`columns\` option (--columns for \`read csv\`)`,
               );
             }
-            const otherDelimiter = header.length === 1 ? OTHER_DELIMITERS.find((candidate) => candidate !== options.delimiter && header[0].includes(candidate)) : undefined;
+            const otherDelimiter = header.length === 1 ? OTHER_DELIMITERS.find((candidate) => candidate !== delimiter && header[0].includes(candidate)) : undefined;
             if (otherDelimiter !== undefined) {
               const shown = otherDelimiter === '\t' ? 'tab' : otherDelimiter;
               ctx.log.warn(`${describeOrigin(origin)}: the header row is one column holding "${shown}": if the file separates its cells with "${shown}", set the source's delimiter (--delimiter '${shown}')`);
