@@ -35,7 +35,7 @@ test('a fresh checkout builds the CLI on first use; an edited source is rebuilt 
   assert.equal((await authpipe(checkout, '--version')).trim(), '9.9.9-edited');
 
   const csvSource = path.join(checkout, 'sources/csv.ts');
-  writeFileSync(csvSource, readFileSync(csvSource, 'utf8').replace("'Separator between cells'", "'Edited separator text'"));
+  writeFileSync(csvSource, readFileSync(csvSource, 'utf8').replace('Separator between cells', 'Edited separator text'));
   assert.match(await authpipe(checkout, 'read', 'csv', '--help'), /Edited separator text/);
 });
 
