@@ -11,8 +11,8 @@ export interface Logger {
 /**
  * Password hashes as exports write them: modular crypt (`$2a$10$...`, `$argon2id$...`), fields joined by `$`
  * (`pbkdf2_sha256$27500$salt$hash`, Clerk's scrypt digests), and bare digests: 40 or more hex or Base64 characters
- * with a digit, no `_` or `-` (ids are shorter, names have separators). A message can quote one without meaning to: a headerless export's first row read as its column
- * names, a cell in a CSV error.
+ * with a digit, no `_` or `-` (ids are shorter, names have separators). A message can quote one without meaning to:
+ * a headerless export's first row read as its column names, a cell in a CSV error.
  */
 const HASH_LIKE = /\$[\w-]{1,24}\$[^\s"',;|]*|[\w+/.=-]+(?:\$[\w+/.=-]*){2,}|(?<![\w+/=-])(?=[A-Za-z\d+/=]*\d)[A-Za-z\d+/=]{40,}(?![\w+/=-])/g;
 

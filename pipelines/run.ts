@@ -24,7 +24,7 @@ export interface RunStats {
 }
 
 /** Enough to find the rows to fix in a big run, few enough to keep the summary readable. */
-export const MAX_INVALID_EXAMPLES = 10;
+const MAX_INVALID_EXAMPLES = 10;
 
 export interface RunPlan {
   source: Block<SourceComponent>;

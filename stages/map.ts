@@ -7,8 +7,8 @@ import { defineStage, inputPath, type Context } from '../pipelines/component.ts'
 import { UsageError } from '../pipelines/errors.ts';
 import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, ROLE_SLUG, ROLE_SLUG_RULE, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
 import { openInput, textOf } from '../sources/input.ts';
-import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { didYouMean } from '../pipelines/suggest.ts';
+import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
 
 // Mapping files are read whole into memory at create(): they hold a few short ids per membership, small next to
@@ -199,23 +199,19 @@ function withAliases(raw: SourceRecord, aliases: [alias: string, column: string]
   return named;
 }
 
-function hasColumn(raw: SourceRecord, aliases: [string, string][], column: string): boolean {
-  return column in raw || aliases.some(([alias]) => alias === column);
-}
-
 /**
  * Says, once, what the first record tells about the input: headers read under plain names, and the columns the preset
  * or the mapping reads that it lacks. A misspelt or missing column fails no row by itself; without a word, every user
  * would be imported without a password, or with no email at all, and the count by code would not say why.
  */
-function reportColumns(envelope: Envelope, raw: SourceRecord, aliases: [string, string][], preset: Preset | undefined, mapping: CompiledMapping, ctx: Context): void {
+function reportColumns(envelope: Envelope, raw: SourceRecord, named: SourceRecord, aliases: [string, string][], preset: Preset | undefined, mapping: CompiledMapping, ctx: Context): void {
   if (aliases.length > 0) {
     ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
   }
   const place = `map: the first record (${describeOrigin(envelope.origin)})`;
   const columns = Object.keys(raw);
   const listed = columns.map((column) => JSON.stringify(column)).join(', ');
-  const missing = preset?.identityColumns.filter((column) => !hasColumn(raw, aliases, column)) ?? [];
+  const missing = preset?.identityColumns.filter((column) => !(column in named)) ?? [];
   if (preset !== undefined && missing.length > 0) {
     ctx.log.warn(`${place} has no ${missing.join(' or ')} column, which the ${preset.name} preset reads; its columns are ${listed}`);
   } else if (preset !== undefined) {
@@ -223,10 +219,9 @@ function reportColumns(envelope: Envelope, raw: SourceRecord, aliases: [string, 
     const read = new Set([...preset.identityColumns, ...Object.keys(preset.dataColumns)]);
     const unread = columns.filter((column) => !read.has(column) && !read.has(plainName(column)));
     for (const [column, consequence] of Object.entries(preset.dataColumns)) {
-      if (!hasColumn(raw, aliases, column)) ctx.log.warn(`${place} has no ${column} column${didYouMean(column, unread)}, which the ${preset.name} preset reads: ${consequence}`);
+      if (!(column in named)) ctx.log.warn(`${place} has no ${column} column${didYouMean(column, unread)}, which the ${preset.name} preset reads: ${consequence}`);
     }
   }
-  const named = aliases.length === 0 ? raw : withAliases(raw, aliases);
   for (const { source, option } of mappedSources(mapping)) {
     if (readSource(named, source) === undefined) {
       ctx.log.warn(`${place} has no field ${JSON.stringify(source.name)}${didYouMean(source.name, columns)}, which ${option} reads; its fields are ${listed}`);
@@ -263,11 +258,10 @@ export const mapStage = defineStage({
           yield envelope;
           continue;
         }
-        if (aliases === undefined) {
-          aliases = plainNameAliases(raw);
-          reportColumns(envelope, raw, aliases, preset, mapping, ctx);
-        }
+        const firstRecord = aliases === undefined;
+        aliases ??= plainNameAliases(raw);
         const named = aliases.length === 0 ? raw : withAliases(raw, aliases);
+        if (firstRecord) reportColumns(envelope, raw, named, aliases, preset, mapping, ctx);
         envelope.user = {};
         preset?.map(named, envelope);
         applyMapping(mapping, named, envelope);
