@@ -17,9 +17,9 @@ export type FaultAction =
 
 export type FaultRule =
   /** The action hits the next `count` requests; counted rules queue up in the order they were added. */
-  | { kind: 'next'; action: FaultAction; count: number }
+  | { kind: 'next'; action: FaultAction; count: number; writesOnly?: true }
   /** The action hits each request with probability `share` while no counted rule is pending. */
-  | { kind: 'share'; action: FaultAction; share: number }
+  | { kind: 'share'; action: FaultAction; share: number; writesOnly?: true }
   /** Every request waits minMs..maxMs (uniform) before it is handled. */
   | { kind: 'latency'; minMs: number; maxMs: number }
   /** Duplicate users are answered 409 user_already_exists, as older servers do. */
@@ -32,7 +32,7 @@ function invalid(item: string, expected: string): UsageError {
 const COUNT = /^x([1-9]\d*)$/;
 const SHARE = /^(0?\.\d+|1(\.0*)?)$/;
 
-function parseAmount(item: string, text: string, action: FaultAction): FaultRule {
+function parseAmount(item: string, text: string, action: FaultAction): Extract<FaultRule, { kind: 'next' | 'share' }> {
   const count = COUNT.exec(text);
   if (count) return { kind: 'next', action, count: Number(count[1]) };
   if (SHARE.test(text) && Number(text) > 0) return { kind: 'share', action, share: Number(text) };
@@ -52,6 +52,8 @@ function parseRetryAfter(item: string, text: string): RetryAfter {
  *
  *   status=CODE:SHARE        answer CODE (400-599) to a SHARE of requests            status=503:0.05
  *   status=CODExN            answer CODE to the next N requests                      status=502x3
+ *   status=...:writes        the same, for writes only (POST, PUT, DELETE): reads    status=500:1:writes
+ *                            are answered, as when WorkOS fails creates but not lookups
  *   latency=MS[-MS]          delay every request by MS, or uniformly in the range    latency=20-80
  *   drop=SHARE | drop=xN     destroy the connection before the request takes effect  drop=0.01
  *   drop-after=SHARE | =xN   apply the request, then destroy the connection unanswered drop-after=x1
@@ -77,9 +79,10 @@ export function parseFaultSpec(spec: string): FaultRule[] {
     const value = item.slice(equals + 1);
     switch (name) {
       case 'status': {
-        const match = /^([45]\d\d)(?::(.+)|(x\d+))$/.exec(value);
-        if (!match) throw invalid(item, 'status=CODE:SHARE or status=CODExN with CODE in 400-599');
-        rules.push(parseAmount(item, match[2] ?? match[3] ?? '', { kind: 'status', status: Number(match[1]) }));
+        const match = /^([45]\d\d)(?::(.+?)|(x\d+))(:writes)?$/.exec(value);
+        if (!match) throw invalid(item, 'status=CODE:SHARE or status=CODExN with CODE in 400-599, then :writes if wanted');
+        const rule = parseAmount(item, match[2] ?? match[3] ?? '', { kind: 'status', status: Number(match[1]) });
+        rules.push(match[4] === undefined ? rule : { ...rule, writesOnly: true });
         break;
       }
       case 'latency': {
@@ -123,8 +126,8 @@ function seededRandom(seed: number): () => number {
 export class FaultController {
   /** Answer duplicate users with 409 user_already_exists instead of the current 400 bodies. */
   legacyConflicts = false;
-  private readonly queue: { action: FaultAction; remaining: number }[] = [];
-  private readonly shares: { action: FaultAction; share: number }[] = [];
+  private readonly queue: { action: FaultAction; remaining: number; writesOnly: boolean }[] = [];
+  private readonly shares: { action: FaultAction; share: number; writesOnly: boolean }[] = [];
   private latency: { minMs: number; maxMs: number } | null = null;
   private readonly random: () => number;
 
@@ -140,10 +143,10 @@ export class FaultController {
   add(rule: FaultRule): void {
     switch (rule.kind) {
       case 'next':
-        this.queue.push({ action: rule.action, remaining: rule.count });
+        this.queue.push({ action: rule.action, remaining: rule.count, writesOnly: rule.writesOnly === true });
         break;
       case 'share':
-        this.shares.push({ action: rule.action, share: rule.share });
+        this.shares.push({ action: rule.action, share: rule.share, writesOnly: rule.writesOnly === true });
         break;
       case 'latency':
         this.latency = { minMs: rule.minMs, maxMs: rule.maxMs };
@@ -178,13 +181,15 @@ export class FaultController {
   }
 
   /** Draws the fault of the request that just arrived, or null to handle it normally. */
-  nextAction(): FaultAction | null {
+  nextAction(method: string | undefined): FaultAction | null {
+    const isWrite = method !== 'GET';
     const head = this.queue[0];
     if (head) {
+      if (head.writesOnly && !isWrite) return null;
       if (--head.remaining === 0) this.queue.shift();
       return head.action;
     }
-    for (const { action, share } of this.shares) if (this.random() < share) return action;
+    for (const { action, share, writesOnly } of this.shares) if ((isWrite || !writesOnly) && this.random() < share) return action;
     return null;
   }
 }

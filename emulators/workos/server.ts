@@ -202,7 +202,7 @@ export async function startWorkosEmulator(options: WorkosEmulatorOptions = {}): 
   const server = createServer((req, res) => {
     const at = Date.now();
     const delayMs = faults.nextDelayMs();
-    const action = faults.nextAction();
+    const action = faults.nextAction(req.method);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

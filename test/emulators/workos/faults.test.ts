@@ -21,11 +21,15 @@ test('parses every item of the fault grammar', () => {
     { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'none' }, page: false }, count: 1 },
     { kind: 'next', action: { kind: 'storm', retryAfter: { format: 'seconds', seconds: 1 }, page: false }, count: 1 },
   ]);
+  assert.deepEqual(parseFaultSpec('status=500:1:writes,status=503x2:writes'), [
+    { kind: 'share', action: { kind: 'status', status: 500 }, share: 1, writesOnly: true },
+    { kind: 'next', action: { kind: 'status', status: 503 }, count: 2, writesOnly: true },
+  ]);
 });
 
 test('rejects a malformed fault item with code faults.invalid naming the item', () => {
   const cases: [string, string][] = [
-    ['status=200x1', 'invalid fault "status=200x1": expected status=CODE:SHARE or status=CODExN with CODE in 400-599'],
+    ['status=200x1', 'invalid fault "status=200x1": expected status=CODE:SHARE or status=CODExN with CODE in 400-599, then :writes if wanted'],
     ['status=503:1.5', 'invalid fault "status=503:1.5": expected a share such as 0.05 or a count such as x3'],
     ['drop=0', 'invalid fault "drop=0": expected a share such as 0.05 or a count such as x3'],
     ['latency=80-20', 'invalid fault "latency=80-20": expected latency=MS or latency=MIN-MAX in milliseconds'],
@@ -52,6 +56,13 @@ test('answers the next N requests with a forced status before they take effect',
     { status: 503, accepted: false, dropped: false },
     { status: 201, accepted: true, dropped: false },
   ]);
+});
+
+test('a status fault for writes only fails creates and answers lookups, which do not use up its count', async () => {
+  emulator.faults.apply('status=500x1:writes');
+  assert.ok(Array.isArray((await users.listUsers({ limit: 1 })).data));
+  await assert.rejects(users.createUser({ email: 'writes-only@example.com' }), { status: 500 });
+  assert.equal((await users.createUser({ email: 'writes-only@example.com' })).email, 'writes-only@example.com');
 });
 
 test('drops the connection before the write with drop, and after applying it with drop-after', async () => {
