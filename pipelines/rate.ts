@@ -43,6 +43,15 @@ export function formatWindow(windowMs: number): string {
   return windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
 }
 
+/** Whole seconds as people read them: "45 s", "3 min 20 s", "10 min", "6 h 5 min". */
+export function formatDuration(seconds: number): string {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = (count: number, unit: string) => (count > 0 ? ` ${count} ${unit}` : '');
+  if (hours > 0) return `${hours} h${rest(minutes, 'min')}`;
+  return minutes > 0 ? `${minutes} min${rest(seconds % 60, 's')}` : `${seconds} s`;
+}
+
 export function formatRate(budget: RateBudget | null): string {
   if (budget === null) return NO_BUDGET;
   return `${budget.limit}/${formatWindow(budget.windowMs)}`;

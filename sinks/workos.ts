@@ -59,6 +59,14 @@ const options = z.object({
   concurrency: z.number().int().min(1).max(256).default(8).describe('Rows written at the same time; the input is not read further while all are busy. Default 8'),
   retries: z.number().int().min(0).max(20).default(5).describe('Retries of a call that timed out or got a 5xx or a network error, with backoff, before the row is failed/retryable. Default 5'),
   timeout: z.number().int().min(1).default(60_000).describe('Milliseconds to wait for an answer; a call without one counts as retryable (it may have landed). Default 60000'),
+  maxOutage: z
+    .number()
+    .int()
+    .min(0)
+    .default(600_000)
+    .describe(
+      'Milliseconds WorkOS may fail every call (5xx, timeouts, network errors) or answer only 429 before the run stops; until then every call pauses and tries again, and no row is failed for the outage. Default 600000 (10 minutes)',
+    ),
   live: z.boolean().default(false).describe('Allow a live (sk_live_) key, i.e. writing to production. Default false'),
   totpIssuer: z.string().min(1).optional().describe('Issuer shown in authenticator apps for imported TOTP factors; default: WorkOS picks one'),
 });
@@ -74,8 +82,8 @@ function apiKeyOf(options: WorkosOptions, baseUrl: string, ctx: Context): string
 }
 
 function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {
-  const { rate, readRate, concurrency, retries, timeout, totpIssuer } = options;
-  return { sink: 'workos', baseUrl, rate, readRate, concurrency, retries, timeout, totpIssuer };
+  const { rate, readRate, concurrency, retries, timeout, maxOutage, totpIssuer } = options;
+  return { sink: 'workos', baseUrl, rate, readRate, concurrency, retries, timeout, maxOutage, totpIssuer };
 }
 
 function checkKey(apiKey: string | undefined, options: WorkosOptions, ctx: Context): string {
@@ -231,6 +239,7 @@ export const workosSink = defineSink({
           writes: budgets.write,
           reads: budgets.read,
           retries: options.retries,
+          maxOutageMs: options.maxOutage,
           log: ctx.log,
           signal: ctx.signal,
           spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,

@@ -94,6 +94,7 @@ export interface SinkSettings {
   concurrency: number;
   retries: number;
   timeout?: number;
+  maxOutage?: number;
   /** Imported TOTP factors show it in authenticator apps: a replay must enrol its factors under the same one. */
   totpIssuer?: string;
 }

@@ -7,7 +7,7 @@ import { AuthpipeError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
 import type { CallKind } from '../../state/ledger.ts';
 import { CallFailed, classify, isForbidden, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
-import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
+import { formatDuration, formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
 export interface ApiSettings {
@@ -16,6 +16,8 @@ export interface ApiSettings {
   reads: RateBudget | null;
   /** Retries of a call that failed with a timeout, a 5xx or a network error. */
   retries: number;
+  /** How long the server may fail every call (or answer only 429) before the run stops. */
+  maxOutageMs: number;
   log: Logger;
   signal: AbortSignal;
   /** Calls an earlier process made within the current window of each budget (their answers, ms since the epoch). */
@@ -33,11 +35,15 @@ const REPEAT_WINDOW_MS = 10_000;
 
 /** Windows of a budget without a 429 after which a lowered budget is raised a step. */
 const RECOVERY_WINDOWS = 3;
+const OUTAGE_PAUSE_BASE_MS = 5_000;
+const OUTAGE_PAUSE_CAP_MS = 60_000;
 
 /** Exponential, with jitter so that calls failed together do not come back together. */
 function backoffMs(attempt: number, baseMs: number, capMs: number): number {
   return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
+
+const formatMs = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)));
 
 export class WorkosApi {
   readonly sdk: WorkOS;
@@ -50,6 +56,14 @@ export class WorkosApi {
   private reached = false;
   private unreachedCalls = 0;
   private lastPauseAt = -Infinity;
+  /**
+   * Since when no call has been answered with a result or a final error, only with 5xx, timeouts, network errors or
+   * 429s; null while calls are answered.
+   */
+  private troubleSince: number | null = null;
+  private outagePauses = 0;
+  /** The one read in flight that asks whether the server answers at all. */
+  private probing: Promise<boolean> | null = null;
   private readonly lastRecoveryAt: Record<CallKind, number> = { write: -Infinity, read: -Infinity };
   private readonly stopOnAbort = () => this.close();
 
@@ -70,6 +84,7 @@ export class WorkosApi {
       try {
         const result = await this.limiters[kind].schedule(request);
         this.reached = true;
+        this.answered();
         this.rateLimitedInARow = 0;
         this.recover(kind);
         return result;
@@ -84,6 +99,8 @@ export class WorkosApi {
           );
         }
         if (!isRateLimited(error)) throw error;
+        this.troubleSince ??= performance.now();
+        this.stopIfSilentTooLong('workos.rate_limited', 'answered nothing but 429 (rate limited)');
         this.rateLimited(kind, retryAfterMs(error));
       }
     }
@@ -96,8 +113,7 @@ export class WorkosApi {
         return await this.send(kind, request);
       } catch (error) {
         const failure = this.failureOf(error);
-        if (!this.mayRetry(failure, retry)) throw new CallFailed(failure);
-        await this.backoff(retry);
+        if (!(await this.retryAfter(failure, retry))) throw new CallFailed(failure);
       }
     }
   }
@@ -111,6 +127,8 @@ export class WorkosApi {
     if (error instanceof Interrupted || error instanceof AuthpipeError || error instanceof CallFailed) throw error;
     const failure = classify(error);
     const unanswered = failure.code === 'network_error' || failure.code === 'timeout';
+    if (failure.errorClass === 'permanent') this.answered();
+    else this.troubleSince ??= performance.now();
     if (!unanswered && !failure.foreign) this.reached = true;
     else if (!this.reached && ++this.unreachedCalls > this.retries) {
       if (unanswered) {
@@ -121,16 +139,77 @@ export class WorkosApi {
     return failure;
   }
 
-  mayRetry(failure: Failure, retry: number): boolean {
-    return failure.errorClass === 'retryable' && retry < this.retries;
+  /**
+   * Whether a call that failed with `failure` after `retry` retries is sent again; waits first. Its own retries come
+   * first, with backoff. Once they are spent, the row fails if the server answers a plain read: the trouble is this
+   * request's own. If it does not, the server is down for every call, and failing each row in turn would fail the
+   * whole input: every call pauses instead, longer each time, until the server answers again or has been silent for
+   * `maxOutageMs`.
+   */
+  async retryAfter(failure: Failure, retry: number): Promise<boolean> {
+    if (failure.errorClass !== 'retryable') return false;
+    if (retry < this.retries) {
+      await this.wait(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
+      return true;
+    }
+    if (await this.serverAnswers()) return false;
+    this.stopIfSilentTooLong('workos.outage', `failed every call (last: ${failure.code}: ${failure.message})`);
+    if (!this.pause.paused) {
+      const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses, this.settings.maxOutageMs - this.silentMs());
+      this.outagePauses++;
+      this.pause.pauseFor(waitMs);
+      this.settings.log.warn(
+        `workos: WorkOS fails every call (${failure.code}); pausing every call for ${formatMs(waitMs)}, and the run stops after ${formatMs(this.settings.maxOutageMs)} without an answer`,
+      );
+    }
+    await this.pause.passed();
+    return true;
   }
 
-  async backoff(retry: number): Promise<void> {
+  private async wait(ms: number): Promise<void> {
     try {
-      await sleep(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS), undefined, { signal: this.settings.signal });
+      await sleep(ms, undefined, { signal: this.settings.signal });
     } catch {
       throw new Interrupted();
     }
+  }
+
+  /** Asks the server for one user, once for all the calls that want to know at the same time. */
+  private serverAnswers(): Promise<boolean> {
+    this.probing ??= this.probe().finally(() => {
+      this.probing = null;
+    });
+    return this.probing;
+  }
+
+  private async probe(): Promise<boolean> {
+    try {
+      await this.send('read', () => this.sdk.userManagement.listUsers({ limit: 1 }));
+      return true;
+    } catch (error) {
+      return this.failureOf(error).errorClass !== 'retryable';
+    }
+  }
+
+  private silentMs(): number {
+    return this.troubleSince === null ? 0 : performance.now() - this.troubleSince;
+  }
+
+  private answered(): void {
+    this.troubleSince = null;
+    if (this.outagePauses === 0) return;
+    this.outagePauses = 0;
+    this.settings.log.info('workos: WorkOS answers again; the run goes on');
+  }
+
+  /**
+   * Stops the run once the server has given no answer for `maxOutageMs`: rows in flight stay so in the ledger and are
+   * looked up by the next run, rows not read yet are read by it.
+   */
+  private stopIfSilentTooLong(code: string, what: string): void {
+    const silentMs = this.silentMs();
+    if (silentMs < this.settings.maxOutageMs) return;
+    throw new AuthpipeError(code, `WorkOS has ${what} for ${formatMs(silentMs)}; the run stops here, and the next run takes up the rows not written`);
   }
 
   /** Stops the budgets: calls waiting for their turn fail with Interrupted, their timers end. */

@@ -2,7 +2,7 @@
 // neither), so the plan cannot know which users already exist in WorkOS without a ledger saying so.
 import { hasErrors, type Envelope } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
-import { formatRate, type RateBudget } from '../../pipelines/rate.ts';
+import { formatDuration, formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
 import { changesBetween, draftHash, withExportedSecretsRestored } from './payload.ts';
@@ -82,9 +82,3 @@ export class WritePlan {
 
 const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
-function formatDuration(seconds: number): string {
-  const hours = Math.floor(seconds / 3600);
-  const minutes = Math.floor((seconds % 3600) / 60);
-  if (hours > 0) return `${hours} h ${minutes} min`;
-  return minutes > 0 ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
-}

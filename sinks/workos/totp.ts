@@ -73,11 +73,10 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: secret });
       // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
       // both). It is left for the next run, which looks it up first.
-      if (!api.mayRetry(failure, retry) || failure.code === 'timeout') {
+      if (failure.code === 'timeout' || !(await api.retryAfter(failure, retry))) {
         ledger.factorFailed(factor.userKey, failure);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
       }
-      await api.backoff(retry);
       const landed = await findTotpFactor(api, factor.userId);
       if (landed !== null) {
         ledger.factorDone(factor.userKey, landed, secretHash);

@@ -108,8 +108,7 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
         if (userId === null) throw new CallFailed(failure);
         return { userId, created: false };
       }
-      if (!api.mayRetry(failure, retry)) throw new CallFailed(failure);
-      await api.backoff(retry);
+      if (!(await api.retryAfter(failure, retry))) throw new CallFailed(failure);
       // A timeout, a 5xx or a dropped connection loses the answer, not necessarily the create.
       const landed = await findUser(api, user);
       if (landed !== null) return { userId: landed, created: false };

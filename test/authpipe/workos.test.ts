@@ -135,7 +135,7 @@ test('a ledger taken to another server is refused before any write: its users ar
 });
 
 test('replay sends the retryable rows again with the settings the ledger recorded, and only those', async (t) => {
-  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const emulator = await emulatorFor(t, { faults: 'status=503:1:writes' });
   const dir = tempDir();
   const ledger = path.join(dir, 'flaky.db');
   const input = Array.from({ length: 5 }, (_, seq) => envelopeLine(seq)).join('\n');
@@ -161,7 +161,7 @@ test('replay sends the retryable rows again with the settings the ledger recorde
 });
 
 test('replay enrols TOTP factors under the issuer the run was given, which the ledger recorded', async (t) => {
-  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const emulator = await emulatorFor(t, { faults: 'status=503:1:writes' });
   const ledger = path.join(tempDir(), 'issuer.db');
   const env = { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
   const input = JSON.stringify({ seq: 1, key: 'ext:u1', origin: { file: 'users.ndjson', line: 1 }, user: { email: 'u1@example.com', externalId: 'u1', totpSecret: TOTP_SECRET }, issues: [] });
@@ -177,7 +177,7 @@ test('replay enrols TOTP factors under the issuer the run was given, which the l
 });
 
 test('a replay killed mid-way and run again sends the rows it left in flight too, and every row ends done', async (t) => {
-  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const emulator = await emulatorFor(t, { faults: 'status=503:1:writes' });
   const ledger = path.join(tempDir(), 'replayed.db');
   const env = { ...process.env, WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url };
   const input = Array.from({ length: 20 }, (_, seq) => envelopeLine(seq)).join('\n');
@@ -201,7 +201,7 @@ test('a replay killed mid-way and run again sends the rows it left in flight too
 });
 
 test('a replay takes each row left in flight once, even when it fails again and so becomes a failed row', async (t) => {
-  const emulator = await emulatorFor(t, { faults: 'status=503:1' });
+  const emulator = await emulatorFor(t, { faults: 'status=503:1:writes' });
   const ledgerPath = path.join(tempDir(), 'left.db');
   const ledger = openLedger(ledgerPath);
   // More rows than are written at a time: the first ones have failed again before the ledger's failed rows are read.
@@ -219,7 +219,7 @@ test('a replay takes each row left in flight once, even when it fails again and 
 });
 
 test('replay takes a --base-url over the one the ledger recorded, to send the failed rows to another server', async (t) => {
-  const failing = await emulatorFor(t, { faults: 'status=503:1' });
+  const failing = await emulatorFor(t, { faults: 'status=503:1:writes' });
   const emulator = await emulatorFor(t);
   const ledger = path.join(tempDir(), 'moved.db');
   const input = Array.from({ length: 3 }, (_, seq) => envelopeLine(seq)).join('\n');

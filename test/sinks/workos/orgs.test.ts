@@ -14,7 +14,7 @@ test('an organization lookup that failed for a moment is asked again by the next
   const emulator = await emulatorFor(t, { faults: 'status=503x1' });
   const ledger = openLedger(path.join(tempDir(), 'ledger.db'));
   t.after(() => ledger.close());
-  const api = new WorkosApi({ sdk: sdkFor(emulator), writes: null, reads: null, retries: 0, log: createLogger({ quiet: true }), signal: new AbortController().signal });
+  const api = new WorkosApi({ sdk: sdkFor(emulator), writes: null, reads: null, retries: 0, maxOutageMs: 60_000, log: createLogger({ quiet: true }), signal: new AbortController().signal });
   const orgs = new OrgResolver(api, ledger);
   const acme = { externalId: 'acme', name: 'Acme', roles: [] };
   await assert.rejects(orgs.resolve(acme, 'ext:acme'), (error: unknown) => error instanceof CallFailed && error.failure.errorClass === 'retryable');

@@ -22,21 +22,6 @@ test('dropped connections, before or after the write took effect, are retried wi
   assert.ok(emulator.requests.some((request) => request.dropped && request.accepted));
 });
 
-test('a row whose calls keep failing ends failed/retryable with the server code once its retries are spent', async (t) => {
-  const emulator = await emulatorFor(t, { faults: 'status=503x50' });
-  const run = sinkContext();
-  const result = await runSink(emulator, userEnvelopes(1), run, { retries: 2 });
-  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
-  const ledger = openLedger(run.ledgerPath);
-  try {
-    const [row] = [...ledger.rows()];
-    assert.equal(row?.state, 'failed');
-    assert.deepEqual(row?.error, { errorClass: 'retryable', code: 'injected_fault', message: 'Service Unavailable (injected fault).' });
-  } finally {
-    ledger.close();
-  }
-});
-
 const HTML = 'text/html';
 type Answer = [status: number, type: string, body: string];
 const NOT_WORKOS: { name: string; answer: (method?: string) => Answer }[] = [

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { openLedger } from '../../../state/ledger.ts';
+import { emulatorFor } from '../../emulators/workos/harness.ts';
+import { runSink, serve, sinkContext, userEnvelopes, type SinkRun } from './harness.ts';
+
+/** Calls `then` once a log line of `run` matches `pattern`. */
+function whenLogged(t: TestContext, run: SinkRun, pattern: RegExp, then: () => void): void {
+  const timer = setInterval(() => {
+    if (!run.lines.some((line) => pattern.test(line))) return;
+    clearInterval(timer);
+    then();
+  }, 20);
+  t.after(() => clearInterval(timer));
+}
+
+test('an outage that fails every call pauses the run instead of failing row after row, and it goes on when WorkOS answers again', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503x100000' });
+  const run = sinkContext();
+  whenLogged(t, run, /fails every call/, () => emulator.faults.clear());
+  const result = await runSink(emulator, userEnvelopes(6), run, { concurrency: 2, retries: 1 });
+  assert.deepEqual(result, { written: 6, failed: 0, skipped: 0 });
+  assert.equal(emulator.store.users.size, 6);
+  const warnings = run.lines.filter((line) => line.includes('fails every call'));
+  assert.equal(warnings.length, 1, run.lines.join(''));
+  assert.match(warnings[0] ?? '', /^warning: workos: WorkOS fails every call \(injected_fault\); pausing every call for 5 s, and the run stops after 10 min without an answer\n$/);
+  assert.ok(run.lines.includes('workos: WorkOS answers again; the run goes on\n'), run.lines.join(''));
+});
+
+test('a row whose own create keeps failing while WorkOS answers other calls ends failed/retryable with the server code once its retries are spent, without pausing the run', async (t) => {
+  const emulator = await emulatorFor(t);
+  // A proxy in front of the emulator that fails every create of one user, as a server bug on one record would.
+  const baseUrl = await serve(t, (request, response) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (request.method === 'POST' && body.includes('user1@example.com')) {
+        response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal server error' }));
+        return;
+      }
+      const forwarded = await fetch(`${emulator.url}${request.url}`, {
+        method: request.method,
+        headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/json' },
+        body: body.length === 0 ? undefined : body,
+      });
+      response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' }).end(await forwarded.text());
+    })();
+  });
+  const run = sinkContext();
+  const result = await runSink(null, userEnvelopes(4), run, { baseUrl, concurrency: 1, retries: 2 });
+  assert.deepEqual(result, { written: 3, failed: 1, skipped: 0 });
+  assert.ok(!run.lines.some((line) => line.includes('fails every call')), run.lines.join(''));
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    const failed = [...ledger.rows()].filter((row) => row.state === 'failed');
+    assert.deepEqual(
+      failed.map((row) => [row.key, row.error]),
+      [['ext:ext-1', { errorClass: 'retryable', code: 'http_500', message: 'Internal server error' }]],
+    );
+  } finally {
+    ledger.close();
+  }
+});
+
+test('an outage longer than maxOutage stops the run with the rows it holds in flight, and the next run writes every row once', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503x100000' });
+  const run = sinkContext();
+  const rows = userEnvelopes(20);
+  await assert.rejects(runSink(emulator, rows, run, { concurrency: 4, retries: 1, maxOutage: 1000 }), {
+    code: 'workos.outage',
+    message: /^WorkOS has failed every call \(last: injected_fault: Service Unavailable \(injected fault\)\.\) for \d s; the run stops here, and the next run takes up the rows not written$/,
+  });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    const { byState } = ledger.status();
+    assert.equal(byState.failed, 0);
+    assert.ok(byState.in_flight <= 4, `${byState.in_flight} rows in flight`);
+  } finally {
+    ledger.close();
+  }
+
+  emulator.faults.clear();
+  const resumed = await runSink(emulator, rows, sinkContext({}, run.ledgerPath), { concurrency: 4, retries: 1 });
+  assert.equal(resumed.written, 20);
+  assert.equal(emulator.store.users.size, 20);
+});
+
+test('a server that answers nothing but 429 for longer than maxOutage stops the run instead of pausing forever', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'storm=429x100000:retry=1' });
+  await assert.rejects(runSink(emulator, userEnvelopes(2), sinkContext(), { concurrency: 1, maxOutage: 2000 }), {
+    code: 'workos.rate_limited',
+    message: /^WorkOS has answered nothing but 429 \(rate limited\) for \d s; the run stops here/,
+  });
+});
