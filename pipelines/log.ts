@@ -11,14 +11,15 @@ export interface Logger {
 /**
  * Password hashes as exports write them: modular crypt (`$2a$10$...`, `$argon2id$...`), fields joined by `$`
  * (`pbkdf2_sha256$27500$salt$hash`, Clerk's scrypt digests), and bare digests: 40 or more hex or Base64 characters
- * with a digit, no `_` or `-` (ids are shorter, names have separators). A message can quote one without meaning to:
+ * with a digit, no `_` or `-` (ids are shorter, names have separators). A hash ends at a space, a quote or a comma,
+ * but for the commas of argon2's parameters (`m=65536,t=2,p=1`). A message can quote one without meaning to:
  * a headerless export's first row read as its column names, a cell in a CSV error.
  */
-const HASH_LIKE = /\$[\w-]{1,24}\$[^\s"',;|]*|[\w+/.=-]+(?:\$[\w+/.=-]*){2,}|(?<![\w+/=-])(?=[A-Za-z\d+/=]*\d)[A-Za-z\d+/=]{40,}(?![\w+/=-])/g;
+const HASH_LIKE = /\$[\w-]{1,24}\$(?:[^\s"',;|]|,(?=\w+=))*|[\w+/.=-]+(?:\$[\w+/.=-]*){2,}|(?<![\w+/=-])(?=[A-Za-z\d+/=]*\d)[A-Za-z\d+/=]{40,}(?![\w+/=-])/g;
 
-/** The message with anything shaped like a password hash left out. */
-export function hideHashes(message: string): string {
-  return message.replace(HASH_LIKE, '[hidden: looks like a password hash]');
+/** The message with anything shaped like a password hash replaced by `placeholder`. */
+export function hideHashes(message: string, placeholder = '[hidden: looks like a password hash]'): string {
+  return message.replace(HASH_LIKE, placeholder);
 }
 
 export function createLogger({ quiet = false, write = (line: string) => process.stderr.write(line) } = {}): Logger {

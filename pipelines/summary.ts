@@ -76,7 +76,7 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     written: stats.written,
     skipped: stats.skipped,
     failed: stats.failed,
-    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode, examples: stats.invalidExamples.map(hideHashes) },
+    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode, examples: stats.invalidExamples.map((example) => hideHashes(example)) },
     warnings: { byCode: stats.warningsByCode },
     elapsedMs: Math.round(stats.elapsedMs),
     rowsPerSecond: rowsPerSecond(stats),

@@ -10,6 +10,7 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
 } from '@workos-inc/node';
+import { hideHashes } from '../../pipelines/log.ts';
 import type { UserDraft } from '../../pipelines/record.ts';
 import type { CallErrorClass, RowError } from '../../state/ledger.ts';
 
@@ -101,7 +102,6 @@ function innermostMessage(error: Error): string {
   return innermost.message;
 }
 
-const PASSWORD_HASH = /\$(?:2[abxy]|argon2(?:id|i|d)|firebase-scrypt|pbkdf2[\w-]*|scrypt|ssha\d*|sha\d+|md5)\$\S+/gi;
 const BEARER = /Bearer\s+\S+/gi;
 const API_KEY = /sk_(?:test|live)_\w+/g;
 
@@ -110,13 +110,13 @@ const API_KEY = /sk_(?:test|live)_\w+/g;
  * header, the key): messages are stored in the ledger and shown in reports, where no secret may appear.
  */
 function withoutSecrets(failure: Failure): Failure {
-  const message = failure.message.replace(PASSWORD_HASH, '[password hash]').replace(BEARER, 'Bearer [redacted]').replace(API_KEY, '[API key]');
+  const message = hideHashes(failure.message, '[password hash]').replace(BEARER, 'Bearer [redacted]').replace(API_KEY, '[API key]');
   return message === failure.message ? failure : { ...failure, message };
 }
 
 /**
- * The failure without the row's own password hash or TOTP secret, which a server may echo back: the patterns above
- * cannot know a hash without a `$...$` prefix (ssha, bare base64), nor any TOTP secret.
+ * The failure without the row's own password hash or TOTP secret, which a server may echo back: the patterns of
+ * hideHashes cannot know every hash (a short bare digest), nor any TOTP secret.
  */
 export function withoutUserSecrets(failure: Failure, { passwordHash, totpSecret }: Pick<UserDraft, 'passwordHash' | 'totpSecret'>): Failure {
   let { message } = failure;

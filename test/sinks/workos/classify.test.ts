@@ -19,4 +19,7 @@ test('a server message echoing a password hash, the Authorization header or the 
   });
   const argon = new GenericServerException(500, `bad hash $argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA`, {}, 'req_2');
   assert.equal(classify(argon).message, 'bad hash [password hash]');
+  // Echoed as JSON, without a space after the hash: what follows it is the server's own words, kept.
+  const json = new GenericServerException(500, `cannot store {"password_hash":"${BCRYPT}","email":"ana@example.com"} (field 6)`, {}, 'req_3');
+  assert.equal(classify(json).message, 'cannot store {"password_hash":"[password hash]","email":"ana@example.com"} (field 6)');
 });
