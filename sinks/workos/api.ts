@@ -43,6 +43,11 @@ function backoffMs(attempt: number, baseMs: number, capMs: number): number {
   return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
 
+/** The run stops: `detail` says what the server answered that the WorkOS API never does. */
+export function notWorkos(detail: string): AuthpipeError {
+  return new AuthpipeError('workos.not_workos', `the server at the base URL does not answer as the WorkOS API does (${detail}): check WORKOS_API_URL or baseUrl`);
+}
+
 const formatMs = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)));
 
 export class WorkosApi {
@@ -134,7 +139,7 @@ export class WorkosApi {
       if (unanswered) {
         throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network`);
       }
-      throw new AuthpipeError('workos.not_workos', `the server at the base URL does not answer as the WorkOS API does (${failure.message}): check WORKOS_API_URL or baseUrl`);
+      throw notWorkos(failure.message);
     }
     return failure;
   }

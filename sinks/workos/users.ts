@@ -3,7 +3,7 @@
 // a lookup has shown that the previous one did not land.
 import { normalizeEmail, type UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
-import type { WorkosApi } from './api.ts';
+import { notWorkos, type WorkosApi } from './api.ts';
 import { CallFailed, isDuplicateUser, isNotFound } from './classify.ts';
 import { changesBetween, createUserOptions, updateUserOptions } from './payload.ts';
 
@@ -102,6 +102,8 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
       return { userId: created.id, created: true };
     } catch (error) {
       const failure = api.failureOf(error);
+      // Creating a user names no resource that could be missing: a 404 is another server's, or another path's.
+      if (failure.status === 404) throw notWorkos(`WorkOS answered 404 to creating a user: ${failure.message}`);
       if (isDuplicateUser(error)) {
         const userId = await findUser(api, user);
         // "Already exists" but found by neither external id nor email: nothing to attach memberships to.

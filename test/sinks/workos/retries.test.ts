@@ -27,6 +27,8 @@ type Answer = [status: number, type: string, body: string];
 const NOT_WORKOS: { name: string; answer: (method?: string) => Answer }[] = [
   { name: 'answers 200 without a user id', answer: () => [200, 'application/json', JSON.stringify({ object: 'list', data: [{ email: 'user0@example.com' }], list_metadata: {} })] },
   { name: 'answers 404 with an HTML page', answer: () => [404, HTML, '<html><body>Not Found</body></html>'] },
+  // Another JSON API, or the WorkOS API under a path the base URL lacks: a 404 to a create is never WorkOS's.
+  { name: 'answers 404 with JSON to every route', answer: () => [404, 'application/json', JSON.stringify({ message: 'Not Found' })] },
   // As `python3 -m http.server` does: its 404 page must not pass for "no such user", nor its 501 for an outage.
   { name: 'serves pages and takes no POST', answer: (method?: string) => (method === 'GET' ? [404, HTML, '<p>File not found</p>'] : [501, HTML, '<p>Unsupported method</p>']) },
 ];
