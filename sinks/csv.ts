@@ -6,11 +6,14 @@ import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
 import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
+import { SECRET_IN_LEDGER } from '../state/replay.ts';
 import { openOutput } from './output.ts';
 import { spreadsheetSafe } from './spreadsheet-safe.ts';
 
 interface Layout {
   columns: string[];
+  /** Whether the layout has a password hash column. */
+  hashes: boolean;
   /** Columns written byte-exact, so not spreadsheet-safe: the importer matches on them. */
   exactColumns: number[];
   rows(envelope: Envelope): string[][];
@@ -44,8 +47,10 @@ const workosCsv: Layout = {
     'org_name',
     'role_slugs',
   ],
+  hashes: true,
   exactColumns: [0, 4, 5, 8, 9, 11],
   rows({ user }) {
+    const hashInLedger = user.passwordHash === SECRET_IN_LEDGER;
     // A quote in front of `-ana@example.com` or `+123` would import another email or external id, and a hash
     // (base64 may start with `+`) would no longer verify the password.
     const userCells = [
@@ -54,8 +59,8 @@ const workosCsv: Layout = {
       cell(user.lastName),
       booleanCell(user.emailVerified),
       user.externalId ?? '',
-      user.passwordHash ?? '',
-      user.passwordHashType ?? '',
+      hashInLedger ? '' : (user.passwordHash ?? ''),
+      hashInLedger ? '' : (user.passwordHashType ?? ''),
       jsonCell(user.metadata),
     ];
     if (!user.orgs?.length) return [[...userCells, '', '', '', '']];
@@ -65,6 +70,7 @@ const workosCsv: Layout = {
 
 const flat: Layout = {
   columns: ['seq', 'key', 'email', 'first_name', 'last_name', 'email_verified', 'external_id', 'metadata', 'orgs'],
+  hashes: false,
   exactColumns: [],
   rows({ seq, key, user }) {
     return [
@@ -103,6 +109,7 @@ export const csvSink = defineSink({
       const result = { written: 0, failed: 0, skipped: 0 };
       let received = 0;
       let totpSecretsLeftOut = 0;
+      let hashesInLedger = 0;
       let unmapped = 0;
       let formulaLike = 0;
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
@@ -112,6 +119,7 @@ export const csvSink = defineSink({
           if (hasErrors(envelope)) continue;
           result.written++;
           if (envelope.user.totpSecret !== undefined) totpSecretsLeftOut++;
+          if (layout.hashes && envelope.user.passwordHash === SECRET_IN_LEDGER) hashesInLedger++;
           if (isUnmapped(envelope)) unmapped++;
           const written = layout.rows(envelope);
           if (written.some((row) => layout.exactColumns.some((index) => spreadsheetSafe(row[index] ?? '') !== row[index]))) formulaLike++;
@@ -127,6 +135,11 @@ export const csvSink = defineSink({
       }
       if (unmapped > 0) {
         ctx.log.warn(`csv: ${unmapped} ${unmapped === 1 ? 'row has' : 'rows have'} no user fields, only a source record (no map stage before the sink?): written as empty cells`);
+      }
+      if (hashesInLedger > 0) {
+        ctx.log.warn(
+          `csv: ${hashesInLedger} ${hashesInLedger === 1 ? "user's password hash is" : "users' password hashes are"} kept in the ledger (rows of replay --export): written without ${hashesInLedger === 1 ? 'it' : 'them'}, so a CSV import leaves ${hashesInLedger === 1 ? 'that user' : 'them'} without a password; the workos sink with --ledger puts ${hashesInLedger === 1 ? 'it' : 'them'} back`,
+        );
       }
       // Neither layout has a column for one (the WorkOS import CSV has none): an MFA secret must not vanish unsaid.
       if (totpSecretsLeftOut > 0) {

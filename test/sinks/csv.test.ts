@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { Envelope, UserDraft } from '../../pipelines/record.ts';
 import { createLogger } from '../../pipelines/log.ts';
 import { csvSink } from '../../sinks/csv.ts';
+import { SECRET_IN_LEDGER } from '../../state/replay.ts';
 import { contextIn, streamOf, tempDir } from '../sources/context.ts';
 
 const BCRYPT = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
@@ -132,6 +133,19 @@ test('says how many TOTP secrets a CSV file left out, in either layout, since it
     assert.deepEqual(warnings, ['warning: csv: 1 user has a TOTP secret, which a CSV file has no column for: written without it (the workos sink imports TOTP factors)\n']);
     assert.ok(!readFileSync(path.join(dir, 'out.csv'), 'utf8').includes('JBSWY3DPEHPK3PXP'));
   }
+});
+
+test('leaves out the password hash a replay export keeps in the ledger, with its type, and says how many', async () => {
+  const dir = tempDir();
+  const warnings: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv') }), ctx);
+  const exported = envelope(1, { email: 'a@example.com', passwordHash: SECRET_IN_LEDGER, passwordHashType: 'bcrypt' });
+  await writer(streamOf([exported, bo]));
+  assert.equal(readFileSync(path.join(dir, 'out.csv'), 'utf8').split('\n')[1], 'a@example.com,,,,,,,,,,,');
+  assert.deepEqual(warnings, [
+    "warning: csv: 1 user's password hash is kept in the ledger (rows of replay --export): written without it, so a CSV import leaves that user without a password; the workos sink with --ledger puts it back\n",
+  ]);
 });
 
 test('says how many rows had only a source record (no map stage before the sink?), which it writes as empty cells', async () => {
