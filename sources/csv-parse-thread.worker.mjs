@@ -32,6 +32,11 @@ const MAX_RECORD_BYTES = 8 << 20;
 const RUNAWAY_QUOTE = 'RUNAWAY_QUOTE';
 /** The error code of a last line without its line break, in an input that failed partway: the row is cut short. */
 const CUT_SHORT = 'INPUT_CUT_SHORT';
+/**
+ * Excel's first line `sep=;` (which it writes, and honours, for CSV in other locales) names the file's delimiter:
+ * the line is no row, and the rows after it are read with that delimiter, whatever the option says.
+ */
+const SEPARATOR_LINE = /^sep=(.)$/;
 /** What a restart feeds a new parser at a time, from the input it held. */
 const REFEED_SLICE_BYTES = 4096;
 
@@ -391,6 +396,12 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
     const start = previousEnd;
     const line = lines.lineAt(start);
     previousEnd = parserStart + parser.info.bytes;
+    const declared = start === 0 && !('error' in row) ? SEPARATOR_LINE.exec(row.join(delimiter))?.[1] : undefined;
+    if (declared !== undefined) {
+      delimiter = declared;
+      readOnAfterLineOf(start);
+      return;
+    }
     // A record that takes in the last line is cut short, also one that starts on an earlier line (a quoted line break).
     if (cutFrom !== NOWHERE && previousEnd > cutFrom) {
       // What the row's cells hold may stop anywhere (`ana@example.c`): never a row.

@@ -115,6 +115,18 @@ test('takes `tab` or `\\t` as typed in a shell or YAML for a tab delimiter', asy
   }
 });
 
+test("takes Excel's first line `sep=;` for the delimiter, not for a row or the header, and keeps the lines after it", async () => {
+  for (const [separator, options] of [[';', {}], [',', { delimiter: ';' }], ['\t', {}], ['|', {}]] as const) {
+    const content = `sep=${separator}\r\nemail${separator}name\r\nana@example.com${separator}"Silva${separator === ',' ? ';' : ','} Ana"\r\n`;
+    const envelopes = await readCsv(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(content)]), options);
+    assert.deepEqual(
+      envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+      [[3, { email: 'ana@example.com', name: separator === ',' ? 'Silva; Ana' : 'Silva, Ana' }, []]],
+      JSON.stringify(separator),
+    );
+  }
+});
+
 test('keeps exact start lines across many read chunks of a large file with multi-line cells', async () => {
   const lines: string[] = ['email,note'];
   const expectedStarts: number[] = [];
