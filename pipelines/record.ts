@@ -84,16 +84,21 @@ export function normalizeEmail(email: string): string {
   return asciiDomain === '' ? composed : `${composed.slice(0, at + 1)}${asciiDomain}`;
 }
 
+/** The key of a row known only by its position in the source. */
+export function positionKey(seq: number): string {
+  return `seq:${seq}`;
+}
+
 /** The key the design asks for: external id when known, else normalized email, else the row position. */
 export function keyOf(user: UserDraft, seq: number): string {
   if (user.externalId) return `ext:${user.externalId}`;
   if (user.email) return `email:${normalizeEmail(user.email)}`;
-  return `seq:${seq}`;
+  return positionKey(seq);
 }
 
 /** A source record as it arrived, before any mapping: `user` stays empty until `map` fills it. */
 export function rawEnvelope(seq: number, origin: Origin, raw: Record<string, unknown>, issues: Issue[] = []): Envelope {
-  return { seq, key: `seq:${seq}`, origin, user: {}, raw, issues };
+  return { seq, key: positionKey(seq), origin, user: {}, raw, issues };
 }
 
 /** Where a record came from, for messages: `users.csv:12`, or `users.json users[41]` where lines are unknown. */

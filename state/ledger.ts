@@ -7,7 +7,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, realpa
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { UsageError } from '../pipelines/errors.ts';
-import type { Issue, Origin, UserDraft } from '../pipelines/record.ts';
+import { positionKey, type Issue, type Origin, type UserDraft } from '../pipelines/record.ts';
 import { activeOwnerOf, lockLedger, type LedgerLock, type LockOwner } from './lock.ts';
 import { ERROR_CLASSES, ROW_STATES, migrate } from './schema.ts';
 
@@ -488,6 +488,16 @@ export class Ledger {
     );
   }
 
+  /**
+   * A valid row now at this position of the same input replaces what an earlier run recorded invalid there, keyed
+   * by position (a duplicate, or a row with neither email nor external id, since fixed): it would otherwise count,
+   * and be replayed, as invalid for good.
+   */
+  supersedeInvalidAt(seq: number, origin: Origin): void {
+    const key = positionKey(seq);
+    this.enqueue(key, () => this.statements.supersedeInvalid.run(key, origin.file ?? null));
+  }
+
   orgResolved(orgKey: string, org: OrgRecord): void {
     this.enqueue(null, () => this.statements.orgResolved.run(orgKey, org.workosOrgId, org.name, this.batchTime));
   }
@@ -655,6 +665,7 @@ function prepare(db: Database.Database) {
          error_code = excluded.error_code, error_message = excluded.error_message, issues = excluded.issues, updated_at = excluded.updated_at
        WHERE rows.workos_user_id IS NULL`,
     ),
+    supersedeInvalid: () => db.prepare("DELETE FROM rows WHERE key = ? AND state = 'invalid' AND workos_user_id IS NULL AND json_extract(origin, '$.file') IS ?"),
     userWritten: () => db.prepare('UPDATE rows SET workos_user_id = ?, pending_update = NULL, updated_at = ? WHERE key = ?'),
     rowDone: () => db.prepare(
       "UPDATE rows SET state = 'done', workos_user_id = ?, pending_update = NULL, error_class = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE key = ?",

@@ -1,7 +1,7 @@
 // One row, from envelope to ledger: skipped when unchanged, recorded when invalid, otherwise marked
 // `in_flight` (committed) before its user is created, updated or reconciled, then its memberships and
 // TOTP factor, then `done` or `failed` with WorkOS's reason.
-import { hasErrors, type Envelope, type UserDraft } from '../../pipelines/record.ts';
+import { hasErrors, positionKey, type Envelope, type UserDraft } from '../../pipelines/record.ts';
 import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, withoutUserSecrets, type Failure } from './classify.ts';
@@ -81,6 +81,7 @@ export class RowWriter {
       this.counts.invalid++;
       return;
     }
+    if (key !== positionKey(envelope.seq)) ledger.supersedeInvalidAt(envelope.seq, envelope.origin);
     const mustReconcile = progress !== undefined && needsLookupFirst(progress);
     await ledger.claim(record);
     let createSent = false;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../../pipelines/component.ts';
 import { AuthpipeError } from '../../pipelines/errors.ts';
-import { hasErrors, normalizeEmail, type Envelope } from '../../pipelines/record.ts';
+import { hasErrors, normalizeEmail, positionKey, type Envelope } from '../../pipelines/record.ts';
 import { ClaimIndex, type Claim } from './claim-index.ts';
 import { addIssue, type RuleRun, type ValidationRule } from './rule.ts';
 
@@ -64,7 +64,7 @@ function startDuplicateIndex(ctx: Context): RuleRun {
       if (holders.every((holder) => holder === undefined)) return;
       // The row's key (its external id, else its email) belongs to the row that claimed it first: a duplicate is known
       // by its position, as a row with neither is, so the ledger records it apart instead of over the first row.
-      envelope.key = `seq:${envelope.seq}`;
+      envelope.key = positionKey(envelope.seq);
       const lost = membershipsLost(envelope);
       claims.forEach(({ kind, value }, position) => {
         const holder = holders[position];

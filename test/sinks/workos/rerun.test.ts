@@ -92,6 +92,32 @@ test('an invalid row with the key of a user already written leaves that row as w
   assert.deepEqual(requestsAfterLedgerCheck(emulator, sent), []);
 });
 
+test('a duplicate recorded invalid under its position is gone from the ledger once the source has a valid row there', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const ann = userEnvelope(0, { externalId: undefined, email: 'ann@example.com' });
+  const duplicate = {
+    ...userEnvelope(1, { externalId: undefined, email: 'ANN@example.com' }),
+    key: 'seq:1',
+    issues: [{ stage: 'validate', code: 'email.duplicate', level: 'error' as const, message: 'users.csv:3: ann@example.com already appears at users.csv:2' }],
+  };
+  // Another input's row at the same position, read into the same ledger: not the one fixed.
+  const other = { ...duplicate, seq: 2, key: 'seq:2', origin: { file: 'other.csv', line: 4 } };
+  await runSink(emulator, [ann, duplicate, other], run);
+  const fixed = userEnvelope(1, { externalId: undefined, email: 'anne@example.com' });
+  const sameLineOfOtherFile = userEnvelope(2, { externalId: undefined, email: 'cy@example.com' });
+  await runSink(emulator, [ann, fixed, sameLineOfOtherFile], run);
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.deepEqual(
+      [...ledger.rows()].map((row) => `${row.key} ${row.state}`).sort(),
+      ['email:ann@example.com done', 'email:anne@example.com done', 'email:cy@example.com done', 'seq:2 invalid'],
+    );
+  } finally {
+    ledger.close();
+  }
+});
+
 test('a run says what earlier runs left, rows a stop caught before they were sent included, and sends those', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
