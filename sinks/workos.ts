@@ -245,8 +245,8 @@ export const workosSink = defineSink({
           spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
           onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
         });
-        // The embedded emulator starts empty each run, as its ledger's users were never meant to outlive it.
-        if (carried) await checkLedgerServer(api, ledger, baseUrl || 'api.workos.com');
+        // The embedded emulator starts empty each run: a ledger of an earlier run has users it never held.
+        await checkLedgerServer(api, ledger, emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator (new and empty each run)');
         rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
         runId = ledger.startRun(settingsOf(options, baseUrl));
         ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);

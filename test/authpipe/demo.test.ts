@@ -22,3 +22,11 @@ test('with --json, stderr holds the summary alone (no progress or info lines), f
   const summary = JSON.parse(result.stderr) as { read: number; written: number; exitCode: number };
   assert.deepEqual([summary.read, summary.written, summary.exitCode], [21, 17, 3]);
 });
+
+test('the demo run again on its ledger is refused: the embedded emulator starts empty, and every user would be skipped as written', async () => {
+  const ledger = path.join(tempDir(), 'demo', 'demo.db');
+  await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--quiet'], { env: NO_WORKOS });
+  const again = await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--quiet'], { env: NO_WORKOS });
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /the embedded emulator \(new and empty each run\) has none of the last 3 it wrote .*Give this server a ledger of its own/);
+});
