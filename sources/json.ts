@@ -205,7 +205,9 @@ export const jsonSource = defineSource({
       if (ctx.signal.aborted) return;
       if (first !== undefined && first !== 'startArray') {
         const code = key === undefined ? 'json.invalid' : 'json.key_not_found';
-        throw new AuthpipeError(code, `${input.name}: ${where} is ${KIND_OF_TOKEN[first] ?? first}, not an array of records`);
+        // Firebase's export and most API dumps hold the array under a key: the object is the sign of a missing one.
+        const hint = key === undefined && first === 'startObject' ? "; if the records are an array under a key, name it with the source's `key` (--key users, or data.users)" : '';
+        throw new AuthpipeError(code, `${input.name}: ${where} is ${KIND_OF_TOKEN[first] ?? first}, not an array of records${hint}`);
       }
       // The parser's own errors carry no code (the verifier should have met the fault first); a coded one comes from
       // the file system, not from the document.

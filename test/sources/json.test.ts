@@ -113,7 +113,7 @@ test('rejects a key that holds something other than an array', async () => {
 test('rejects a document whose top level is not an array when no key is given', async () => {
   await assert.rejects(readJson('{"users":[]}'), {
     code: 'json.invalid',
-    message: 'export.json: the top level is an object, not an array of records',
+    message: "export.json: the top level is an object, not an array of records; if the records are an array under a key, name it with the source's `key` (--key users, or data.users)",
   });
 });
 
