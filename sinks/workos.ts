@@ -82,8 +82,8 @@ function apiKeyOf(options: WorkosOptions, baseUrl: string, ctx: Context): string
 }
 
 function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {
-  const { rate, readRate, concurrency, retries, timeout, maxOutage, totpIssuer } = options;
-  return { sink: 'workos', baseUrl, rate, readRate, concurrency, retries, timeout, maxOutage, totpIssuer };
+  const { rate, readRate, concurrency, retries, timeout, totpIssuer } = options;
+  return { sink: 'workos', baseUrl, rate, readRate, concurrency, retries, timeout, totpIssuer };
 }
 
 function checkKey(apiKey: string | undefined, options: WorkosOptions, ctx: Context): string {

@@ -94,7 +94,6 @@ export interface SinkSettings {
   concurrency: number;
   retries: number;
   timeout?: number;
-  maxOutage?: number;
   /** Imported TOTP factors show it in authenticator apps: a replay must enrol its factors under the same one. */
   totpIssuer?: string;
 }

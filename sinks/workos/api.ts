@@ -67,6 +67,8 @@ export class WorkosApi {
    */
   private troubleSince: number | null = null;
   private outagePauses = 0;
+  /** When WorkOS last answered again after an outage pause. */
+  private outageEndedAt = -Infinity;
   /** The one read in flight that asks whether the server answers at all. */
   private probing: Promise<boolean> | null = null;
   private readonly lastRecoveryAt: Record<CallKind, number> = { write: -Infinity, read: -Infinity };
@@ -149,7 +151,8 @@ export class WorkosApi {
    * first, with backoff. Once they are spent, the row fails if the server answers a plain read: the trouble is this
    * request's own. If it does not, the server is down for every call, and failing each row in turn would fail the
    * whole input: every call pauses instead, longer each time, until the server answers again or has been silent for
-   * `maxOutageMs`.
+   * `maxOutageMs`. A call that failed before an outage ended (its answer lost to it, or sent just before WorkOS came
+   * back) is sent again: the failure was the outage's, not its own.
    */
   async retryAfter(failure: Failure, retry: number): Promise<boolean> {
     if (failure.errorClass !== 'retryable') return false;
@@ -157,7 +160,8 @@ export class WorkosApi {
       await this.wait(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
       return true;
     }
-    if (await this.serverAnswers()) return false;
+    const failedAt = performance.now();
+    if (await this.serverAnswers()) return failedAt <= this.outageEndedAt;
     this.stopIfSilentTooLong('workos.outage', `failed every call (last: ${failure.code}: ${failure.message})`);
     if (!this.pause.paused) {
       const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses, this.settings.maxOutageMs - this.silentMs());
@@ -204,6 +208,7 @@ export class WorkosApi {
     this.troubleSince = null;
     if (this.outagePauses === 0) return;
     this.outagePauses = 0;
+    this.outageEndedAt = performance.now();
     this.settings.log.info('workos: WorkOS answers again; the run goes on');
   }
 

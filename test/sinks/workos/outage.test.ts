@@ -27,6 +27,16 @@ test('an outage that fails every call pauses the run instead of failing row afte
   assert.ok(run.lines.includes('workos: WorkOS answers again; the run goes on\n'), run.lines.join(''));
 });
 
+test('calls whose answers an outage lost while its pause began are sent again when WorkOS is back, and fail no row', async (t) => {
+  // Slow answers: when the first failure starts the pause, the other calls are still waiting for theirs.
+  const emulator = await emulatorFor(t, { faults: 'status=503x100000,latency=100-1500', seed: 5 });
+  const run = sinkContext();
+  whenLogged(t, run, /fails every call/, () => emulator.faults.clear());
+  const result = await runSink(emulator, userEnvelopes(8), run, { concurrency: 4, retries: 0 });
+  assert.deepEqual(result, { written: 8, failed: 0, skipped: 0 });
+  assert.equal(emulator.store.users.size, 8);
+});
+
 test('a row whose own create keeps failing while WorkOS answers other calls ends failed/retryable with the server code once its retries are spent, without pausing the run', async (t) => {
   const emulator = await emulatorFor(t);
   // A proxy in front of the emulator that fails every create of one user, as a server bug on one record would.
