@@ -240,6 +240,7 @@ export const workosSink = defineSink({
           reads: budgets.read,
           retries: options.retries,
           maxOutageMs: options.maxOutage,
+          answeredBefore: carried && ledger.lastSinkSettings()?.baseUrl === baseUrl && ledger.lastWrittenUsers(1).length > 0,
           log: ctx.log,
           signal: ctx.signal,
           spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,

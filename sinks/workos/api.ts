@@ -18,6 +18,11 @@ export interface ApiSettings {
   retries: number;
   /** How long the server may fail every call (or answer only 429) before the run stops. */
   maxOutageMs: number;
+  /**
+   * An earlier run wrote to this server: a network error from the start is an outage, not a wrong base URL (which
+   * stops the run at once).
+   */
+  answeredBefore?: boolean;
   log: Logger;
   signal: AbortSignal;
   /** Calls an earlier process made within the current window of each budget (their answers, ms since the epoch). */
@@ -58,7 +63,7 @@ export class WorkosApi {
   private readonly windows: Record<CallKind, number>;
   private rateLimitedInARow = 0;
   /** Whether the server ever answered; until then, calls that could not connect are counted. */
-  private reached = false;
+  private reached: boolean;
   private unreachedCalls = 0;
   private lastPauseAt = -Infinity;
   /**
@@ -77,6 +82,7 @@ export class WorkosApi {
   constructor(private readonly settings: ApiSettings) {
     this.sdk = settings.sdk;
     this.retries = settings.retries;
+    this.reached = settings.answeredBefore ?? false;
     this.pause = new PauseGate(settings.signal);
     const limiter = (kind: CallKind, budget: RateBudget | null) =>
       new RequestLimiter(budget, this.pause, settings.spentBefore?.[kind], (answered) => settings.onAnswered?.(kind, answered));

@@ -96,6 +96,18 @@ test('an outage longer than maxOutage stops the run with the rows it holds in fl
   assert.equal(emulator.store.users.size, 20);
 });
 
+test('a server the ledger wrote to that stops answering is an outage to wait out, not a wrong base URL', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, userEnvelopes(2), run);
+  await emulator.close();
+  await assert.rejects(runSink(null, userEnvelopes(3), run, { baseUrl: emulator.url, retries: 0, maxOutage: 1000 }), {
+    code: 'workos.outage',
+    message: /^WorkOS has failed every call \(last: network_error: connect ECONNREFUSED 127\.0\.0\.1:\d+\) for \d s; the run stops here/,
+  });
+  assert.ok(run.lines.some((line) => line.startsWith('warning: workos: WorkOS fails every call (network_error)')), run.lines.join(''));
+});
+
 test('a server that answers nothing but 429 for longer than maxOutage stops the run instead of pausing forever', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'storm=429x100000:retry=1' });
   await assert.rejects(runSink(emulator, userEnvelopes(2), sinkContext(), { concurrency: 1, maxOutage: 2000 }), {
