@@ -85,7 +85,7 @@ async function runFile(file: string, flags: FileFlags): Promise<number> {
     flags: { ...flags, ledger: flags.ledger ?? spec.ledger },
     baseDir: spec.baseDir,
     verb: false,
-    resumable: true,
+    resumedBy: 'command',
     build: async (ctx) => ({
       source: spec.source,
       stages: spec.stages,
@@ -179,6 +179,7 @@ for (const sink of Object.values(registry.sink)) {
       baseDir: process.cwd(),
       verb: takesPath,
       endsChain: takesPath,
+      resumedBy: takesPath ? undefined : 'chain',
       build: async (ctx) => ({ source: stdinEnvelopes, stages: [], writer: await sink.create(options, ctx) }),
     });
   });
@@ -201,7 +202,7 @@ addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: 
       flags,
       baseDir: process.cwd(),
       verb: flags.export === true,
-      resumable: true,
+      resumedBy: 'command',
       build: async (ctx) => {
         if (flags.export) return { source, stages: [], writer: envelopeTransport(process.stdout) };
         const sink: SinkComponent = workosSink;

@@ -73,8 +73,11 @@ export interface Execution {
   /** A verb that writes the chain's rows to a file lists, after its line, the invalid rows it left out. */
   endsChain?: boolean;
   build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter }>;
-  /** Whether running the same command line again resumes it, which an interrupted run then says. */
-  resumable?: boolean;
+  /**
+   * How an interrupted run is resumed, which it then says: by the same command line, or (a sink with a ledger at
+   * the end of a chain, which has only its stdin) by the whole chain again.
+   */
+  resumedBy?: 'command' | 'chain';
 }
 
 function summaryOf(execution: Execution, stats: RunStats): string {
@@ -111,6 +114,7 @@ export async function execute(execution: Execution): Promise<number> {
   if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats));
   else if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
   // Through the logger, which keeps out any secret given on the command line (a --set apiKey=...).
-  if (stats.interrupted && execution.resumable) ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
+  if (stats.interrupted && execution.resumedBy === 'command') ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
+  if (stats.interrupted && execution.resumedBy === 'chain') ctx?.log.warn('interrupted; to resume, run the whole chain again: rows already written are skipped');
   return exitCodeOf(stats);
 }

@@ -330,6 +330,8 @@ test('SIGINT during an import (sent twice at once, as timeout -s INT may) exits 
   child.kill('SIGINT');
   const [code] = (await closed) as [number | null];
   assert.equal(code, 130, stderr);
+  // Its rows came from stdin: the same command alone would have none to resume with.
+  assert.match(stderr, /warning: interrupted; to resume, run the whole chain again: rows already written are skipped\n/);
   const interrupted = await ledgerStatus(ledger);
   assert.equal(interrupted.byState.in_flight + interrupted.byState.failed, 0);
   assert.equal(interrupted.byState.done, emulator.store.users.size);
