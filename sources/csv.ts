@@ -165,6 +165,13 @@ export const csvSource = defineSource({
             const header = cellsOf(batch, first, cell);
             // A line break inside a column name is a quote in the header closed on a later line, over the first rows.
             if (header.some((name) => name.includes('\n') || name.includes('\r'))) throw badHeader(describeOrigin(origin));
+            // Every other byte of a UTF-16 file without its byte order mark is a NUL when read as UTF-8: no column would be found.
+            if (header.some((name) => name.includes('\0'))) {
+              throw new AuthpipeError(
+                'csv.wrong_encoding',
+                `${describeOrigin(origin)}: the header row holds NUL characters, as a UTF-16 file without a byte order mark read as ${options.encoding} does; set the source's encoding (--encoding utf-16le, or utf-16be)`,
+              );
+            }
             const data = dataInHeader(header);
             if (data !== undefined) {
               throw new AuthpipeError(

@@ -57,6 +57,16 @@ test('a row with bytes that are not UTF-8 is an error naming file, line and the 
   );
 });
 
+test('a UTF-16 file without a byte order mark stops the run naming the encoding to set, and reads when it is set', async () => {
+  const content = Buffer.from('email,name\r\nana@example.com,Ana\r\n', 'utf16le');
+  await assert.rejects(readCsv(content), {
+    code: 'csv.wrong_encoding',
+    message:
+      "users.csv:1: the header row holds NUL characters, as a UTF-16 file without a byte order mark read as utf-8 does; set the source's encoding (--encoding utf-16le, or utf-16be)",
+  });
+  assert.deepEqual((await readCsv(content, { encoding: 'utf-16le' })).map((envelope) => envelope.raw), [{ email: 'ana@example.com', name: 'Ana' }]);
+});
+
 test('an encoding no decoder knows is refused before any row is read', () => {
   const result = csvSource.options.safeParse({ path: 'users.csv', encoding: 'klingon' });
   assert.equal(result.success, false);
