@@ -8,12 +8,15 @@ import { defineSink, outputPath } from '../pipelines/component.ts';
 import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { SECRET_IN_LEDGER } from '../state/replay.ts';
 import { openOutput } from './output.ts';
-import { spreadsheetSafe } from './spreadsheet-safe.ts';
+import { isFormulaLike, spreadsheetSafe } from './spreadsheet-safe.ts';
 
 interface Layout {
   columns: string[];
-  /** Whether the layout has a password hash column. */
-  hashes: boolean;
+  /**
+   * Whether the WorkOS importer reads this layout: it has a password hash column, and the quote that makes a name
+   * spreadsheet-safe stays in the name it imports.
+   */
+  forImporter: boolean;
   /** Columns written byte-exact, so not spreadsheet-safe: the importer matches on them. */
   exactColumns: number[];
   rows(envelope: Envelope): string[][];
@@ -29,6 +32,10 @@ function booleanCell(value: boolean | undefined): string {
 
 function jsonCell(value: object | undefined): string {
   return value === undefined || Object.keys(value).length === 0 ? '' : cell(JSON.stringify(value));
+}
+
+function hasFormulaLikeName({ firstName, lastName, orgs }: Envelope['user']): boolean {
+  return [firstName, lastName, ...(orgs ?? []).map((org) => org.name)].some((name) => name !== undefined && isFormulaLike(name));
 }
 
 /** A user with several organizations takes one row per organization, its user columns repeated. */
@@ -47,7 +54,7 @@ const workosCsv: Layout = {
     'org_name',
     'role_slugs',
   ],
-  hashes: true,
+  forImporter: true,
   exactColumns: [0, 4, 5, 8, 9, 11],
   rows({ user }) {
     const hashInLedger = user.passwordHash === SECRET_IN_LEDGER;
@@ -70,7 +77,7 @@ const workosCsv: Layout = {
 
 const flat: Layout = {
   columns: ['seq', 'key', 'email', 'first_name', 'last_name', 'email_verified', 'external_id', 'metadata', 'orgs'],
-  hashes: false,
+  forImporter: false,
   exactColumns: [],
   rows({ seq, key, user }) {
     return [
@@ -110,6 +117,7 @@ export const csvSink = defineSink({
       let received = 0;
       let totpSecretsLeftOut = 0;
       let hashesInLedger = 0;
+      let namesQuoted = 0;
       let unmapped = 0;
       let formulaLike = 0;
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
@@ -119,7 +127,8 @@ export const csvSink = defineSink({
           if (hasErrors(envelope)) continue;
           result.written++;
           if (envelope.user.totpSecret !== undefined) totpSecretsLeftOut++;
-          if (layout.hashes && envelope.user.passwordHash === SECRET_IN_LEDGER) hashesInLedger++;
+          if (layout.forImporter && envelope.user.passwordHash === SECRET_IN_LEDGER) hashesInLedger++;
+          if (layout.forImporter && hasFormulaLikeName(envelope.user)) namesQuoted++;
           if (isUnmapped(envelope)) unmapped++;
           const written = layout.rows(envelope);
           if (written.some((row) => layout.exactColumns.some((index) => spreadsheetSafe(row[index] ?? '') !== row[index]))) formulaLike++;
@@ -131,6 +140,11 @@ export const csvSink = defineSink({
       if (formulaLike > 0) {
         ctx.log.warn(
           `csv: ${formulaLike} ${formulaLike === 1 ? 'user has' : 'users have'} an email, id, hash or role starting with = + - or @, kept byte-exact for the WorkOS importer: a spreadsheet opening this file would run it as a formula`,
+        );
+      }
+      if (namesQuoted > 0) {
+        ctx.log.warn(
+          `csv: ${namesQuoted} ${namesQuoted === 1 ? 'user has a name or organization name' : 'users have names or organization names'} starting with = + - or @, written after a ' so that a spreadsheet shows ${namesQuoted === 1 ? 'it' : 'them'} as text: the WorkOS importer would keep the '; the workos sink sends names as they are`,
         );
       }
       if (unmapped > 0) {

@@ -2,7 +2,12 @@
 // quote makes Excel, LibreOffice and Google Sheets show the text as it is.
 const FORMULA_STARTS = new Set(['=', '+', '-', '@', '\t', '\r']);
 
+/** Whether a spreadsheet would evaluate the cell text as a formula. */
+export function isFormulaLike(cell: string): boolean {
+  return FORMULA_STARTS.has(cell.charAt(0));
+}
+
 /** The cell text, prefixed with `'` when a spreadsheet would otherwise evaluate it. */
 export function spreadsheetSafe(cell: string): string {
-  return FORMULA_STARTS.has(cell.charAt(0)) ? `'${cell}` : cell;
+  return isFormulaLike(cell) ? `'${cell}` : cell;
 }

@@ -70,6 +70,24 @@ test('escapes names a spreadsheet would run as formulas, but keeps emails, ids, 
   assert.equal(text, `${WORKOS_HEADER}\n-ana@example.com,"'=cmd|""/c calc""!A1",'+1,,+2,${hash},,,,-acme,'@x,-admin\n`);
 });
 
+test('says how many users of the import layout have a name written after a quote, which the WorkOS importer would keep', async () => {
+  for (const [layout, expected] of [
+    ['workos-csv', [
+      "warning: csv: 2 users have names or organization names starting with = + - or @, written after a ' so that a spreadsheet shows them as text: the WorkOS importer would keep the '; the workos sink sends names as they are\n",
+    ]],
+    ['flat', []],
+  ] as const) {
+    const dir = tempDir();
+    const warnings: string[] = [];
+    const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+    const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv'), layout }), ctx);
+    const dashed = envelope(1, { email: 'a@example.com', lastName: '-Smith' });
+    const orgAt = envelope(2, { email: 'b@example.com', orgs: [{ externalId: 'acme', name: '@home', roles: [] }] });
+    await writer(streamOf([dashed, orgAt, bo]));
+    assert.deepEqual(warnings, expected, layout);
+  }
+});
+
 test('escapes every cell a spreadsheet would run as a formula in the flat review layout', async () => {
   const { text } = await writeCsv([envelope(1, { email: '-ana@example.com', firstName: '=1+1', externalId: '+2' })], { layout: 'flat' });
   assert.equal(text.split('\n')[1], "1,ext:+2,'-ana@example.com,'=1+1,,,'+2,,");
