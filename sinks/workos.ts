@@ -10,7 +10,7 @@ import { formatRate, formatWindow, isBudget, parseBudget, type RateBudget } from
 import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type CallKind, type Ledger, type SinkSettings } from '../state/ledger.ts';
 import { WorkosApi } from './workos/api.ts';
-import { createWorkosClient, hostOptions } from './workos/client.ts';
+import { createWorkosClient, serverAddress } from './workos/client.ts';
 import { checkLedgerServer } from './workos/ledger-server.ts';
 import { OrgResolver } from './workos/orgs.ts';
 import { WritePlan } from './workos/plan.ts';
@@ -24,7 +24,7 @@ const CALL_KINDS: readonly CallKind[] = ['write', 'read'];
 function baseUrlProblem(baseUrl: string): string | undefined {
   if (baseUrl === EMBEDDED) return undefined;
   try {
-    hostOptions(baseUrl);
+    serverAddress(baseUrl);
     return undefined;
   } catch (error) {
     return (error as Error).message;
@@ -52,7 +52,7 @@ const options = z.object({
     .refine(isBaseUrl, { error: (issue) => baseUrlProblem(String(issue.input)) })
     .optional()
     .describe(
-      'API base URL: http(s)://host[:port] for another server such as `authpipe emulator`, `embedded` to run the WorkOS emulator inside this process, or empty for api.workos.com; default: the WORKOS_API_URL environment variable, else api.workos.com',
+      'API base URL: http(s)://host[:port][/path] for another server such as `authpipe emulator` (a path, as behind a gateway, goes before every request path), `embedded` to run the WorkOS emulator inside this process, or empty for api.workos.com; default: the WORKOS_API_URL environment variable, else api.workos.com',
     ),
   rate: rate('500/10s').describe('Write budget (users, memberships, factors, org creates): no window of this length ever holds more calls; none = no budget. Default 500/10s, the WorkOS limit'),
   readRate: rate('1000/10s').describe('Read budget (lookups), kept apart from writes. Default 1000/10s, the WorkOS limit'),

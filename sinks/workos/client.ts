@@ -1,14 +1,21 @@
 // The WorkOS SDK pointed at a base URL. The SDK takes a host, a scheme flag and a port, never a URL, and its
-// paths are absolute, so a base URL with a path cannot work (workos-api.md §1).
+// paths are absolute (workos-api.md §1): a base URL's path (a WorkOS-compatible server behind a gateway, at
+// /api/workos) is put in front of each request's path on its way out, through the SDK's transport hook.
 import { WorkOS, type WorkOSOptions } from '@workos-inc/node';
 import { UsageError } from '../../pipelines/errors.ts';
 import type { Transport } from './transport.ts';
 
 type HostOptions = Pick<WorkOSOptions, 'apiHostname' | 'https' | 'port'>;
 
-/** `''` means api.workos.com; otherwise `http(s)://host[:port]`, e.g. http://127.0.0.1:8787 for an emulator. */
-export function hostOptions(baseUrl: string): HostOptions {
-  if (baseUrl === '') return {};
+export interface ServerAddress {
+  host: HostOptions;
+  /** The base URL's path without its trailing slash, put before every request's path; '' for none. */
+  pathPrefix: string;
+}
+
+/** `''` means api.workos.com; otherwise `http(s)://host[:port][/path]`, e.g. http://127.0.0.1:8787 for an emulator. */
+export function serverAddress(baseUrl: string): ServerAddress {
+  if (baseUrl === '') return { host: {}, pathPrefix: '' };
   // A user name and password in the URL are secrets: messages show the URL without them.
   const shown = baseUrl.replace(/\/\/[^/@]*@/, '//[redacted]@');
   let url: URL;
@@ -17,12 +24,25 @@ export function hostOptions(baseUrl: string): HostOptions {
   } catch {
     throw new UsageError('workos.base_url_invalid', `invalid WorkOS base URL "${shown}": expected http(s)://host[:port], e.g. http://127.0.0.1:8787`);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') {
-    throw new UsageError('workos.base_url_invalid', `invalid WorkOS base URL "${shown}": only http(s)://host[:port] is possible (the SDK sends absolute paths)`);
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new UsageError('workos.base_url_invalid', `invalid WorkOS base URL "${shown}": only http(s)://host[:port][/path] is possible, with no query, fragment or user name`);
   }
   const https = url.protocol === 'https:';
   // URL keeps IPv6 hosts in brackets, which is also how the SDK puts them back into its base URL.
-  return { apiHostname: url.hostname, https, ...(url.port === '' ? {} : { port: Number(url.port) }) };
+  const host = { apiHostname: url.hostname, https, ...(url.port === '' ? {} : { port: Number(url.port) }) };
+  return { host, pathPrefix: url.pathname.replace(/\/+$/, '') };
+}
+
+/** The transport's fetch, with `pathPrefix` before the path of every URL the SDK asks for. */
+function underPath(fetchFn: typeof fetch, pathPrefix: string): typeof fetch {
+  if (pathPrefix === '') return fetchFn;
+  const prefixed = (url: string, init: RequestInit) => {
+    const target = new URL(url);
+    target.pathname = pathPrefix + target.pathname;
+    return fetchFn(target.toString(), init);
+  };
+  // The SDK always passes a URL string and a plain init object (transport.ts).
+  return prefixed as unknown as typeof fetch;
 }
 
 export interface ClientSettings {
@@ -33,9 +53,10 @@ export interface ClientSettings {
 }
 
 export function createWorkosClient(settings: ClientSettings): WorkOS {
+  const { host, pathPrefix } = serverAddress(settings.baseUrl);
   return new WorkOS(settings.apiKey, {
-    ...hostOptions(settings.baseUrl),
+    ...host,
     timeout: settings.timeoutMs,
-    fetchFn: settings.transport.fetch,
+    fetchFn: underPath(settings.transport.fetch, pathPrefix),
   });
 }

@@ -2,7 +2,7 @@
 // lines are kept, and one call that runs the real sink (real SDK, real HTTP) over a list of envelopes.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -79,6 +79,23 @@ export async function serve(t: TestContext, handler: RequestListener): Promise<s
   await once(server, 'listening');
   t.after(() => server.close());
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** The body of a request a test's own server received, read whole. */
+export async function bodyOf(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Sends a request a test's own server received on to `emulator` (at `path`), and the emulator's answer back. */
+export async function forward(emulator: WorkosEmulator, request: IncomingMessage, body: Buffer, response: ServerResponse, path = request.url ?? '/'): Promise<void> {
+  const forwarded = await fetch(`${emulator.url}${path}`, {
+    method: request.method,
+    headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/json' },
+    body: body.length === 0 ? undefined : body,
+  });
+  response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' }).end(await forwarded.text());
 }
 
 export function sdkFor(emulator: WorkosEmulator): WorkOS {

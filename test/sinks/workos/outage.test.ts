@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { openLedger } from '../../../state/ledger.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
-import { runSink, serve, sinkContext, userEnvelopes, type SinkRun } from './harness.ts';
+import { bodyOf, forward, runSink, serve, sinkContext, userEnvelopes, type SinkRun } from './harness.ts';
 
 /** Calls `then` once a log line of `run` matches `pattern`. */
 function whenLogged(t: TestContext, run: SinkRun, pattern: RegExp, then: () => void): void {
@@ -41,21 +41,10 @@ test('a row whose own create keeps failing while WorkOS answers other calls ends
   const emulator = await emulatorFor(t);
   // A proxy in front of the emulator that fails every create of one user, as a server bug on one record would.
   const baseUrl = await serve(t, (request, response) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
-      if (request.method === 'POST' && body.includes('user1@example.com')) {
-        response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal server error' }));
-        return;
-      }
-      const forwarded = await fetch(`${emulator.url}${request.url}`, {
-        method: request.method,
-        headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/json' },
-        body: body.length === 0 ? undefined : body,
-      });
-      response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' }).end(await forwarded.text());
-    })();
+    void bodyOf(request).then((body) => {
+      if (request.method !== 'POST' || !body.includes('user1@example.com')) return forward(emulator, request, body, response);
+      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal server error' }));
+    });
   });
   const run = sinkContext();
   const result = await runSink(null, userEnvelopes(4), run, { baseUrl, concurrency: 1, retries: 2 });
