@@ -23,7 +23,7 @@ export interface RowCounts {
   unchanged: number;
   failed: number;
   invalid: number;
-  /** Rows left for the next run by SIGINT/SIGTERM. */
+  /** Rows left for the next run by SIGINT/SIGTERM, or by a failure that stopped the run (an outage, a refused key). */
   interrupted: number;
 }
 
@@ -98,6 +98,8 @@ export class RowWriter {
         if (progress?.workosUserId == null && !mustReconcile && !createSent) ledger.rowReleased(key);
         this.counts.interrupted++;
       } else {
+        // In flight in the ledger: the next run looks the row up before sending it again.
+        this.counts.interrupted++;
         throw error;
       }
     }
