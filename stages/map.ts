@@ -183,20 +183,46 @@ function plainName(name: string): string {
 }
 
 /**
- * The columns of a record whose names are not written the way presets and mappings name them, each under its plain
- * name (`First Name` as `first_name`), unless the record also has a column of that name. Found once, from the first
- * record: an export's columns are the same on every row.
+ * Column names not written the way presets and mappings name them, each read under its plain name (`First Name` as
+ * `first_name`) in records that lack a column of that name. Learnt as records come: a CSV export has the same columns
+ * on every row, but a JSON or NDJSON one (Firebase, Auth0) leaves absent keys out, so a later record may bring new ones.
  */
-function plainNameAliases(raw: SourceRecord): [alias: string, column: string][] {
-  return Object.keys(raw)
-    .map((column): [string, string] => [plainName(column), column])
-    .filter(([alias, column]) => alias !== column && !(alias in raw));
+class PlainNames {
+  readonly aliases: [alias: string, column: string][] = [];
+  private readonly seen = new Set<string>();
+
+  /** Learns the record's columns not seen before; the aliases among them. */
+  learn(raw: SourceRecord): [alias: string, column: string][] {
+    let fresh = false;
+    for (const column in raw) {
+      if (!this.seen.has(column)) {
+        fresh = true;
+        break;
+      }
+    }
+    if (!fresh) return [];
+    const found: [string, string][] = [];
+    for (const column of Object.keys(raw)) {
+      if (this.seen.has(column)) continue;
+      this.seen.add(column);
+      const alias = plainName(column);
+      if (alias !== column) found.push([alias, column]);
+    }
+    this.aliases.push(...found);
+    return found;
+  }
+
+  /** The record with its aliased columns also under their plain names. */
+  named(raw: SourceRecord): SourceRecord {
+    if (this.aliases.length === 0) return raw;
+    const named = { ...raw };
+    for (const [alias, column] of this.aliases) if (column in raw && !(alias in raw)) named[alias] = raw[column];
+    return named;
+  }
 }
 
-function withAliases(raw: SourceRecord, aliases: [alias: string, column: string][]): SourceRecord {
-  const named = { ...raw };
-  for (const [alias, column] of aliases) named[alias] = raw[column];
-  return named;
+function reportAliases(aliases: [string, string][], ctx: Context): void {
+  if (aliases.length > 0) ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
 }
 
 /**
@@ -204,10 +230,7 @@ function withAliases(raw: SourceRecord, aliases: [alias: string, column: string]
  * or the mapping reads that it lacks. A misspelt or missing column fails no row by itself; without a word, every user
  * would be imported without a password, or with no email at all, and the count by code would not say why.
  */
-function reportColumns(envelope: Envelope, raw: SourceRecord, named: SourceRecord, aliases: [string, string][], preset: Preset | undefined, mapping: CompiledMapping, ctx: Context): void {
-  if (aliases.length > 0) {
-    ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
-  }
+function reportColumns(envelope: Envelope, raw: SourceRecord, named: SourceRecord, preset: Preset | undefined, mapping: CompiledMapping, ctx: Context): void {
   const place = `map: the first record (${describeOrigin(envelope.origin)})`;
   const columns = Object.keys(raw);
   const listed = columns.map((column) => JSON.stringify(column)).join(', ');
@@ -245,7 +268,8 @@ export const mapStage = defineStage({
     const matched = new Set<string>();
 
     return async function* mapRecords(input) {
-      let aliases: [alias: string, column: string][] | undefined;
+      const plainNames = new PlainNames();
+      let firstRecord = true;
       for await (const envelope of input) {
         const raw = envelope.raw;
         // A record the source already rejected has nothing trustworthy to map.
@@ -258,10 +282,10 @@ export const mapStage = defineStage({
           yield envelope;
           continue;
         }
-        const firstRecord = aliases === undefined;
-        aliases ??= plainNameAliases(raw);
-        const named = aliases.length === 0 ? raw : withAliases(raw, aliases);
-        if (firstRecord) reportColumns(envelope, raw, named, aliases, preset, mapping, ctx);
+        reportAliases(plainNames.learn(raw), ctx);
+        const named = plainNames.named(raw);
+        if (firstRecord) reportColumns(envelope, raw, named, preset, mapping, ctx);
+        firstRecord = false;
         envelope.user = {};
         preset?.map(named, envelope);
         applyMapping(mapping, named, envelope);

@@ -30,6 +30,15 @@ test('reads headers as people type them (case, spaces, hyphens) under the names 
   assert.deepEqual(log, ['map: columns read under plain names: "Email" as email, "First Name" as first_name, " External-ID " as external_id\n']);
 });
 
+test('reads under plain names the keys a later record brings, as JSON exports leave absent keys out', async () => {
+  const { envelopes, log } = await mapWithLog({ preset: 'workos-csv' }, [
+    { email: 'a@example.com', externalId: 'u1' },
+    { email: 'b@example.com', externalId: 'u2', firstName: 'Bea', emailVerified: true },
+  ]);
+  assert.deepEqual(envelopes[1].user, { email: 'b@example.com', externalId: 'u2', firstName: 'Bea', emailVerified: true });
+  assert.deepEqual(log, ['map: columns read under plain names: "externalId" as external_id\n', 'map: columns read under plain names: "firstName" as first_name, "emailVerified" as email_verified\n']);
+});
+
 test('prefers a column already named the plain way over one that only reads like it', async () => {
   const { envelopes } = await mapWithLog({ preset: 'workos-csv' }, [{ email: 'ana@example.com', Email: 'other@example.com' }]);
   assert.equal(envelopes[0].user.email, 'ana@example.com');
