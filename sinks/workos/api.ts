@@ -256,17 +256,20 @@ export class WorkosApi {
       return;
     }
     this.rateLimitedInARow++;
-    // The longer of the server's hint and our own backoff, capped (workos-api.md §8): a Retry-After of 0, or a date
-    // already past, must not send every call straight back, and one of a day must not stall the run unsaid.
+    // Capped (workos-api.md §8): one of a day must not stall the run unsaid. A Retry-After under a second (0, a date
+    // already past) must not send every call straight back: our own backoff, growing per event, is taken instead.
     const backoff = backoffMs(this.rateLimitedInARow - 1, RATE_LIMIT_BASE_MS, RATE_LIMIT_CAP_MS);
-    const waitMs = Math.min(RATE_LIMIT_CAP_MS, Math.max(hintMs ?? 0, backoff));
+    // A Retry-After of a second or more is the server's word, kept as it is: backing off past it would idle the run
+    // through a storm the server said would pass (429s that keep coming lower the budget instead, below).
+    const honoured = hintMs !== null && hintMs >= RATE_LIMIT_BASE_MS;
+    const waitMs = Math.min(RATE_LIMIT_CAP_MS, honoured ? hintMs : Math.max(hintMs ?? 0, backoff));
     this.pause.pauseFor(waitMs);
     const now = performance.now();
     const repeated = now - this.lastPauseAt < this.windows[kind] + waitMs;
     this.lastPauseAt = now;
     const { log } = this.settings;
     const reason =
-      hintMs === null ? 'no Retry-After, backing off' : hintMs > RATE_LIMIT_CAP_MS ? `Retry-After ${Math.round(hintMs / 1000)} s, capped` : hintMs >= backoff ? 'Retry-After' : 'Retry-After too short, backing off';
+      hintMs === null ? 'no Retry-After, backing off' : hintMs > RATE_LIMIT_CAP_MS ? `Retry-After ${Math.round(hintMs / 1000)} s, capped` : honoured ? 'Retry-After' : 'Retry-After too short, backing off';
     log.info(`workos: rate limited (429); pausing every call for ${(waitMs / 1000).toFixed(1)} s (${reason})`);
     if (!repeated) return;
     const lowered = this.limiters[kind].slowDown();

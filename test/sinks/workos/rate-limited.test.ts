@@ -67,6 +67,16 @@ test('429s answered together to calls in flight together are one event: the back
   assert.ok(span < 4000, `the run took ${span} ms`);
 });
 
+test('a storm that keeps its Retry-After is waited out by it, event after event, not by a backoff that outgrows it', async (t) => {
+  // Five events of eight answers at Retry-After 1: the storm passes in about five seconds.
+  const emulator = await emulatorFor(t, { faults: 'storm=429x40:retry=1' });
+  const run = sinkContext();
+  const result = await runSink(emulator, userEnvelopes(8), run, { concurrency: 8 });
+  assert.deepEqual(result, { written: 8, failed: 0, skipped: 0 });
+  const pauses = run.lines.flatMap((line) => /pausing every call for ([\d.]+) s \(Retry-After\)/.exec(line)?.[1] ?? []).map(Number);
+  assert.ok(pauses.length >= 4 && pauses.every((seconds) => seconds === 1), `pauses ${pauses.join(', ')} s`);
+});
+
 test('a budget lowered by 429s is raised back, a step at a time, once three windows pass without one', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'storm=429x2:retry=none' });
   const run = sinkContext();
