@@ -268,7 +268,14 @@ export const workosSink = defineSink({
           await emulator?.close();
         }
       }
-      return { written: rows.written, failed: rows.counts.failed, skipped: rows.counts.unchanged };
+      const { notValidated } = rows.counts;
+      if (notValidated > 0) {
+        ctx.log.warn(
+          `workos: ${notValidated} ${notValidated === 1 ? 'row' : 'rows'} of replay --export came without a validate stage after the fix, and ${notValidated === 1 ? 'was' : 'were'} left as the ledger has ${notValidated === 1 ? 'it' : 'them'}, nothing sent: put \`authpipe validate\` before \`write workos\``,
+        );
+      }
+      // Counted with the failed rows: the run did not do what was asked of it for them.
+      return { written: rows.written, failed: rows.counts.failed + notValidated, skipped: rows.counts.unchanged };
     };
   },
 });

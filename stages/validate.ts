@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { defineStage } from '../pipelines/component.ts';
 import { hasErrors } from '../pipelines/record.ts';
+import { isNotValidated } from '../state/replay.ts';
 import { duplicatesRule } from './validate/duplicates.ts';
 import { emailRule } from './validate/email.ts';
 import { hashRule } from './validate/hash.ts';
@@ -50,6 +51,8 @@ export const validateStage = defineStage({
       try {
         for (const rule of rules) runs.push(rule.start(ctx));
         for await (const envelope of input) {
+          // An exported row's findings are those of its previous attempt: it is checked afresh.
+          if (isNotValidated(envelope)) envelope.issues = [];
           // A row an earlier stage rejected is left as it is: checking what was never mapped only adds noise.
           if (!hasErrors(envelope)) {
             for (const run of runs) run.check(envelope);

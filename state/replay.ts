@@ -2,10 +2,10 @@
 // a person to fix). What went wrong travels with each row as an issue: WorkOS's answer as `workos.<code>`, the
 // validation findings of an invalid row with their own codes.
 //
-// In an export every finding is a warning, not an error: it describes the previous attempt, for a person fixing the
-// row, and an error would make the writer record the fixed row as invalid again without trying it. A row still wrong
-// is caught again by the validate stage (put it in the chain) or refused by WorkOS. Sent again as they are (replay),
-// invalid rows keep their errors: the same payload would only be refused again, or worse, taken.
+// In an export every finding is a warning: it describes the previous attempt, for a person fixing the row. A mark
+// (NOT_VALIDATED) keeps the row from WorkOS until the validate stage has checked it again, which drops the old
+// findings with it. Sent again as they are (replay), invalid rows keep their errors: the same payload would only be
+// refused again, or worse, taken.
 //
 // Password hashes and TOTP secrets stay in the ledger: an envelope holds SECRET_IN_LEDGER in their place; when a row
 // comes back to the workos writer with the same key, the writer takes the hash and the secret the ledger holds for it.
@@ -50,12 +50,29 @@ function userOf(row: LedgerRow): UserDraft {
 
 const WORKOS_STAGE = 'workos';
 
+/**
+ * The mark of an exported row: until the validate stage has checked it again (and dropped this and the findings of the
+ * previous attempt), the workos sink leaves it alone. Written back as it is, a duplicate would reach WorkOS, be found
+ * there as the user it duplicates, and give that user its names, password hash and memberships.
+ */
+export const NOT_VALIDATED: Issue = {
+  stage: 'replay',
+  code: 'replay.not_validated',
+  level: 'warning',
+  message: 'exported for fixing: put `authpipe validate` in the chain before `write workos`, which checks the row again',
+};
+
+export function isNotValidated(envelope: Envelope): boolean {
+  return envelope.issues.some((issue) => issue.code === NOT_VALIDATED.code);
+}
+
 /** The row's own findings, and WorkOS's last answer; an answer of an earlier attempt, stored with a replayed row, is stale. */
 function issuesOf(row: LedgerRow): Issue[] {
   const issues = row.issues.filter((issue) => issue.stage !== WORKOS_STAGE).map(asWarning);
   if (row.state === 'failed' && row.error !== null) {
     issues.push({ stage: WORKOS_STAGE, code: `workos.${row.error.code}`, level: 'warning', message: `${row.error.errorClass}: ${row.error.message}` });
   }
+  issues.push(NOT_VALIDATED);
   return issues;
 }
 

@@ -3,6 +3,7 @@
 // TOTP factor, then `done` or `failed` with WorkOS's reason.
 import { hasErrors, positionKey, type Envelope, type UserDraft } from '../../pipelines/record.ts';
 import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
+import { isNotValidated } from '../../state/replay.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, withoutUserSecrets, type Failure } from './classify.ts';
 import { Interrupted } from './limiter.ts';
@@ -25,6 +26,8 @@ export interface RowCounts {
   invalid: number;
   /** Rows left for the next run by SIGINT/SIGTERM, or by a failure that stopped the run (an outage, a refused key). */
   interrupted: number;
+  /** Rows of `replay --export` that no validate stage checked again: neither sent nor recorded. */
+  notValidated: number;
 }
 
 type UserOutcome = 'created' | 'updated' | 'found' | 'completed';
@@ -43,7 +46,7 @@ export function needsLookupFirst(progress: RowProgress): boolean {
 }
 
 export class RowWriter {
-  readonly counts: RowCounts = { created: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failed: 0, invalid: 0, interrupted: 0 };
+  readonly counts: RowCounts = { created: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failed: 0, invalid: 0, interrupted: 0, notValidated: 0 };
   /** Failed rows by `class code`. */
   readonly failuresByCode = new Map<string, number>();
 
@@ -60,6 +63,10 @@ export class RowWriter {
   }
 
   async write(envelope: Envelope): Promise<void> {
+    if (isNotValidated(envelope)) {
+      this.counts.notValidated++;
+      return;
+    }
     const { key } = envelope;
     const { ledger } = this;
     const user = withExportedSecretsRestored(envelope.user, () => ledger.storedPayload(key));

@@ -267,20 +267,27 @@ test('rows WorkOS refused are exported without their password hash and TOTP secr
   assert.equal(refused?.user.totpSecret, '[kept in the ledger]');
   assert.deepEqual(
     refused?.issues.map((issue) => issue.code),
-    ['workos.invalid_metadata'],
+    ['workos.invalid_metadata', 'replay.not_validated'],
   );
 
-  // Sent back unfixed, it is refused again; the export then shows WorkOS's latest answer, once.
-  const again = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: exported.stdout, env });
+  // Written back without a validate stage, it is left alone: nothing sent, the ledger as it was, exit 3.
+  const sentBefore = emulator.requests.length;
+  const unchecked = await runCli(['write', 'workos', '--ledger', ledger], { input: exported.stdout, env });
+  assert.equal(unchecked.code, 3, unchecked.stderr);
+  assert.match(unchecked.stderr, /warning: workos: 1 row of replay --export came without a validate stage after the fix, and was left as the ledger has it, nothing sent/);
+  assert.deepEqual(requestsAfterLedgerCheck(emulator, sentBefore), []);
+
+  // Sent back unfixed through validate, it is checked afresh: kept out for what WorkOS refused, the old answer dropped.
+  const again = await runChain(`authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`, { input: exported.stdout, env });
   assert.equal(again.code, 3, again.stderr);
-  const reexported = await runCli(['replay', '--ledger', ledger, '--class', 'permanent', '--export'], { env });
+  const reexported = await runCli(['replay', '--ledger', ledger, '--class', 'all', '--export'], { env });
   assert.deepEqual(
     reexported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Envelope).issues.map((issue) => issue.code)),
-    [['workos.invalid_metadata']],
+    [['metadata.value_invalid', 'replay.not_validated']],
   );
 
   const fixed = { ...refused, user: { ...refused?.user, metadata: { note: 'short' } } };
-  const written = await runCli(['write', 'workos', '--ledger', ledger, '--quiet'], { input: JSON.stringify(fixed), env });
+  const written = await runChain(`authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`, { input: JSON.stringify(fixed), env });
   assert.equal(written.code, 0, written.stderr);
 
   const user = emulator.store.userByEmail('user2@example.com');
