@@ -12,10 +12,12 @@ export interface Logger {
  * Password hashes as exports write them: modular crypt (`$2a$10$...`, `$argon2id$...`), fields joined by `$`
  * (`pbkdf2_sha256$27500$salt$hash`, Clerk's scrypt digests), and bare digests: 40 or more hex or Base64 characters
  * with a digit, no `_` or `-` (ids are shorter, names have separators). A hash ends at a space, a quote or a comma,
- * but for the commas of argon2's parameters (`m=65536,t=2,p=1`). A message can quote one without meaning to:
+ * but for the commas of argon2's parameters (`m=65536,t=2,p=1`); a bare prefix (`$2a$`) or a layout with
+ * placeholders (`$scrypt$ln=<log2 N>`), as messages describe hashes, is none. Also an MD5 digest (32 hex), LDAP's
+ * `{SSHA}...` and colon-joined PBKDF2 (`sha1:64000:18:salt:hash`). A message can quote one without meaning to:
  * a headerless export's first row read as its column names, a cell in a CSV error.
  */
-const HASH_LIKE = /\$[\w-]{1,24}\$(?:[^\s"',;|]|,(?=\w+=))*|[\w+/.=-]+(?:\$[\w+/.=-]*){2,}|(?<![\w+/=-])(?=[A-Za-z\d+/=]*\d)[A-Za-z\d+/=]{40,}(?![\w+/=-])/g;
+const HASH_LIKE = /\$[\w-]{1,24}\$(?:[^\s"',;|<>]|,(?=\w+=)){12,}|(?=[\w+/.=$-]{24})[\w+/.=-]+(?:\$[\w+/.=-]*){2,}|(?<![\w+/=-])(?=[A-Za-z\d+/=]*\d)[A-Za-z\d+/=]{40,}(?![\w+/=-])|(?<![\w+/=-])[A-Fa-f\d]{32}(?![\w+/=-])|\{[A-Z\d]{2,12}\}[A-Za-z\d+/=]{12,}|\b\w+:\d+:\d+:[^\s:"']+:[^\s:,;"']+/g;
 
 /** The message with anything shaped like a password hash replaced by `placeholder`. */
 export function hideHashes(message: string, placeholder = '[hidden: looks like a password hash]'): string {

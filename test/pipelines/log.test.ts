@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { hideHashes } from '../../pipelines/log.ts';
 import { runChain } from '../authpipe/cli.ts';
 import { tempDir } from '../sources/context.ts';
 
@@ -21,4 +22,17 @@ test('a headerless export read with the wrong delimiter has its first row named 
   // The warning is there, and names the row's other cells: only the hash is left out.
   assert.match(result.stderr, /has no id or primary_email_address column.*user_1;Mary Ann;Lee;mary@example\.com;\[hidden: looks like a password hash\];bcrypt/);
   for (const hash of [BCRYPT, BCRYPT.toLowerCase(), '$2a$10$', 'fgPOubgdJs90F1GK2u']) assert.ok(!result.stderr.includes(hash), `stderr holds ${hash}`);
+});
+
+test('hides the hash formats exports hold, and leaves the layouts messages describe readable', () => {
+  for (const hash of ['5f4dcc3b5aa765d61d8327deb882cf99', '{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=', 'sha1:64000:18:abcdEFGH:5f4dcc3b5aa765d6', BCRYPT, FIREBASE_SCRYPT, SHA256_HEX]) {
+    assert.equal(hideHashes(`email "${hash}" is not a valid address`), 'email "[hidden: looks like a password hash]" is not a valid address', hash);
+  }
+  for (const layout of [
+    '$2a$, $2b$, $2x$ or $2y$, a two-digit cost, $ and 53 characters of ./A-Za-z0-9',
+    '$firebase-scrypt$v=1$r=<rounds>,m=<mem_cost>,ss=<separator>,sk=<signer key>$<salt>$<hash>, all base64',
+    '$argon2id$v=19$m=<KiB>,t=<iterations>,p=<parallelism>$<salt>$<hash> (or argon2i, argon2d)',
+  ]) {
+    assert.equal(hideHashes(`the password hash does not have this layout: ${layout}`), `the password hash does not have this layout: ${layout}`);
+  }
 });
