@@ -29,6 +29,12 @@ export interface Output {
   settle(result: SinkResult): SinkResult;
 }
 
+/**
+ * A new output file is its owner's alone, as the ledger is: rows hold emails, and password hashes and TOTP secrets
+ * (NDJSON, the WorkOS import CSV). A file replaced keeps the mode it had.
+ */
+const NEW_FILE_MODE = 0o600;
+
 const asWritten = (result: SinkResult) => result;
 const direct = async (writing: Promise<void>) => writing;
 
@@ -92,7 +98,7 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
   try {
     const writing = writingOf(absolute);
     if (writing.how === 'direct') {
-      const handle = await open(absolute, 'w');
+      const handle = await open(absolute, 'w', NEW_FILE_MODE);
       return { stream: handle.createWriteStream(), end: true, finish: direct, settle: asWritten };
     }
     const { how, target, existing } = writing;
@@ -100,7 +106,7 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
     const folder = how === 'rename' ? path.dirname(target) : os.tmpdir();
     const standIn = path.join(folder, `.${path.basename(target)}.authpipe-${randomBytes(6).toString('hex')}`);
     const handle = await open(standIn, 'wx', 0o600);
-    const mode = existing === undefined ? 0o666 & ~process.umask() : existing.mode & 0o7777;
+    const mode = existing === undefined ? NEW_FILE_MODE : existing.mode & 0o7777;
     const keepRemoving = removedAtExit(standIn);
     const finish = async (written: Promise<void>, received: () => number) => {
       try {

@@ -43,6 +43,10 @@ test('the file a sink replaces keeps its content until the sink is done (a chain
   // It may hold password hashes: its owner's alone until it is whole.
   assert.deepEqual(standInModes, [0o600]);
   assert.equal(emails(file).length, 3000);
+  // A file replaced keeps its mode (see below); a new one is its owner's alone, as the ledger is.
+  const created = path.join(tempDir(), 'new.ndjson');
+  await (await sinkInto(created))(rows());
+  assert.equal(statSync(created).mode & 0o777, 0o600);
   assert.deepEqual(readdirSync(path.dirname(file)), ['users.ndjson']);
 });
 
