@@ -7,8 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
-import { PipelineFileError, UsageError, formatProblem } from './pipelines/errors.ts';
-import { hideHashes } from './pipelines/log.ts';
+import { ReportedFailure, UsageError, failureReport } from './pipelines/errors.ts';
 import { createContext, execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
@@ -308,22 +307,8 @@ try {
 }
 
 function reportFailure(error: unknown): number {
-  if (error instanceof PipelineFileError) {
-    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-    return 2;
-  }
-  if (error instanceof UsageError) {
-    process.stderr.write(`authpipe: ${hideHashes(error.message)}\n`);
-    return 2;
-  }
-  if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
-    // commander has already printed its usage message (or the help/version text, exit 0).
-    return error.exitCode === 0 ? 0 : 2;
-  }
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-    process.stderr.write(`authpipe: ${hideHashes(error.message)} [${error.code}]\n`);
-    return 1;
-  }
-  process.stderr.write(`authpipe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return 1;
+  if (error instanceof ReportedFailure) return error.exitCode;
+  const { text, exitCode } = failureReport(error);
+  process.stderr.write(text);
+  return exitCode;
 }

@@ -4,7 +4,7 @@ import type { Context, SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
 import { emptyStats, exitCodeOf, runPipeline, type RunPlan, type RunStats } from './run.ts';
-import { PipelineFileError, UsageError } from './errors.ts';
+import { failureReport, PipelineFileError, ReportedFailure, UsageError } from './errors.ts';
 import { summaryJson, summaryLine, summaryText, type Failure } from './summary.ts';
 
 export interface RunFlags {
@@ -102,8 +102,14 @@ export async function execute(execution: Execution): Promise<number> {
     const plan = await execution.build(ctx);
     await runPipeline(plan, ctx, stats);
   } catch (error) {
-    // A script reading --json gets what was done before the failure, and the failure; the CLI prints it for people.
-    if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats, failureOf(error)));
+    // A script reading --json gets what was done before the failure, and the failure, on the last line: the line for
+    // people comes before it.
+    if (execution.flags.json) {
+      const { text, exitCode } = failureReport(error);
+      process.stderr.write(text);
+      process.stderr.write(summaryJson(execution.name, stats, failureOf(error)));
+      throw new ReportedFailure(exitCode);
+    }
     // A run that failed partway still wrote the rows that reached its sink: people get the counts too.
     else if (stats.failedPartway && !execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
     throw error;

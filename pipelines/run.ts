@@ -109,13 +109,17 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
     );
 
   let result: SinkResult = { written: 0, failed: 0, skipped: 0 };
-  await pipeline(source, throughStages, async (records: AsyncIterable<Envelope>) => {
-    result = await plan.writer(records);
-  });
+  try {
+    await pipeline(source, throughStages, async (records: AsyncIterable<Envelope>) => {
+      result = await plan.writer(records);
+    });
+  } finally {
+    // Also for a run that failed: its summary says how long it went.
+    stats.elapsedMs = performance.now() - started;
+  }
   stats.written = result.written;
   stats.failed = result.failed;
   stats.skipped = result.skipped;
-  stats.elapsedMs = performance.now() - started;
   stats.interrupted = ctx.signal.aborted;
   // An interrupted run, or a failed stage, leaves rows inside the stages, which were not merged.
   stats.merged = stats.interrupted || failure?.inStage === true ? 0 : stats.read - emitted;

@@ -153,8 +153,12 @@ test('with --json, a fatal error still reports as JSON what was read before it, 
   writeFileSync(broken, '{"users": [ {"email": "a@example.com"}, {"email": "b@example.com"}, ');
   const result = await runCli(['read', 'json', broken, '--key', 'users', '--json']);
   assert.equal(result.code, 1);
-  const summary = JSON.parse(result.stderr.split('\n').find((line) => line.startsWith('{')) ?? 'null');
+  // The line for people first, the JSON last, for a script to take the last line.
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.match(lines.at(-2) ?? '', /^authpipe: .*cut\.json.*\[json\.invalid\]$/);
+  const summary = JSON.parse(lines.at(-1) ?? 'null');
   assert.equal(summary.read, 2);
+  assert.ok(summary.elapsedMs > 0, `elapsedMs ${summary.elapsedMs}`);
   assert.equal(summary.exitCode, 1);
   assert.equal(summary.error.code, 'json.invalid');
   assert.match(summary.error.message, /cut\.json/);
