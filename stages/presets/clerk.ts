@@ -59,8 +59,12 @@ function malformed(envelope: Envelope, hasher: string): void {
 /** Branches on `password_hasher`, never on the digest's prefix (sources.md §5). */
 function mapPassword(raw: SourceRecord, envelope: Envelope): void {
   const digest = cell(raw, 'password_digest');
-  if (digest === undefined) return;
   const hasher = cell(raw, 'password_hasher')?.toLowerCase();
+  if (digest === undefined) {
+    // A hasher names a password the export should hold: its loss is said, not passed over.
+    if (hasher !== undefined) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hasher ${quoteHashName(hasher)} is given but password_digest is empty; ${NO_PASSWORD}`);
+    return;
+  }
   const user = envelope.user;
   switch (hasher) {
     case 'bcrypt':

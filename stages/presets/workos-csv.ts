@@ -34,8 +34,12 @@ function mapMetadata(text: string, envelope: Envelope): void {
 
 function mapPassword(raw: SourceRecord, envelope: Envelope): void {
   const hash = cell(raw, 'password_hash');
-  if (hash === undefined) return;
   const type = cell(raw, 'password_hash_type')?.toLowerCase();
+  if (hash === undefined) {
+    // A type names a password the file should hold: its loss is said, not passed over.
+    if (type !== undefined) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hash_type ${quoteHashName(type)} is given but password_hash is empty; the user is created without a password and must reset it`);
+    return;
+  }
   if (type !== undefined && isPasswordHashType(type)) {
     envelope.user.passwordHash = hash;
     envelope.user.passwordHashType = type;

@@ -168,15 +168,22 @@ test('drops digests of hashers WorkOS cannot take with a warning naming the hash
   assert.ok(envelopes.every((envelope) => envelope.user.passwordHash === undefined && envelope.user.passwordHashType === undefined));
 });
 
-test('flags a digest without a hasher, and says nothing about an empty digest whatever the hasher', async () => {
-  const [noHasher, emptyMd5, emptyBcrypt] = await mapClerk([withPassword(BCRYPT_PASSWORD, ''), withPassword('', 'md5'), withPassword('  ', 'bcrypt')]);
+test('flags a digest without a hasher, and a hasher whose digest is empty; a user with neither has no password to lose', async () => {
+  const [noHasher, emptyMd5, emptyBcrypt, neither] = await mapClerk([withPassword(BCRYPT_PASSWORD, ''), withPassword('', 'md5'), withPassword('  ', 'bcrypt'), withPassword('', '')]);
   assert.deepEqual(
     noHasher.issues.map((issue) => [issue.code, issue.message]),
     [['hash.unsupported', 'users.csv:2: no password_hasher is given; the user is created without a password and must reset it']],
   );
   assert.equal(noHasher.user.passwordHash, undefined);
-  assert.deepEqual([emptyMd5.issues, emptyBcrypt.issues], [[], []]);
+  assert.deepEqual(
+    [...emptyMd5.issues, ...emptyBcrypt.issues].map((issue) => [issue.code, issue.level, issue.message]),
+    [
+      ['hash.empty', 'warning', 'users.csv:3: password_hasher "md5" is given but password_digest is empty; the user is created without a password and must reset it'],
+      ['hash.empty', 'warning', 'users.csv:4: password_hasher "bcrypt" is given but password_digest is empty; the user is created without a password and must reset it'],
+    ],
+  );
   assert.deepEqual(emptyMd5.user, { email: 'ana@example.com', emailVerified: false, externalId: 'user_1' });
+  assert.deepEqual(neither.issues, []);
 });
 
 test('marks the email verified only when the primary address is a whole entry of the verified list, in any case', async () => {

@@ -99,10 +99,11 @@ test('drops metadata values over the WorkOS limits with a warning', async () => 
 });
 
 test('keeps a hash of a WorkOS type and drops, with a warning, one of another type or without a type', async () => {
-  const [firebase, md5, untyped] = await mapRows([
+  const [firebase, md5, untyped, hashless] = await mapRows([
     { email: 'a@example.com', password_hash: '$firebase-scrypt$v=1$r=8,m=14,ss=Bw,sk=c2s$c2FsdA$aGFzaA', password_hash_type: 'Firebase-Scrypt' },
     { email: 'b@example.com', password_hash: 'd41d8cd98f00b204e9800998ecf8427e', password_hash_type: 'md5' },
     { email: 'c@example.com', password_hash: BCRYPT_PASSWORD, password_hash_type: '' },
+    { email: 'd@example.com', password_hash: '', password_hash_type: 'bcrypt' },
   ]);
   assert.deepEqual(firebase.user, {
     email: 'a@example.com',
@@ -118,6 +119,11 @@ test('keeps a hash of a WorkOS type and drops, with a warning, one of another ty
     ],
   );
   assert.deepEqual(untyped.user, { email: 'c@example.com' });
+  assert.deepEqual(
+    hashless.issues.map((issue) => [issue.code, issue.level, issue.message]),
+    [['hash.empty', 'warning', 'users.csv:5: password_hash_type "bcrypt" is given but password_hash is empty; the user is created without a password and must reset it']],
+  );
+  assert.deepEqual(hashless.user, { email: 'd@example.com' });
 });
 
 test('makes no membership from an org name or roles without an org id, and says so', async () => {
