@@ -121,3 +121,11 @@ export function withExportedSecretsRestored(user: UserDraft, stored: () => UserD
   }
   return restored;
 }
+
+/** The secrets an exported row left in a ledger that did not give them back (another ledger, or the key changed). */
+export function secretsNotRestored(exported: UserDraft, restored: UserDraft): string[] {
+  const lost: string[] = [];
+  if (exported.passwordHash === SECRET_IN_LEDGER && restored.passwordHash === undefined) lost.push('password hash');
+  if (exported.totpSecret === SECRET_IN_LEDGER && restored.totpSecret === undefined) lost.push('TOTP secret');
+  return lost;
+}

@@ -3,13 +3,13 @@
 // TOTP factor, then `done` or `failed` with WorkOS's reason.
 import { hasErrors, positionKey, type Envelope, type UserDraft } from '../../pipelines/record.ts';
 import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
-import { isNotValidated } from '../../state/replay.ts';
+import { isNotValidated, SECRET_IN_LEDGER } from '../../state/replay.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, withoutUserSecrets, type Failure } from './classify.ts';
 import { Interrupted } from './limiter.ts';
 import { writeMemberships } from './memberships.ts';
 import type { OrgResolver } from './orgs.ts';
-import { changesBetween, draftHash, mergeChanges, withExportedSecretsRestored } from './payload.ts';
+import { changesBetween, draftHash, mergeChanges, secretsNotRestored, withExportedSecretsRestored } from './payload.ts';
 import { enrollTotp } from './totp.ts';
 import { createUser, findUser, updateUser } from './users.ts';
 
@@ -70,6 +70,13 @@ export class RowWriter {
     const { key } = envelope;
     const { ledger } = this;
     const user = withExportedSecretsRestored(envelope.user, () => ledger.storedPayload(key));
+    const lost = secretsNotRestored(envelope.user, user);
+    if (lost.length > 0) {
+      // Sent without them, the user would lose the password or the MFA the source had: nothing is sent.
+      const message = `the ${lost.join(' and ')} of this row ${lost.length === 1 ? 'is' : 'are'} kept in the ledger it was exported from ("${SECRET_IN_LEDGER}"), and ${ledger.file} holds none for ${key}: write it back with that ledger, its key unchanged`;
+      this.fail(key, { errorClass: 'permanent', code: 'secret_not_in_ledger', message, status: null });
+      return;
+    }
     const payload = JSON.stringify(user);
     const hash = draftHash(user);
     const progress = ledger.progress(key);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
+import { SECRET_IN_LEDGER } from '../../../state/replay.ts';
 import { requestsAfterLedgerCheck, runSink, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
 const BCRYPT_OTHER = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
@@ -28,6 +29,19 @@ test('a row written back without its password hash, as replay exports it, is unc
   const result = await runSink(emulator, [{ ...row, user: exported }], run);
   assert.deepEqual(result, { written: 0, failed: 0, skipped: 1 });
   assert.deepEqual(requestsAfterLedgerCheck(emulator, sent), []);
+});
+
+test('a row exported from one ledger and written with another, which holds none of its secrets, is sent nowhere and says why', async (t) => {
+  const emulator = await emulatorFor(t);
+  const exported = userEnvelope(0, { passwordHash: SECRET_IN_LEDGER, totpSecret: SECRET_IN_LEDGER });
+  const run = sinkContext();
+  const result = await runSink(emulator, [exported], run);
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  assert.equal(emulator.store.users.size, 0);
+  assert.ok(
+    run.lines.some((line) => line.includes('1 failed (1 permanent secret_not_in_ledger)')),
+    run.lines.join(''),
+  );
 });
 
 test('a changed row is updated with only the fields that changed, a new password hash with its type', async (t) => {
