@@ -1,5 +1,5 @@
 // Errors a user can cause carry a stable code; the CLI prints their message, never a stack trace.
-import { hideHashes } from './log.ts';
+import { forPeople } from './log.ts';
 
 /** A fatal problem the user can fix (missing file, unreadable document): exit 1 with its message. */
 export class AuthpipeError extends Error {
@@ -50,11 +50,11 @@ export class ReportedFailure extends Error {
 /** What the CLI prints for a failure, and its exit code: 2 for usage, 1 for the rest. */
 export function failureReport(error: unknown): { text: string; exitCode: number } {
   if (error instanceof PipelineFileError) return { text: error.problems.map((problem) => `${formatProblem(problem)}\n`).join(''), exitCode: 2 };
-  if (error instanceof UsageError) return { text: `authpipe: ${hideHashes(error.message)}\n`, exitCode: 2 };
+  if (error instanceof UsageError) return { text: `authpipe: ${forPeople(error.message)}\n`, exitCode: 2 };
   if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
     // commander has already printed its usage message (or the help/version text, exit 0).
     return { text: '', exitCode: error.exitCode === 0 ? 0 : 2 };
   }
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return { text: `authpipe: ${hideHashes(error.message)} [${error.code}]\n`, exitCode: 1 };
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return { text: `authpipe: ${forPeople(error.message)} [${error.code}]\n`, exitCode: 1 };
   return { text: `authpipe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, exitCode: 1 };
 }

@@ -24,10 +24,21 @@ export function hideHashes(message: string, placeholder = '[hidden: looks like a
   return message.replace(HASH_LIKE, placeholder);
 }
 
+/**
+ * Characters a terminal would not show, or would act on: format characters (a zero-width space, a right-to-left
+ * override that reverses the rest of the line) and controls (an escape sequence), other than line breaks and tabs.
+ */
+const INVISIBLE = /[\p{Cf}\u2028\u2029]|(?![\n\t])\p{Cc}/gu;
+
+/** The message as it may be shown to people: no hash in it, and every invisible character written as <U+XXXX>. */
+export function forPeople(message: string): string {
+  return hideHashes(message).replace(INVISIBLE, (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`);
+}
+
 export function createLogger({ quiet = false, write = (line: string) => process.stderr.write(line) } = {}): Logger {
   const secrets = new Set<string>();
   const scrub = (message: string) => {
-    let clean = hideHashes(message);
+    let clean = forPeople(message);
     for (const secret of secrets) clean = clean.split(secret).join('[redacted]');
     return clean;
   };

@@ -1,7 +1,7 @@
 // The end-of-run summary on stderr, for people (text) or machines (--json).
 import type { RunStats } from './run.ts';
 import { exitCodeOf } from './run.ts';
-import { hideHashes } from './log.ts';
+import { forPeople, hideHashes } from './log.ts';
 
 function byCode(tally: Record<string, number>): string {
   return Object.entries(tally)
@@ -43,7 +43,7 @@ export function summaryText(name: string, stats: RunStats): string {
 
 /** Where the first invalid rows are, each with its first error: a count alone leaves a person searching the export. */
 function invalidExamples(stats: RunStats): string[] {
-  const shown = stats.invalidExamples.map((example) => `            ${hideHashes(example)}`);
+  const shown = stats.invalidExamples.map((example) => `            ${forPeople(example)}`);
   const more = stats.invalidRows - stats.invalidExamples.length;
   if (more > 0) shown.push(`            and ${counted(more, 'more invalid row')}`);
   return shown;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { hideHashes } from '../../pipelines/log.ts';
+import { createLogger, hideHashes } from '../../pipelines/log.ts';
 import { runChain } from '../authpipe/cli.ts';
 import { tempDir } from '../sources/context.ts';
 
@@ -35,4 +35,11 @@ test('hides the hash formats exports hold, and leaves the layouts messages descr
   ]) {
     assert.equal(hideHashes(`the password hash does not have this layout: ${layout}`), `the password hash does not have this layout: ${layout}`);
   }
+});
+
+test('shows the characters a terminal would hide or act on by their code points, so a message names what is wrong', () => {
+  const lines: string[] = [];
+  const log = createLogger({ write: (line) => Boolean(lines.push(line)) });
+  log.warn('email "ana\u200b@example.com" and "\u202ecarl@example.com" and "\u001b[31mred"\tend');
+  assert.deepEqual(lines, ['warning: email "ana<U+200B>@example.com" and "<U+202E>carl@example.com" and "<U+001B>[31mred"\tend\n']);
 });
