@@ -3,9 +3,8 @@
 import type { Envelope } from '../../pipelines/record.ts';
 import { addIssue, cell, quoteHashName, setMetadata, type SourceRecord } from '../mapping.ts';
 import type { Preset } from './index.ts';
+import { hasHashLayout } from '../validate/hash.ts';
 
-const BCRYPT = /^\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{53}$/;
-const ARGON2 = /^\$argon2(i|id)\$/;
 const POSITIVE_INTEGER = /^[1-9]\d*$/;
 const BASE64_PADDING = /=+$/;
 
@@ -68,7 +67,7 @@ function mapPassword(raw: SourceRecord, envelope: Envelope): void {
   const user = envelope.user;
   switch (hasher) {
     case 'bcrypt':
-      if (!BCRYPT.test(digest)) return malformed(envelope, hasher);
+      if (!hasHashLayout('bcrypt', digest)) return malformed(envelope, hasher);
       user.passwordHash = digest;
       user.passwordHashType = 'bcrypt';
       return;
@@ -81,7 +80,8 @@ function mapPassword(raw: SourceRecord, envelope: Envelope): void {
     }
     case 'argon2i':
     case 'argon2id':
-      if (!ARGON2.test(digest)) return malformed(envelope, hasher);
+      // The whole PHC string, of the variant the hasher names: validate would otherwise reject the row, losing the user.
+      if (!digest.startsWith(`$${hasher}$`) || !hasHashLayout('argon2', digest)) return malformed(envelope, hasher);
       user.passwordHash = digest;
       user.passwordHashType = 'argon2';
       return;

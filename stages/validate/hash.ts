@@ -70,6 +70,11 @@ const FORMATS: Record<PasswordHashType, HashFormat> = {
   ssha256: { matches: (hash) => BASE64.test(hash), layout: 'base64', unconfirmed: true },
 };
 
+/** Whether the hash has the layout WorkOS takes for its type (for a preset, which drops one that has not). */
+export function hasHashLayout(type: PasswordHashType, hash: string): boolean {
+  return FORMATS[type].matches(hash);
+}
+
 function checkHash(envelope: Envelope): void {
   const { passwordHash } = envelope.user;
   // Typed as a known type, but an NDJSON envelope from another tool can carry any string here.
