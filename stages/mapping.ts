@@ -67,7 +67,9 @@ const fields = z
     totpSecret: textField('the TOTP secret'),
   })
   .default({})
-  .describe('Per user field, where its value comes from; applied after the preset and replacing what it set for that field');
+  .describe(
+    'Per user field, where its value comes from, e.g. {"email": "mail", "externalId": {"from": "id", "trim": true}}; applied after the preset and replacing what it set for that field',
+  );
 
 function isMetadataKey(key: string): boolean {
   return key.length <= METADATA_LIMITS.keyLength && isAscii(key);
@@ -91,12 +93,12 @@ export const mappingOptions = {
   fullName: z
     .strictObject({ from: sourceField })
     .optional()
-    .describe('Splits one source field into first name (first word) and last name (the rest); `fields` still win'),
+    .describe('Splits one source field into first name (first word) and last name (the rest), as {"from": "full_name"}; `fields` still win'),
   metadata: z
     .array(metadataPick)
     .default([])
     .describe(
-      `Source fields copied into metadata, as names or {from, as}; objects and arrays become JSON text; an entry over the ` +
+      `Source fields copied into metadata, as names or {from, as}, e.g. ["plan", {"from": "app_metadata.tier", "as": "tier"}]; objects and arrays become JSON text; an entry over the ` +
         `WorkOS limits (${METADATA_LIMITS.entries} entries, ${METADATA_LIMITS.valueLength} ASCII characters) is dropped with a ` +
         '`metadata.dropped` warning, never truncated',
     ),
