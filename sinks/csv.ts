@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
 import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
+import { WORKOS_CSV_COLUMNS } from '../stages/presets/workos-csv.ts';
 import { SECRET_IN_LEDGER } from '../state/replay.ts';
 import { openOutput } from './output.ts';
 import { isFormulaLike, spreadsheetSafe } from './spreadsheet-safe.ts';
@@ -40,20 +41,7 @@ function hasFormulaLikeName({ firstName, lastName, orgs }: Envelope['user']): bo
 
 /** A user with several organizations takes one row per organization, its user columns repeated. */
 const workosCsv: Layout = {
-  columns: [
-    'email',
-    'first_name',
-    'last_name',
-    'email_verified',
-    'external_id',
-    'password_hash',
-    'password_hash_type',
-    'metadata',
-    'org_id',
-    'org_external_id',
-    'org_name',
-    'role_slugs',
-  ],
+  columns: [...WORKOS_CSV_COLUMNS],
   forImporter: true,
   exactColumns: [0, 4, 5, 8, 9, 11],
   rows({ user }) {

@@ -239,10 +239,17 @@ function reportColumns(envelope: Envelope, raw: SourceRecord, named: SourceRecor
     ctx.log.warn(`${place} has no ${missing.join(' or ')} column, which the ${preset.name} preset reads; its columns are ${listed}`);
   } else if (preset !== undefined) {
     // A column the preset reads under its own name is no misspelling of another.
-    const read = new Set([...preset.identityColumns, ...Object.keys(preset.dataColumns)]);
+    const read = new Set([...preset.identityColumns, ...Object.keys(preset.dataColumns), ...preset.optionalColumns]);
     const unread = columns.filter((column) => !read.has(column) && !read.has(plainName(column)));
     for (const [column, consequence] of Object.entries(preset.dataColumns)) {
       if (!(column in named)) ctx.log.warn(`${place} has no ${column} column${didYouMean(column, unread)}, which the ${preset.name} preset reads: ${consequence}`);
+    }
+    // An optional column missing is normal; one there under a near name (`lastname`) is a value lost on every row.
+    const mapped = new Set(mappedSources(mapping).map(({ source }) => source.name));
+    for (const column of preset.optionalColumns) {
+      if (column in named) continue;
+      const near = didYouMean(column, unread.filter((candidate) => !mapped.has(candidate)));
+      if (near !== '') ctx.log.warn(`${place} has no ${column} column${near}, which the ${preset.name} preset reads: its values are left out`);
     }
   }
   for (const { source, option } of mappedSources(mapping)) {

@@ -128,5 +128,6 @@ export const clerkPreset: Preset = {
     first_name: 'no user gets a first name',
     last_name: 'no user gets a last name',
   },
+  optionalColumns: ['username'],
   map: mapClerkUser,
 };

@@ -12,6 +12,8 @@ export interface Preset {
   identityColumns: readonly string[];
   /** The other columns every export of this kind has, each with what no user gets when an export lacks it. */
   dataColumns: Readonly<Record<string, string>>;
+  /** Columns the preset reads that an export may well lack; a column named like one of them is a misspelling. */
+  optionalColumns: readonly string[];
   /** Fills `envelope.user` from the source record; bad cells become issues on the envelope, never throws. */
   map(raw: SourceRecord, envelope: Envelope): void;
 }

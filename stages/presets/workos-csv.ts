@@ -100,6 +100,22 @@ function mapWorkosCsvRow(raw: SourceRecord, envelope: Envelope): void {
   mapOrg(raw, envelope);
 }
 
+/** The columns of the WorkOS import CSV, in its order: read by this preset, written by the csv sink's layout. */
+export const WORKOS_CSV_COLUMNS = [
+  'email',
+  'first_name',
+  'last_name',
+  'email_verified',
+  'external_id',
+  'password_hash',
+  'password_hash_type',
+  'metadata',
+  'org_id',
+  'org_external_id',
+  'org_name',
+  'role_slugs',
+] as const;
+
 export const workosCsvPreset: Preset = {
   name: 'workos-csv',
   summary:
@@ -108,5 +124,6 @@ export const workosCsvPreset: Preset = {
   identityColumns: ['email'],
   // Every other column of the import CSV is optional: a file without passwords has no password_hash column.
   dataColumns: {},
+  optionalColumns: WORKOS_CSV_COLUMNS.filter((column) => column !== 'email'),
   map: mapWorkosCsvRow,
 };

@@ -39,6 +39,15 @@ test('reads under plain names the keys a later record brings, as JSON exports le
   assert.deepEqual(log, ['map: columns read under plain names: "externalId" as external_id\n', 'map: columns read under plain names: "firstName" as first_name, "emailVerified" as email_verified\n']);
 });
 
+test('warns about a column named like one the preset reads, whose values would be left out on every row', async () => {
+  const { envelopes, log } = await mapWithLog({ preset: 'workos-csv' }, [{ email: 'ana@example.com', first_name: 'Ana', lastname: 'Silva', phone: '+1555' }]);
+  assert.deepEqual(envelopes[0].user, { email: 'ana@example.com', firstName: 'Ana' });
+  assert.deepEqual(log, ['warning: map: the first record (users.csv:2) has no last_name column (did you mean "lastname"?), which the workos-csv preset reads: its values are left out\n']);
+  // Read by the mapping, it is no misspelling.
+  const mapped = await mapWithLog({ preset: 'workos-csv', fields: { lastName: 'lastname' } }, [{ email: 'ana@example.com', lastname: 'Silva' }]);
+  assert.deepEqual([mapped.envelopes[0].user.lastName, mapped.log], ['Silva', []]);
+});
+
 test('prefers a column already named the plain way over one that only reads like it', async () => {
   const { envelopes } = await mapWithLog({ preset: 'workos-csv' }, [{ email: 'ana@example.com', Email: 'other@example.com' }]);
   assert.equal(envelopes[0].user.email, 'ana@example.com');
