@@ -29,11 +29,18 @@ function checkMetadata(envelope: Envelope, metadata: Record<string, unknown>): v
   }
 }
 
+/** A long numeric id a spreadsheet rewrote (`1.23E+17`, `1,23E+17` in other locales): the id it stood for is gone. */
+const SCIENTIFIC_NOTATION = /^-?\d+(?:[.,]\d+)?E\+\d+$/i;
+
 function checkLimits(envelope: Envelope): void {
   const { metadata, externalId } = envelope.user;
   if (metadata !== undefined) checkMetadata(envelope, metadata);
   if (externalId !== undefined && (externalId === '' || externalId.length > LIMITS.externalIdLength || !isAscii(externalId))) {
     addIssue(envelope, 'error', 'external_id.invalid', 'externalId', `the external id is not 1 to ${LIMITS.externalIdLength} ASCII characters`);
+  } else if (externalId !== undefined && SCIENTIFIC_NOTATION.test(externalId)) {
+    // Imported, the user would be known by a number that is not theirs, shared with others rounded alike.
+    const message = `the external id ${externalId} is a number in scientific notation, as a spreadsheet writes a long numeric id it has rounded: the id is lost; export the ids again as text`;
+    addIssue(envelope, 'error', 'external_id.mangled', 'externalId', message);
   }
 }
 

@@ -69,3 +69,12 @@ test('rejects an external id that is empty, longer than 64 characters or not ASC
   assert.equal(envelopes[0].issues[0].message, 'users.csv:2: the external id is not 1 to 64 ASCII characters');
   assert.equal(envelopes[0].issues[0].field, 'externalId');
 });
+
+test('rejects an external id a spreadsheet rewrote in scientific notation, in either decimal mark, and keeps plain numeric ids', async () => {
+  const envelopes = await validate(['metadata-limits'], [{ externalId: '1.23457E+17' }, { externalId: '1,23E+17' }, { externalId: '123456789012345678' }, { externalId: 'E+17' }]);
+  assert.deepEqual(
+    envelopes.map((envelope) => findings(envelope)),
+    [['error external_id.mangled'], ['error external_id.mangled'], [], []],
+  );
+  assert.match(envelopes[0].issues[0].message, /^users\.csv:2: the external id 1\.23457E\+17 is a number in scientific notation/);
+});
