@@ -2,6 +2,7 @@
 // neither), so the plan cannot know which users already exist in WorkOS without a ledger saying so.
 import { hasErrors, type Envelope } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
+import { isNotValidated } from '../../state/replay.ts';
 import { formatDuration, formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
@@ -32,7 +33,8 @@ export class WritePlan {
 
   add(envelope: Envelope): void {
     const { counts, ledger } = this;
-    if (hasErrors(envelope)) {
+    // What a run sends nowhere: rows with errors, and exported rows no validate stage checked again.
+    if (hasErrors(envelope) || isNotValidated(envelope)) {
       counts.invalid++;
       return;
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { NOT_VALIDATED } from '../../../state/replay.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { runSink, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
@@ -10,12 +11,14 @@ test('a dry run sends no request, creates no ledger and reports what a run would
   const emulator = await emulatorFor(t);
   const run = sinkContext({ dryRun: true });
   const rows = userEnvelopes(5, (seq) => (seq < 2 ? { orgs, totpSecret: 'JBSWY3DPEHPK3PXP' } : {}));
-  const result = await runSink(emulator, rows, run, { rate: '4/10s' });
+  // An exported row no validate stage checked again would be sent nowhere.
+  const exported = { ...userEnvelope(5), issues: [NOT_VALIDATED] };
+  const result = await runSink(emulator, [...rows, exported], run, { rate: '4/10s' });
   assert.deepEqual(result, { written: 0, failed: 0, skipped: 0 });
   assert.equal(emulator.requests.length, 0);
   assert.equal(existsSync(run.ledgerPath), false);
   assert.deepEqual(run.lines, [
-    'dry run: 5 users to create, 0 to update, 0 to reconcile (left in flight), 0 to complete, 0 unchanged, 0 invalid\n',
+    'dry run: 5 users to create, 0 to update, 0 to reconcile (left in flight), 0 to complete, 0 unchanged, 1 invalid\n',
     'dry run: 1 organization to resolve, 2 memberships, 2 TOTP factors; at most 10 write calls, about 25 s at 4/10s\n',
   ]);
 });
