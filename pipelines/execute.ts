@@ -4,7 +4,7 @@ import type { Context, SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
 import { emptyStats, exitCodeOf, runPipeline, type RunPlan, type RunStats } from './run.ts';
-import { failureReport, PipelineFileError, ReportedFailure, UsageError } from './errors.ts';
+import { failureReport, ReportedFailure } from './errors.ts';
 import { summaryJson, summaryLine, summaryText, type Failure } from './summary.ts';
 
 export interface RunFlags {
@@ -55,8 +55,8 @@ function stopOnSignals(controller: AbortController, ctx: () => Context | undefin
   };
 }
 
-function failureOf(error: unknown): Failure {
-  const exitCode = error instanceof UsageError || error instanceof PipelineFileError ? 2 : 1;
+/** The failure as the JSON summary states it; `exitCode` is failureReport's. */
+function failureOf(error: unknown, exitCode: number): Failure {
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : 'internal';
     return { code, message: error.message, exitCode };
@@ -107,7 +107,7 @@ export async function execute(execution: Execution): Promise<number> {
     if (execution.flags.json) {
       const { text, exitCode } = failureReport(error);
       process.stderr.write(text);
-      process.stderr.write(summaryJson(execution.name, stats, failureOf(error)));
+      process.stderr.write(summaryJson(execution.name, stats, failureOf(error, exitCode)));
       throw new ReportedFailure(exitCode);
     }
     // A run that failed partway still wrote the rows that reached its sink: people get the counts too.

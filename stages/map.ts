@@ -188,7 +188,7 @@ function plainName(name: string): string {
  * on every row, but a JSON or NDJSON one (Firebase, Auth0) leaves absent keys out, so a later record may bring new ones.
  */
 class PlainNames {
-  readonly aliases: [alias: string, column: string][] = [];
+  private readonly aliases: [alias: string, column: string][] = [];
   private readonly seen = new Set<string>();
 
   /** Learns the record's columns not seen before; the aliases among them. */
@@ -233,6 +233,7 @@ function reportAliases(aliases: [string, string][], ctx: Context): void {
 function reportColumns(envelope: Envelope, raw: SourceRecord, named: SourceRecord, preset: Preset | undefined, mapping: CompiledMapping, ctx: Context): void {
   const place = `map: the first record (${describeOrigin(envelope.origin)})`;
   const columns = Object.keys(raw);
+  const sources = mappedSources(mapping);
   const listed = columns.map((column) => JSON.stringify(column)).join(', ');
   const missing = preset?.identityColumns.filter((column) => !(column in named)) ?? [];
   if (preset !== undefined && missing.length > 0) {
@@ -245,14 +246,14 @@ function reportColumns(envelope: Envelope, raw: SourceRecord, named: SourceRecor
       if (!(column in named)) ctx.log.warn(`${place} has no ${column} column${didYouMean(column, unread)}, which the ${preset.name} preset reads: ${consequence}`);
     }
     // An optional column missing is normal; one there under a near name (`lastname`) is a value lost on every row.
-    const mapped = new Set(mappedSources(mapping).map(({ source }) => source.name));
+    const mapped = new Set(sources.map(({ source }) => source.name));
     for (const column of preset.optionalColumns) {
       if (column in named) continue;
       const near = didYouMean(column, unread.filter((candidate) => !mapped.has(candidate)));
       if (near !== '') ctx.log.warn(`${place} has no ${column} column${near}, which the ${preset.name} preset reads: its values are left out`);
     }
   }
-  for (const { source, option } of mappedSources(mapping)) {
+  for (const { source, option } of sources) {
     if (readSource(named, source) === undefined) {
       ctx.log.warn(`${place} has no field ${JSON.stringify(source.name)}${didYouMean(source.name, columns)}, which ${option} reads; its fields are ${listed}`);
     }
