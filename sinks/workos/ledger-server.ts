@@ -9,9 +9,13 @@ import { isNotFound } from './classify.ts';
 /** Users of the ledger looked up: one found is enough (a few may have been deleted in WorkOS since). */
 const USERS_LOOKED_UP = 3;
 
-/** Throws when the server holds none of the users the ledger wrote last; one read call per user looked up. */
-export async function checkLedgerServer(api: WorkosApi, ledger: Ledger, server: string): Promise<void> {
-  const userIds = ledger.lastWrittenUsers(USERS_LOOKED_UP);
+/** The WorkOS ids of the users the ledger wrote last, for checkLedgerServer; none for a new ledger. */
+export function lastWrittenUsers(ledger: Ledger): string[] {
+  return ledger.lastWrittenUsers(USERS_LOOKED_UP);
+}
+
+/** Throws when the server holds none of `userIds` (lastWrittenUsers); one read call per user looked up. */
+export async function checkLedgerServer(api: WorkosApi, ledger: Ledger, userIds: string[], server: string): Promise<void> {
   for (const userId of userIds) {
     try {
       await api.idempotent('read', () => api.sdk.userManagement.getUser(userId));

@@ -3,13 +3,8 @@
 import type { OrgRef } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed, type Failure } from './classify.ts';
+import { CallFailed, isNotFound, type Failure } from './classify.ts';
 import { orgKeyOf, type OrgResolver } from './orgs.ts';
-
-/** WorkOS's own 404 (a web server's page at the base URL is another failure, retryable). */
-function isNotFoundAnswer(error: unknown): boolean {
-  return error instanceof CallFailed && error.failure.status === 404 && error.failure.errorClass === 'permanent';
-}
 
 /** The role WorkOS gives a membership created without one (workos-api.md §3; an environment may name another). */
 const DEFAULT_ROLE = 'member';
@@ -81,7 +76,7 @@ export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: Org
         membershipId = known.workosMembershipId;
       } else {
         membershipId = await createMembership(api, userId, organizationId, roles).catch(async (error: unknown) => {
-          if (!isNotFoundAnswer(error)) throw error;
+          if (!isNotFound(error)) throw error;
           // The org the ledger cached may have been deleted in WorkOS since: resolved again (the same id, when it was
           // the user that is gone), and the membership tried once more.
           orgs.forget(orgKey, organizationId);
