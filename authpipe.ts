@@ -15,7 +15,9 @@ import { parseBudget } from './pipelines/rate.ts';
 import { registry } from './pipelines/registry.ts';
 import { envelopeTransport } from './pipelines/transport.ts';
 import { spreadsheetSafe } from './sinks/spreadsheet-safe.ts';
-import { workosSink } from './sinks/workos.ts';
+import { runDiff } from './sinks/diff.ts';
+import { workosSink, type WorkosOptions } from './sinks/workos.ts';
+import { hasDifferences } from './sinks/workos/diff.ts';
 import { ledgerSource } from './sources/ledger.ts';
 import { ERROR_CLASSES, ROW_STATES } from './state/schema.ts';
 import { openLedger, type ErrorClass, type LedgerRow, type RowState } from './state/ledger.ts';
@@ -89,6 +91,14 @@ async function runFile(file: string, flags: FileFlags): Promise<number> {
       source: spec.source,
       stages: spec.stages,
       writer: await spec.sink.component.create(spec.sink.options, ctx),
+      after:
+        spec.after.length === 0
+          ? undefined
+          : async () => {
+              let found = false;
+              for (const step of spec.after) found = (await step.component.run(step.options, ctx, spec.sink)) || found;
+              return found;
+            },
     }),
   });
 }
@@ -209,6 +219,32 @@ addComponentFlags(replay, workosSink).action(async (flags: RunFlags & { ledger: 
         return { source, stages: [], writer: await sink.create(options, ctx) };
       },
     });
+  });
+
+program
+  .command('diff')
+  .description("prove an import landed: every user of the ledger looked for in WorkOS and compared with what was sent, with its memberships and TOTP factors; exit 3 on any difference")
+  .requiredOption('--ledger <path>', 'ledger file')
+  .option('--report <path>', 'NDJSON file listing every difference (- for stdout); default: the summary alone')
+  .option('--base-url <url>', "WorkOS API base URL; default: the one the ledger's last run wrote to")
+  .option('--read-rate <budget>', "read budget, e.g. 1000/10s; default: the ledger's last run's")
+  .option('--quiet', 'print nothing on stderr but warnings and errors')
+  .option('--json', 'print the counts as JSON on stderr')
+  .action(async (flags: { ledger: string; report?: string; baseUrl?: string; readRate?: string; quiet?: boolean; json?: boolean }) => {
+    if (!existsSync(flags.ledger)) throw new UsageError('ledger.missing', `ledger ${flags.ledger} does not exist`);
+    const given = Object.fromEntries(Object.entries({ baseUrl: flags.baseUrl, readRate: flags.readRate }).filter(([, value]) => value !== undefined));
+    const connection = validateVerbOptions(workosSink, withRecordedSettings(workosSink, given, flags.ledger), process.cwd()) as WorkosOptions;
+    if (connection.baseUrl === 'embedded') {
+      throw new UsageError(
+        'diff.embedded',
+        "the ledger's runs wrote to the embedded emulator, which is gone with its run: there is nothing to compare. To prove a run against it, put `after: [{ use: diff }]` in the pipeline file",
+      );
+    }
+    const controller = new AbortController();
+    const ctx = createContext({ quiet: flags.quiet === true || flags.json === true }, process.cwd(), controller.signal);
+    const counts = await runDiff(path.resolve(flags.ledger), connection, flags.report, ctx);
+    if (flags.json) process.stderr.write(`${JSON.stringify(counts)}\n`);
+    process.exitCode = hasDifferences(counts) ? 3 : 0;
   });
 
 const ledgerVerb = program.command('ledger').description('look into a ledger: counts, rows, and the map from source users to WorkOS ids');

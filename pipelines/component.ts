@@ -22,6 +22,32 @@ export interface Context {
   live: boolean;
   /** Ledger file of the run, when the pipeline or the verb names one. */
   ledgerPath?: string;
+  /**
+   * The run's one resource called `name` (the embedded WorkOS emulator, which the sink writes to and the `after:`
+   * steps read from), opened by the first to ask and closed when the run ends.
+   */
+  shared<T extends Closable>(name: string, open: () => Promise<T>): Promise<T>;
+}
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** The shared resources of one run, and their closing at its end. */
+export function sharedResources(): { shared: Context['shared']; closeAll(): Promise<void> } {
+  const opened = new Map<string, Promise<Closable>>();
+  return {
+    shared: <T extends Closable>(name: string, open: () => Promise<T>) => {
+      if (!opened.has(name)) opened.set(name, open());
+      return opened.get(name) as Promise<T>;
+    },
+    async closeAll() {
+      const resources = [...opened.values()];
+      opened.clear();
+      // One that failed to open has nothing to close; its failure was the run's.
+      await Promise.all(resources.map((resource) => resource.then((opened) => opened.close(), () => undefined)));
+    },
+  };
 }
 
 export type Transform = (input: AsyncIterable<Envelope>) => AsyncIterable<Envelope>;
@@ -64,7 +90,21 @@ export interface SinkComponent<O extends Options = Options> extends ComponentBas
   create(options: z.output<O>, ctx: Context): SinkWriter | Promise<SinkWriter>;
 }
 
-export type Component = SourceComponent | StageComponent | SinkComponent;
+interface SinkBlock {
+  component: SinkComponent;
+  options: Record<string, unknown>;
+}
+
+/** A step of the pipeline file's `after:` list, run once the sink has written every row. */
+export interface AfterComponent<O extends Options = Options> extends ComponentBase<O> {
+  kind: 'after';
+  /** Why the step cannot follow this sink and ledger (`check` reports it at the step), or undefined. */
+  problem?(sink: SinkBlock, ledger: string | undefined): string | undefined;
+  /** Takes the sink's block (which server, which key); resolves true when it finds the run's effect short of what was asked (exit 3). */
+  run(options: z.output<O>, ctx: Context, sink: SinkBlock): Promise<boolean>;
+}
+
+export type Component = SourceComponent | StageComponent | SinkComponent | AfterComponent;
 
 export function defineSource<O extends Options>(spec: Omit<SourceComponent<O>, 'kind'>): SourceComponent<O> {
   return { kind: 'source', ...spec };
@@ -76,6 +116,10 @@ export function defineStage<O extends Options>(spec: Omit<StageComponent<O>, 'ki
 
 export function defineSink<O extends Options>(spec: Omit<SinkComponent<O>, 'kind'>): SinkComponent<O> {
   return { kind: 'sink', ...spec };
+}
+
+export function defineAfter<O extends Options>(spec: Omit<AfterComponent<O>, 'kind'>): AfterComponent<O> {
+  return { kind: 'after', ...spec };
 }
 
 /**

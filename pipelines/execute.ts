@@ -1,6 +1,6 @@
 // Runs a plan as a command: context, signals, progress, summary and exit code.
 import { setMaxListeners } from 'node:events';
-import type { Context, SinkWriter } from './component.ts';
+import { sharedResources, type Context, type SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
 import { emptyStats, exitCodeOf, runPipeline, type RunPlan, type RunStats } from './run.ts';
@@ -15,7 +15,7 @@ export interface RunFlags {
   ledger?: string;
 }
 
-export function createContext(flags: RunFlags, baseDir: string, signal: AbortSignal): Context {
+export function createContext(flags: RunFlags, baseDir: string, signal: AbortSignal, resources = sharedResources()): Context {
   return {
     baseDir,
     env: process.env,
@@ -26,6 +26,7 @@ export function createContext(flags: RunFlags, baseDir: string, signal: AbortSig
     dryRun: flags.dryRun === true,
     live: flags.live === true,
     ledgerPath: flags.ledger,
+    shared: resources.shared,
   };
 }
 
@@ -64,6 +65,9 @@ function failureOf(error: unknown, exitCode: number): Failure {
   return { code: 'internal', message: String(error), exitCode };
 }
 
+/** The pipeline's `after:` steps, run once every row is written; resolves true when one finds the run's effect short. */
+type AfterSteps = () => Promise<boolean>;
+
 export interface Execution {
   name: string;
   flags: RunFlags;
@@ -72,7 +76,7 @@ export interface Execution {
   verb: boolean;
   /** A verb that writes the chain's rows to a file lists, after its line, the invalid rows it left out. */
   endsChain?: boolean;
-  build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter }>;
+  build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter; after?: AfterSteps }>;
   /**
    * How an interrupted run is resumed, which it then says: by the same command line, or (a sink with a ledger at
    * the end of a chain, which has only its stdin) by the whole chain again.
@@ -90,6 +94,15 @@ function commandLine(): string {
 }
 
 export async function execute(execution: Execution): Promise<number> {
+  const resources = sharedResources();
+  try {
+    return await executeWith(execution, resources);
+  } finally {
+    await resources.closeAll();
+  }
+}
+
+async function executeWith(execution: Execution, resources: ReturnType<typeof sharedResources>): Promise<number> {
   const controller = new AbortController();
   // Every call waiting on a rate budget or a backoff listens for the stop: with a concurrency over 10 Node would warn of a leak.
   setMaxListeners(0, controller.signal);
@@ -97,10 +110,18 @@ export async function execute(execution: Execution): Promise<number> {
   const releaseSignals = stopOnSignals(controller, () => ctx);
   const stats = emptyStats();
   const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats) : () => undefined;
+  let after: AfterSteps | undefined;
+  // A run stopped partway has written part of its input, a dry run none: there is nothing to prove yet.
+  const runAfterSteps = async () => {
+    if (after !== undefined && !stats.interrupted && !execution.flags.dryRun) stats.unproven = await after();
+  };
   try {
-    ctx = createContext(execution.flags, execution.baseDir, controller.signal);
+    ctx = createContext(execution.flags, execution.baseDir, controller.signal, resources);
     const plan = await execution.build(ctx);
+    after = plan.after;
     await runPipeline(plan, ctx, stats);
+    // The JSON summary, last on stderr, counts their outcome; people read it after the run's summary instead.
+    if (execution.flags.json) await runAfterSteps();
   } catch (error) {
     // A script reading --json gets what was done before the failure, and the failure, on the last line: the line for
     // people comes before it.
@@ -122,5 +143,6 @@ export async function execute(execution: Execution): Promise<number> {
   // Through the logger, which keeps out any secret given on the command line (a --set apiKey=...).
   if (stats.interrupted && execution.resumedBy === 'command') ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
   if (stats.interrupted && execution.resumedBy === 'chain') ctx?.log.warn('interrupted; to resume, run the whole chain again: rows already written are skipped');
+  if (!execution.flags.json) await runAfterSteps();
   return exitCodeOf(stats);
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
 import { z } from 'zod';
-import type { Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
+import type { AfterComponent, Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
 import { interpolate } from './interpolate.ts';
 import { describeOptions, isListOrMapText, keysAt } from './options.ts';
@@ -24,6 +24,8 @@ export interface PipelineSpec {
   stages: Block<StageComponent>[];
   sink: Block<SinkComponent>;
   ledger?: string;
+  /** Steps run once the sink has written every row. */
+  after: Block<AfterComponent>[];
 }
 
 export interface LoadOptions {
@@ -42,6 +44,7 @@ const pipelineShape = z.strictObject({
   stages: z.array(block).default([]),
   sink: block,
   ledger: z.string().min(1).optional().describe('SQLite ledger file of this migration'),
+  after: z.array(block).default([]).describe('Steps run once every row is written, such as { use: diff }'),
 });
 
 /** The blocks of a file whose top level may be wrong elsewhere; a block that is not one is left to the top-level problems. */
@@ -49,6 +52,7 @@ const blockParts = z.looseObject({
   source: block.optional().catch(undefined),
   stages: z.array(block).optional().catch(undefined),
   sink: block.optional().catch(undefined),
+  after: z.array(block).optional().catch(undefined),
 });
 
 class ProblemCollector {
@@ -292,9 +296,15 @@ function pathOptions(block: Block<Component>, where: PathSegment[], role: 'input
  * A sink or a ledger at the path of a file the pipeline reads would truncate that file (a whole export) before a row
  * of it is read; the ledger would also turn it into a database.
  */
-function checkOverwrites(spec: { source: Block<SourceComponent>; stages: Block<StageComponent>[]; sink: Block<SinkComponent>; ledger?: string }, report: ProblemCollector): void {
+function checkOverwrites(
+  spec: { source: Block<SourceComponent>; stages: Block<StageComponent>[]; sink: Block<SinkComponent>; ledger?: string; after: Block<AfterComponent>[] },
+  report: ProblemCollector,
+): void {
   const inputs = [...pathOptions(spec.source, ['source'], 'input'), ...spec.stages.flatMap((stage, index) => pathOptions(stage, ['stages', index], 'input'))];
-  const written = pathOptions(spec.sink, ['sink'], 'output').map((output) => ({ ...output, what: 'the sink writes' }));
+  const written = [
+    ...pathOptions(spec.sink, ['sink'], 'output').map((output) => ({ ...output, what: 'the sink writes' })),
+    ...spec.after.flatMap((step, index) => pathOptions(step, ['after', index], 'output')).map((output) => ({ ...output, what: 'an after: step writes' })),
+  ];
   if (spec.ledger !== undefined) written.push({ where: ['ledger'], file: spec.ledger, what: 'the ledger is' });
   for (const output of written) {
     const input = inputs.find((candidate) => isSameFile(candidate.file, output.file));
@@ -352,15 +362,21 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   const source = blockOf('source', parts.data.source, ['source']);
   const stages = (parts.data.stages ?? []).map((stage, index) => blockOf('stage', stage, ['stages', index]));
   const sink = blockOf('sink', parts.data.sink, ['sink']);
+  const after = (parts.data.after ?? []).map((step, index) => blockOf('after', step, ['after', index]));
   if (!top.success) throw report.error();
   const spec = top.data;
   const ledger = spec.ledger === undefined ? undefined : path.resolve(report.isSet(['ledger']) ? process.cwd() : baseDir, spec.ledger);
+  after.forEach((step, index) => {
+    const problem = step && sink ? step.component.problem?.(sink, ledger) : undefined;
+    if (problem !== undefined) report.atPath(['after', index, 'use'], 'pipeline.after_misplaced', problem);
+  });
   const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
-  if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger }, report);
-  if (report.problems.length > 0 || !source || !sink || validStages.length !== stages.length) {
+  const validAfter = after.filter((step): step is Block<AfterComponent> => step !== undefined);
+  if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger, after: validAfter }, report);
+  if (report.problems.length > 0 || !source || !sink || validStages.length !== stages.length || validAfter.length !== after.length) {
     throw report.error();
   }
-  return { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger };
+  return { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger, after: validAfter };
 }
 
 /** Validates flag values for a verb against the same schema as the YAML block; `positional` is the option given as an argument. */

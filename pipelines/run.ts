@@ -21,6 +21,8 @@ export interface RunStats {
   interrupted: boolean;
   /** The source or a stage failed partway: the sink finished the rows that reached it, then the run failed with it. */
   failedPartway: boolean;
+  /** An `after:` step (diff) found the run's effect short of what was asked. */
+  unproven: boolean;
 }
 
 /** Enough to find the rows to fix in a big run, few enough to keep the summary readable. */
@@ -34,7 +36,7 @@ export interface RunPlan {
 }
 
 export function emptyStats(): RunStats {
-  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, invalidExamples: [], warningsByCode: {}, elapsedMs: 0, interrupted: false, failedPartway: false };
+  return { read: 0, merged: 0, written: 0, failed: 0, skipped: 0, invalidRows: 0, invalidByCode: {}, invalidExamples: [], warningsByCode: {}, elapsedMs: 0, interrupted: false, failedPartway: false, unproven: false };
 }
 
 function count(tally: Record<string, number>, code: string): void {
@@ -138,5 +140,5 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
 
 export function exitCodeOf(stats: RunStats): number {
   if (stats.interrupted) return 130;
-  return stats.invalidRows > 0 || stats.failed > 0 ? 3 : 0;
+  return stats.invalidRows > 0 || stats.failed > 0 || stats.unproven ? 3 : 0;
 }

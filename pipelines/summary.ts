@@ -81,6 +81,7 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     elapsedMs: Math.round(stats.elapsedMs),
     rowsPerSecond: rowsPerSecond(stats),
     interrupted: stats.interrupted,
+    unproven: stats.unproven,
     ...(failure ? { error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
   })}\n`;
 }

@@ -71,7 +71,7 @@ const options = z.object({
   totpIssuer: z.string().min(1).optional().describe('Issuer shown in authenticator apps for imported TOTP factors; default: WorkOS picks one'),
 });
 
-type WorkosOptions = z.output<typeof options>;
+export type WorkosOptions = z.output<typeof options>;
 
 /** Any key works against the embedded emulator; none is needed to try authpipe out. */
 const EMBEDDED_KEY = 'sk_test_embedded';
@@ -86,10 +86,23 @@ function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {
   return { sink: 'workos', baseUrl, rate, readRate, concurrency, retries, timeout, totpIssuer };
 }
 
-function checkKey(apiKey: string | undefined, options: WorkosOptions, ctx: Context): string {
+/** The base URL the options name, else WORKOS_API_URL's, checked as the options' is when the file is. */
+function baseUrlOf(options: WorkosOptions, ctx: Context): string {
+  const baseUrl = options.baseUrl ?? ctx.env.WORKOS_API_URL?.trim() ?? '';
+  const problem = options.baseUrl === undefined ? baseUrlProblem(baseUrl) : undefined;
+  if (problem !== undefined) throw new UsageError('workos.base_url_invalid', `WORKOS_API_URL: ${problem}`);
+  return baseUrl;
+}
+
+function requireKey(apiKey: string | undefined): string {
   if (apiKey === undefined) {
     throw new UsageError('workos.missing_key', 'no WorkOS API key: set WORKOS_API_KEY (or WORKOS_SECRET_KEY), or apiKey in the sink options');
   }
+  return apiKey;
+}
+
+function checkKey(given: string | undefined, options: WorkosOptions, ctx: Context): string {
+  const apiKey = requireKey(given);
   if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) {
     throw new UsageError(
       'workos.live_key_refused',
@@ -124,10 +137,37 @@ function openExistingLedger(file: string): Ledger | null {
   }
 }
 
-async function startEmbeddedEmulator() {
-  // Only the embedded mode needs the emulator: loaded on demand, a sink never depends on it otherwise.
-  const { startWorkosEmulator } = await import('../emulators/workos/server.ts');
-  return startWorkosEmulator({ record: false });
+/** The run's embedded emulator: the sink writes to it, and the `after:` steps read from it before it is gone. */
+function embeddedEmulator(ctx: Context) {
+  return ctx.shared(EMBEDDED, async () => {
+    // Only the embedded mode needs the emulator: loaded on demand, a sink never depends on it otherwise.
+    const { startWorkosEmulator } = await import('../emulators/workos/server.ts');
+    return startWorkosEmulator({ record: false });
+  });
+}
+
+/** WorkOS for reads alone (the diff), reached as the sink's options say; `close` ends its budget and connections. */
+export async function readingApi(options: WorkosOptions, ctx: Context): Promise<{ api: WorkosApi; server: string; close(): void }> {
+  const baseUrl = baseUrlOf(options, ctx);
+  const apiKey = apiKeyOf(options, baseUrl, ctx);
+  ctx.log.redact(apiKey);
+  const key = requireKey(apiKey);
+  const emulator = baseUrl === EMBEDDED ? await embeddedEmulator(ctx) : null;
+  const transport = createTransport();
+  const api = new WorkosApi({
+    sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
+    writes: null,
+    reads: parseBudget(options.readRate),
+    retries: options.retries,
+    maxOutageMs: options.maxOutage,
+    log: ctx.log,
+    signal: ctx.signal,
+  });
+  const close = () => {
+    api.close();
+    transport.close();
+  };
+  return { api, server: emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator', close };
 }
 
 function summary(rows: RowWriter, ledger: Ledger): string {
@@ -213,11 +253,9 @@ export const workosSink = defineSink({
   summary: 'Writes users, organizations, memberships and TOTP factors to WorkOS under a rate budget, exactly once, resumable from the ledger.',
   options,
   async create(options, ctx): Promise<SinkWriter> {
-    const baseUrl = options.baseUrl ?? ctx.env.WORKOS_API_URL?.trim() ?? '';
+    const baseUrl = baseUrlOf(options, ctx);
     const apiKey = apiKeyOf(options, baseUrl, ctx);
     ctx.log.redact(apiKey);
-    const problem = options.baseUrl === undefined ? baseUrlProblem(baseUrl) : undefined;
-    if (problem !== undefined) throw new UsageError('workos.base_url_invalid', `WORKOS_API_URL: ${problem}`);
     if (ctx.dryRun) return planner(options, ctx, apiKey);
     const key = checkKey(apiKey, options, ctx);
     if (ctx.ledgerPath === undefined) {
@@ -225,7 +263,7 @@ export const workosSink = defineSink({
     }
     const ledger = openLedger(ctx.ledgerPath);
     return async (records): Promise<SinkResult> => {
-      const emulator = baseUrl === EMBEDDED ? await startEmbeddedEmulator() : null;
+      const emulator = baseUrl === EMBEDDED ? await embeddedEmulator(ctx) : null;
       const transport = createTransport();
       const budgets = { write: parseBudget(options.rate), read: parseBudget(options.readRate) };
       // The embedded emulator is a new server each run, with budgets of its own: nothing carries over to it.
@@ -267,7 +305,6 @@ export const workosSink = defineSink({
           api?.close();
           transport.close();
           ledger.close();
-          await emulator?.close();
         }
       }
       const { notValidated } = rows.counts;

@@ -77,6 +77,22 @@ export interface FactorRecord {
   secretHash: string | null;
 }
 
+export interface LedgerMembership {
+  userKey: string;
+  orgKey: string;
+  roles: string[];
+  state: MembershipRecord['state'];
+  workosUserId: string | null;
+  workosOrgId: string | null;
+}
+
+export interface LedgerFactor {
+  userKey: string;
+  state: FactorRecord['state'];
+  workosFactorId: string | null;
+  workosUserId: string | null;
+}
+
 export interface OrgRecord {
   workosOrgId: string;
   name: string | null;
@@ -350,6 +366,53 @@ export class Ledger {
     }
   }
 
+  /** Every membership the source asked for, with the WorkOS ids of its user and organization where known, a page at a time. */
+  *memberships(): Generator<LedgerMembership> {
+    this.commitQueued();
+    const page = this.db.prepare(
+      `SELECT m.user_key, m.org_key, m.roles, m.state, r.workos_user_id, o.workos_org_id FROM memberships m
+       LEFT JOIN rows r ON r.key = m.user_key LEFT JOIN orgs o ON o.key = m.org_key
+       WHERE (m.user_key, m.org_key) > (?, ?) ORDER BY m.user_key, m.org_key LIMIT ${PAGE_SIZE}`,
+    );
+    let after = ['', ''];
+    for (;;) {
+      const rows = page.all(...after) as { user_key: string; org_key: string; roles: string; state: MembershipRecord['state']; workos_user_id: string | null; workos_org_id: string | null }[];
+      for (const row of rows) {
+        yield { userKey: row.user_key, orgKey: row.org_key, roles: JSON.parse(row.roles) as string[], state: row.state, workosUserId: row.workos_user_id, workosOrgId: row.workos_org_id };
+      }
+      if (rows.length < PAGE_SIZE) return;
+      const last = rows[rows.length - 1] as { user_key: string; org_key: string };
+      after = [last.user_key, last.org_key];
+    }
+  }
+
+  /** Every TOTP factor the source asked for, with the WorkOS id of its user where known, a page at a time. */
+  *factors(): Generator<LedgerFactor> {
+    this.commitQueued();
+    const page = this.db.prepare(
+      `SELECT f.user_key, f.state, f.workos_factor_id, r.workos_user_id FROM factors f LEFT JOIN rows r ON r.key = f.user_key
+       WHERE f.user_key > ? ORDER BY f.user_key LIMIT ${PAGE_SIZE}`,
+    );
+    let after = '';
+    for (;;) {
+      const rows = page.all(after) as { user_key: string; state: FactorRecord['state']; workos_factor_id: string | null; workos_user_id: string | null }[];
+      for (const row of rows) yield { userKey: row.user_key, state: row.state, workosFactorId: row.workos_factor_id, workosUserId: row.workos_user_id };
+      if (rows.length < PAGE_SIZE) return;
+      after = (rows[rows.length - 1] as { user_key: string }).user_key;
+    }
+  }
+
+  /** The WorkOS ids of the organizations the ledger resolved. */
+  orgIds(): string[] {
+    return this.db.prepare('SELECT DISTINCT workos_org_id FROM orgs ORDER BY workos_org_id').pluck().all() as string[];
+  }
+
+  /** Whether the last run ended (it may have been interrupted, or failed, but it was not killed or still going). */
+  lastRunEnded(): boolean {
+    const row = this.db.prepare('SELECT ended_at FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null } | undefined;
+    return row === undefined || row.ended_at !== null;
+  }
+
   status(): LedgerStatus {
     this.commitQueued();
     const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
@@ -464,6 +527,16 @@ export class Ledger {
 
   rowFailed(key: string, error: RowError<CallErrorClass>): void {
     this.enqueue(key, () => this.statements.rowState.run({ key, state: 'failed', errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }));
+  }
+
+  /**
+   * A diff found a `done` row short in WorkOS: it becomes failed/retryable, so the next run or a replay takes it up
+   * again. `lost`: WorkOS has no user with its id (looked up, else created, again); `changes`: the fields to update.
+   */
+  diffFound(key: string, error: RowError<'retryable'>, lost: boolean, changes: UserChanges | null): void {
+    this.enqueue(key, () =>
+      this.statements.diffFound.run({ key, code: error.code, message: error.message, lost: lost ? 1 : 0, changes: jsonOrNull(changes), at: this.batchTime }),
+    );
   }
 
   /** The run stopped before the row's create could have reached WorkOS. */
@@ -668,6 +741,11 @@ function prepare(db: Database.Database) {
     userWritten: () => db.prepare('UPDATE rows SET workos_user_id = ?, pending_update = NULL, updated_at = ? WHERE key = ?'),
     rowDone: () => db.prepare(
       "UPDATE rows SET state = 'done', workos_user_id = ?, pending_update = NULL, error_class = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE key = ?",
+    ),
+    diffFound: () => db.prepare(
+      `UPDATE rows SET state = 'failed', error_class = 'retryable', error_code = @code, error_message = @message,
+         workos_user_id = CASE WHEN @lost THEN NULL ELSE workos_user_id END, pending_update = @changes, updated_at = @at
+       WHERE key = @key AND state = 'done'`,
     ),
     rowState: () => db.prepare('UPDATE rows SET state = @state, error_class = @errorClass, error_code = @code, error_message = @message, updated_at = @at WHERE key = @key'),
     orgResolved: () => db.prepare(

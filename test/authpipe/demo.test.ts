@@ -13,6 +13,9 @@ test('the demo pipeline imports the bundled fixtures into the embedded emulator 
   assert.match(result.stderr, /workos: 17 written \(17 created, 0 updated, 0 already in WorkOS, 0 completed\), 0 unchanged, 4 invalid recorded/);
   assert.match(result.stderr, /^ {2}read {6}21 /m);
   assert.match(result.stderr, /^ {2}written {3}17$/m);
+  // The after: step proves it landed, in the emulator the run wrote to.
+  assert.match(result.stderr, /^diff: 17 users of the ledger looked for at the embedded emulator: 17 in WorkOS as sent, 0 missing/m);
+  assert.match(result.stderr, /^diff: memberships 7 of 7 as sent .*; TOTP factors 2 of 2$/m);
 });
 
 test('with --json, stderr holds the summary alone (no progress or info lines), for a script to parse whole', async () => {

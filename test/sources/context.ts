@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Context } from '../../pipelines/component.ts';
+import { sharedResources, type Context } from '../../pipelines/component.ts';
 import { createLogger } from '../../pipelines/log.ts';
 
 /** A fresh folder under the system temp folder, removed when the test process exits. */
@@ -13,7 +13,7 @@ export function tempDir(): string {
 }
 
 export function contextIn(baseDir: string, signal: AbortSignal = new AbortController().signal): Context {
-  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, incomplete: new AbortController(), dryRun: false, live: false };
+  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared };
 }
 
 /** Writes `content` to `name` in a fresh temp folder and returns the folder and the file's absolute path. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Context } from '../../pipelines/component.ts';
+import { sharedResources, type Context } from '../../pipelines/component.ts';
 import { createLogger } from '../../pipelines/log.ts';
 import type { Envelope, OrgRef } from '../../pipelines/record.ts';
 import { dedupeStage } from '../../stages/dedupe.ts';
 
-const ctx: Context = { baseDir: '.', env: {}, log: createLogger({ quiet: true }), signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false };
+const ctx: Context = { baseDir: '.', env: {}, log: createLogger({ quiet: true }), signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared };
 
 function row(line: number, externalId: string, orgs: OrgRef[], firstName = 'Ana'): Envelope {
   return { seq: line - 1, key: `ext:${externalId}`, origin: { file: 'users.csv', line }, user: { email: `${externalId}@example.com`, externalId, firstName, orgs }, issues: [] };

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { WorkOS } from '@workos-inc/node';
-import type { Context, SinkResult } from '../../../pipelines/component.ts';
+import { sharedResources, type Context, type SinkResult } from '../../../pipelines/component.ts';
 import { createLogger, type Logger } from '../../../pipelines/log.ts';
 import { keyOf, type Envelope, type UserDraft } from '../../../pipelines/record.ts';
 import { workosSink } from '../../../sinks/workos.ts';
@@ -49,7 +49,7 @@ export function sinkContext(overrides: Partial<Context> = {}, ledgerPath = path.
       return true;
     },
   });
-  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, ledgerPath, ...overrides };
+  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, ledgerPath, ...overrides };
   return { ctx, lines, ledgerPath };
 }
 

@@ -1,0 +1,121 @@
+// `after: [{ use: diff }]` and `authpipe diff`: proves, once a run is done, that every user its ledger holds landed in
+// WorkOS as sent (sinks/workos/diff.ts compares), says so on stderr, and lists every difference in a report.
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import { defineAfter, outputPath, type Context } from '../pipelines/component.ts';
+import { openLedger } from '../state/ledger.ts';
+import { readingApi, workosSink, type WorkosOptions } from './workos.ts';
+import { diffLedger, emptyDiffCounts, hasDifferences, type DiffCounts, type Difference } from './workos/diff.ts';
+import { openOutput } from './output.ts';
+
+const options = z.object({
+  report: outputPath()
+    .optional()
+    .describe(
+      'NDJSON file listing every difference, one per line (user_missing, user_mismatched with the fields that differ, user_unknown, membership_missing, membership_roles, factor_missing); - for stdout. Holds emails and names, no password hash; created readable by its owner only. Default: the summary alone',
+    ),
+});
+
+export type DiffOptions = z.output<typeof options>;
+
+/** Enough to see what kind of difference there is, few enough to read. */
+const MAX_EXAMPLES = 10;
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+function example(difference: Difference): string {
+  switch (difference.kind) {
+    case 'user_missing':
+      return `${difference.key}: not in WorkOS (ledger: ${difference.state}${difference.workosUserWithEmail === undefined ? '' : `; WorkOS has its email as ${difference.workosUserWithEmail}`})`;
+    case 'user_mismatched':
+      return `${difference.key}: WorkOS user ${difference.workosUserId} differs in ${difference.fields.map((field) => field.field).join(', ')}`;
+    case 'user_unknown':
+      return `WorkOS user ${difference.workosUserId}: no row of the ledger`;
+    case 'membership_missing':
+      return `${difference.key}: no membership in ${difference.org}`;
+    case 'membership_roles':
+      return `${difference.key}: membership in ${difference.org} has roles ${difference.workosRoles.join(', ') || '(none)'}, not ${difference.roles.join(', ')}`;
+    case 'factor_missing':
+      return `${difference.key}: no TOTP factor`;
+  }
+}
+
+/** The diff's outcome for people, a line per kind of thing compared. */
+export function diffSummary(counts: DiffCounts, server: string): string[] {
+  const fields = Object.entries(counts.mismatchedFields).map(([field, count]) => `${field} ${count}`);
+  const users = [
+    `${counts.landed} in WorkOS as sent`,
+    `${counts.missing} missing`,
+    `${counts.mismatched} with other values${fields.length > 0 ? ` (${fields.join(', ')})` : ''}`,
+  ];
+  const { memberships, factors } = counts;
+  return [
+    `diff: ${plural(counts.expected, 'user')} of the ledger looked for at ${server}: ${users.join(', ')}; ${counts.invalid} invalid rows were never sent`,
+    `diff: memberships ${memberships.expected - memberships.missing - memberships.otherRoles} of ${memberships.expected} as sent (${memberships.missing} missing, ${memberships.otherRoles} with other roles); TOTP factors ${factors.expected - factors.missing} of ${factors.expected}`,
+    `diff: ${plural(counts.workosUsers, 'WorkOS user')} read, ${counts.unknown} of them not from the ledger (there before, or made another way)`,
+  ];
+}
+
+/**
+ * Compares the ledger at `ledgerPath` with the WorkOS `connection` names, writes the report, and tells people.
+ * Resolves the counts; the caller decides the exit code (hasDifferences).
+ */
+export async function runDiff(ledgerPath: string, connection: WorkosOptions, report: string | undefined, ctx: Context): Promise<DiffCounts> {
+  const counts = emptyDiffCounts();
+  // Written as well as read: what WorkOS lacks is recorded for the next run or a replay to send again.
+  const ledger = openLedger(ledgerPath);
+  const { api, server, close } = await readingApi(connection, ctx);
+  const examples: string[] = [];
+  try {
+    if (!ledger.lastRunEnded()) {
+      ctx.log.warn(`diff: the ledger's last run did not end (killed, or still running): rows it had not read yet are not in the ledger, so not compared`);
+    }
+    ctx.log.info(`diff: reading WorkOS at ${server} and comparing it with ledger ${ledger.file}`);
+    const differences = diffLedger(api, ledger, counts, { onStep: (message) => ctx.log.info(message) });
+    const seen = (difference: Difference) => {
+      if (examples.length < MAX_EXAMPLES && difference.kind !== 'user_unknown') examples.push(example(difference));
+    };
+    async function* lines(): AsyncGenerator<string> {
+      for await (const difference of differences) {
+        seen(difference);
+        yield `${JSON.stringify(difference)}\n`;
+      }
+    }
+    if (report === undefined) {
+      for await (const difference of differences) seen(difference);
+    } else {
+      const output = await openOutput(report, ctx);
+      // Every line is one finding; a report with none replaces an older one all the same.
+      await output.finish(pipeline(lines(), output.stream, { end: output.end }), () => 1);
+    }
+  } finally {
+    close();
+    ledger.close();
+  }
+  for (const line of diffSummary(counts, server)) ctx.log.info(line);
+  if (hasDifferences(counts)) {
+    const where = report === undefined ? 'give a report file (report: in the after step, --report for the verb) to list them all' : `every one is in ${report === '-' ? 'the report on stdout' : report}`;
+    ctx.log.warn(
+      `diff: WorkOS does not hold everything the ledger sent; for example:\n  ${examples.join('\n  ')}\n${where}. ` +
+        `Rows the ledger had as done are now failed/retryable (diff.* codes): the next run, or \`authpipe replay --ledger ${ledgerPath}\`, sends them again`,
+    );
+  } else if (counts.expected > 0) {
+    ctx.log.info(`diff: every user, membership and factor of the ledger is in WorkOS as sent`);
+  }
+  return counts;
+}
+
+export const diffStep = defineAfter({
+  name: 'diff',
+  summary:
+    'After the run, proves that it landed: looks for every user of the ledger in WorkOS (listed, a hundred a call, under the read budget) and compares it with what was sent, with its memberships and TOTP factor. Differences make the exit code 3. Needs the workos sink and a ledger.',
+  options,
+  problem(sink, ledger) {
+    if (sink.component !== workosSink) return `diff compares WorkOS with the ledger of a workos sink; this pipeline's sink is ${sink.component.name}`;
+    return ledger === undefined ? 'diff compares WorkOS with the ledger: set `ledger:` in the pipeline file' : undefined;
+  },
+  async run(options, ctx, sink) {
+    if (ctx.ledgerPath === undefined) return false;
+    return hasDifferences(await runDiff(ctx.ledgerPath, sink.options as WorkosOptions, options.report, ctx));
+  },
+});

@@ -1,0 +1,107 @@
+// `authpipe diff` and `after: [{ use: diff }]` as a user runs them: the proof after an import, its exit code and
+// report, and the mistakes it refuses.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { emulatorFor } from '../emulators/workos/harness.ts';
+import { sdkFor } from '../sinks/workos/harness.ts';
+import { tempDir } from '../sources/context.ts';
+import { root, runCli } from './cli.ts';
+
+test('diff after an import exits 0; once a user is deleted in WorkOS it exits 3 and its report names the user', async (t) => {
+  const emulator = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'clerk.db');
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  const imported = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(imported.code, 3, imported.stderr);
+
+  // The server comes from the ledger's last run, not from the environment.
+  const clean = await runCli(['diff', '--ledger', ledger], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: 'http://127.0.0.1:9' } });
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.match(clean.stderr, /diff: 17 users of the ledger looked for at http:\/\/127\.0\.0\.1:\d+: 17 in WorkOS as sent, 0 missing, 0 with other values; 4 invalid rows were never sent/);
+
+  const gone = emulator.store.userByEmail('ana@example.com');
+  await sdkFor(emulator).userManagement.deleteUser(gone?.id ?? '');
+  const found = await runCli(['diff', '--ledger', ledger, '--report', '-', '--json'], { env });
+  assert.equal(found.code, 3, found.stderr);
+  const [difference, ...others] = found.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(others.map((other) => other.kind), ['membership_missing', 'membership_missing']);
+  assert.deepEqual(difference, { kind: 'user_missing', key: difference?.key, email: 'ana@example.com', state: 'done', workosUserId: gone?.id });
+  const counts = JSON.parse(found.stderr.trim().split('\n').at(-1) ?? '') as { missing: number; memberships: { missing: number } };
+  assert.deepEqual([counts.missing, counts.memberships.missing], [1, 2]);
+  assert.match(found.stderr, /the next run, or `authpipe replay --ledger .*clerk\.db`, sends them again/);
+
+  // What the diff found is in the ledger: a replay creates the user again with its memberships, and the proof holds.
+  const replayed = await runCli(['replay', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(replayed.code, 0, replayed.stderr);
+  const again = emulator.store.userByEmail('ana@example.com');
+  assert.notEqual(again, undefined);
+  assert.equal(emulator.store.membershipsOfUser(again?.id ?? '').length, 2);
+  const proof = await runCli(['diff', '--ledger', ledger], { env });
+  assert.equal(proof.code, 0, proof.stderr);
+});
+
+test('diff on a ledger of the embedded emulator says the emulator is gone with its run and how to prove such a run', async () => {
+  const ledger = path.join(tempDir(), 'demo.db');
+  await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--quiet'], { env: { WORKOS_API_URL: '' } });
+  const result = await runCli(['diff', '--ledger', ledger]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /embedded emulator, which is gone with its run.*after: \[\{ use: diff \}\]/);
+});
+
+test('a pipeline run again after a user was deleted in WorkOS skips every row, and its after: diff finds the user missing: exit 3, after the summary', async (t) => {
+  const emulator = await emulatorFor(t);
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'users.csv'), 'email,first_name\nana@example.com,Ana\nbo@example.com,Bo\n');
+  const pipeline = path.join(dir, 'import.yaml');
+  writeFileSync(
+    pipeline,
+    [
+      'version: 1',
+      'name: import',
+      'source: { use: csv, path: users.csv }',
+      'stages: [{ use: map, fields: { email: email, firstName: first_name } }]',
+      'sink: { use: workos }',
+      'ledger: import.db',
+      'after: [{ use: diff, report: diff.ndjson }]',
+    ].join('\n'),
+  );
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  const first = await runCli(['run', pipeline], { env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /diff: every user, membership and factor of the ledger is in WorkOS as sent/);
+
+  await sdkFor(emulator).userManagement.deleteUser(emulator.store.userByEmail('bo@example.com')?.id ?? '');
+  const again = await runCli(['run', pipeline], { env });
+  assert.equal(again.code, 3, again.stderr);
+  assert.match(again.stderr, /^ {2}skipped {3}2$/m);
+  assert.ok(again.stderr.indexOf('import: finished') < again.stderr.indexOf('diff: 2 users'), again.stderr);
+  assert.match(again.stderr, /diff: 2 users of the ledger looked for at .*: 1 in WorkOS as sent, 1 missing/);
+  assert.match(readFileSync(path.join(dir, 'diff.ndjson'), 'utf8'), /^\{"kind":"user_missing","key":"email:bo@example.com"/);
+
+  // The next run creates the user again; with --json, the diff's outcome is in the summary, still the last line.
+  const fixed = await runCli(['run', pipeline, '--json'], { env });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  const summary = JSON.parse(fixed.stderr.trim().split('\n').at(-1) ?? '') as { written: number; skipped: number; unproven: boolean; exitCode: number };
+  assert.deepEqual([summary.written, summary.skipped, summary.unproven, summary.exitCode], [1, 1, false, 0]);
+  await sdkFor(emulator).userManagement.deleteUser(emulator.store.userByEmail('ana@example.com')?.id ?? '');
+  const unproven = await runCli(['run', pipeline, '--json'], { env });
+  assert.equal(unproven.code, 3, unproven.stderr);
+  assert.match(unproven.stderr, /^warning: diff: WorkOS does not hold everything the ledger sent/m);
+  assert.deepEqual(JSON.parse(unproven.stderr.trim().split('\n').at(-1) ?? ''), { ...JSON.parse(unproven.stderr.trim().split('\n').at(-1) ?? ''), unproven: true, exitCode: 3 });
+});
+
+test('check refuses an after: diff behind a file sink, and an unknown after: step with a did-you-mean, at their lines', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'users.csv'), 'email\nana@example.com\n');
+  const pipeline = path.join(dir, 'wrong.yaml');
+  writeFileSync(
+    pipeline,
+    ['version: 1', 'name: wrong', 'source: { use: csv, path: users.csv }', 'sink: { use: ndjson, path: out.ndjson }', 'after:', '  - { use: diff }', '  - { use: dif }'].join('\n'),
+  );
+  const result = await runCli(['check', pipeline], { cwd: root });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /wrong\.yaml:6:\d+: diff compares WorkOS with the ledger of a workos sink; this pipeline's sink is ndjson/);
+  assert.match(result.stderr, /wrong\.yaml:7:\d+: unknown after "dif" \(did you mean "diff"\?\)/);
+});
