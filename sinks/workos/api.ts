@@ -163,7 +163,7 @@ export class WorkosApi {
   async retryAfter(failure: Failure, retry: number): Promise<boolean> {
     if (failure.errorClass !== 'retryable') return false;
     if (retry < this.retries) {
-      await this.wait(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
+      await this.delay(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
       return true;
     }
     const failedAt = performance.now();
@@ -181,7 +181,8 @@ export class WorkosApi {
     return true;
   }
 
-  private async wait(ms: number): Promise<void> {
+  /** Waits `ms`, or throws Interrupted at a stop. */
+  async delay(ms: number): Promise<void> {
     try {
       await sleep(ms, undefined, { signal: this.settings.signal });
     } catch {

@@ -55,11 +55,18 @@ export function retryAfterMs(error: RateLimitExceededException): number | null {
 
 /**
  * The user already exists: 400 user_creation_error with an email_not_available or external_id_already_used
- * sub-code, or a 409 from older servers. A bare user_creation_error is a different problem.
+ * sub-code, or a 409 from older servers (with a JSON body or not). A bare user_creation_error is a different problem.
+ * WorkOS-compatible servers say it in other shapes too: the code at the top of a 400, or a 422 (whose sub-codes the
+ * SDK keeps only in the message).
  */
 export function isDuplicateUser(error: unknown): boolean {
-  if (statusOf(error) === 409) return true;
-  return error instanceof BadRequestException && error.code === 'user_creation_error' && subCodes(error.errors).some((code) => DUPLICATE_USER_CODES.has(code));
+  if (statusOf(error) === 409 || unparsedStatus(error) === 409) return true;
+  if (error instanceof BadRequestException) {
+    return DUPLICATE_USER_CODES.has(error.code ?? '') || (error.code === 'user_creation_error' && subCodes(error.errors).some((code) => DUPLICATE_USER_CODES.has(code)));
+  }
+  if (error instanceof UnprocessableEntityException) return [...DUPLICATE_USER_CODES].some((code) => error.code === code || error.message.includes(code));
+  if (error instanceof GenericServerException && error.status === 400) return DUPLICATE_USER_CODES.has(String((error.rawData as { code?: unknown } | null)?.code));
+  return false;
 }
 
 /** A wrong API key fails every call alike, so the run stops instead of failing each row. */
@@ -82,17 +89,43 @@ function byStatus(status: number, code: string, message: string): Failure {
   return { errorClass: retryableStatus(status) ? 'retryable' : 'permanent', code, message, status };
 }
 
+/**
+ * The HTTP status of an answer whose body was not JSON: the SDK throws a ParseError carrying it, bare for a 2xx and
+ * wrapped as the cause of an "Unexpected error" otherwise.
+ */
+function unparsedStatus(error: unknown): number | null {
+  const parseError = error instanceof Error && error.name !== 'ParseError' ? error.cause : error;
+  const { name, rawStatus } = (parseError ?? {}) as { name?: unknown; rawStatus?: unknown };
+  return name === 'ParseError' && typeof rawStatus === 'number' ? rawStatus : null;
+}
+
+function unparsed(status: number): Failure {
+  // A duplicate or an existing membership, said in a plain-text or HTML body: a conflict all the same.
+  if (status === 409) return { errorClass: 'permanent', code: 'conflict', message: 'WorkOS answered 409 (conflict) with a body that is not JSON', status };
+  // A 2xx the SDK could not read (cut short, not JSON) may have taken effect: retried after a lookup, like a timeout.
+  if (status >= 200 && status < 300) {
+    return { errorClass: 'retryable', code: 'invalid_response', message: `WorkOS answered ${status} with a body that is not JSON (the call may have taken effect)`, status: null, foreign: true };
+  }
+  // A gateway's error page in front of the real API (500, 502, 503, 504) is an ordinary outage; any other page (a
+  // web server's 404, or its 501 for a POST it does not handle) is not WorkOS's answer.
+  const failure = byStatus(status, `http_${status}`, `WorkOS answered ${status} with a body that is not JSON`);
+  // Retryable either way: it says nothing of the row, and the right server may answer it later.
+  return OUTAGE_PAGES.has(status) ? failure : { ...failure, errorClass: 'retryable', foreign: true };
+}
+
 /** The SDK wraps what is not an HTTP error answer (network failure, non-JSON body) as "Unexpected error". */
 function unexpected(error: Error): Failure {
-  const cause = error.cause as { name?: unknown; rawStatus?: unknown; message?: unknown } | undefined;
-  if (cause?.name === 'ParseError' && typeof cause.rawStatus === 'number') {
-    // A gateway's error page in front of the real API (500, 502, 503, 504) is an ordinary outage; any other page (a
-    // web server's 404, or its 501 for a POST it does not handle) is not WorkOS's answer.
-    const failure = byStatus(cause.rawStatus, `http_${cause.rawStatus}`, `WorkOS answered ${cause.rawStatus} with a body that is not JSON`);
-    // Retryable either way: it says nothing of the row, and the right server may answer it later.
-    return OUTAGE_PAGES.has(cause.rawStatus) ? failure : { ...failure, errorClass: 'retryable', foreign: true };
-  }
-  return { errorClass: 'retryable', code: 'network_error', message: innermostMessage(error), status: null };
+  const status = unparsedStatus(error);
+  return status === null ? { errorClass: 'retryable', code: 'network_error', message: innermostMessage(error), status: null } : unparsed(status);
+}
+
+/**
+ * Whether a failed call may still have taken effect: no answer came in time, the connection broke after the request
+ * went out, or a 2xx could not be read. A connection never made (refused, a name not found) sent nothing.
+ */
+export function mayHaveLanded(failure: Failure): boolean {
+  if (failure.code === 'timeout' || failure.code === 'invalid_response') return true;
+  return failure.code === 'network_error' && !/^connect |ENOTFOUND|EAI_AGAIN/.test(failure.message);
 }
 
 /** A network failure's innermost cause says what happened (`connect ECONNREFUSED 127.0.0.1:1`), not `fetch failed`. */
@@ -149,6 +182,8 @@ function classifyAnswer(error: unknown): Failure {
   }
   if (error instanceof Error && error.name === 'ConflictException') return { errorClass: 'permanent', code: 'conflict', message: error.message, status: 409 };
   if (error instanceof Error && error.message.startsWith('Unexpected error') && error.cause !== undefined) return unexpected(error);
+  const status = unparsedStatus(error);
+  if (status !== null) return unparsed(status);
   // A 2xx answer without JSON makes the SDK's deserializer read a property of null.
   if (error instanceof TypeError) {
     return { errorClass: 'retryable', code: 'invalid_response', message: `WorkOS answered without the expected JSON body (${error.message})`, status: null, foreign: true };

@@ -33,12 +33,20 @@ async function setRoles(api: WorkosApi, membershipId: string, roles: string[]): 
   await api.idempotent('write', () => api.sdk.userManagement.updateOrganizationMembership(membershipId, roleOptions(roles)));
 }
 
+/**
+ * WorkOS's official emulator answers an existing membership 409 (workos-api.md §6; WorkOS itself documents nothing);
+ * other servers say it with a 400 or 422 whose code says "already exists".
+ */
+function isExistingMembership(failure: Failure): boolean {
+  return failure.status === 409 || ((failure.status === 400 || failure.status === 422) && /already_exists|already_a_member|membership_exists/.test(failure.code));
+}
+
 async function createMembership(api: WorkosApi, userId: string, organizationId: string, roles: string[]): Promise<string> {
   const { userManagement } = api.sdk;
   try {
     return (await api.idempotent('write', () => userManagement.createOrganizationMembership({ userId, organizationId, ...roleOptions(roles) }))).id;
   } catch (error) {
-    if (!(error instanceof CallFailed && error.failure.status === 409)) throw error;
+    if (!(error instanceof CallFailed && isExistingMembership(error.failure))) throw error;
   }
   // Already a member: from an earlier attempt whose answer was lost, or from before the migration.
   const listed = await api.idempotent('read', () => userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active', 'pending'] }));

@@ -2,7 +2,7 @@
 // external id, then a create. Rows that need an org while it is being resolved wait for that one resolution.
 import { createHash } from 'node:crypto';
 import type { OrgRef } from '../../pipelines/record.ts';
-import type { Ledger } from '../../state/ledger.ts';
+import type { Ledger, OrgRecord } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
 import { CallFailed, isNotFound } from './classify.ts';
 
@@ -17,6 +17,10 @@ export function orgKeyOf(org: OrgRef): string | null {
 function idempotencyKeyOf(orgKey: string): string {
   return `authpipe-org-${createHash('sha256').update(orgKey).digest('base64url')}`;
 }
+
+/** Lookups of an organization WorkOS refused to create as existing: at once, then after a second, each twice as late. */
+const EXISTING_LOOKUPS = 3;
+const EXISTING_LOOKUP_BASE_MS = 1000;
 
 export class OrgResolver {
   private readonly resolutions = new Map<string, Promise<string>>();
@@ -66,13 +70,10 @@ export class OrgResolver {
   private async lookUpOrCreate(org: OrgRef, externalId: string, orgKey: string): Promise<string> {
     const known = this.ledger.org(orgKey);
     if (known !== undefined && !this.stale.has(known.workosOrgId)) return known.workosOrgId;
-    const { organizations } = this.api.sdk;
-    try {
-      const found = await this.api.idempotent('read', () => organizations.getOrganizationByExternalId(encodeURIComponent(externalId)));
-      this.ledger.orgResolved(orgKey, { workosOrgId: found.id, name: found.name });
-      return found.id;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+    const found = await this.lookUp(externalId);
+    if (found !== null) {
+      this.ledger.orgResolved(orgKey, found);
+      return found.workosOrgId;
     }
     const name = org.name;
     if (name === undefined) {
@@ -83,8 +84,44 @@ export class OrgResolver {
         status: 404,
       });
     }
-    const created = await this.api.idempotent('write', () => organizations.createOrganization({ name, externalId }, { idempotencyKey: idempotencyKeyOf(orgKey) }));
-    this.ledger.orgResolved(orgKey, { workosOrgId: created.id, name: created.name });
-    return created.id;
+    const { organizations } = this.api.sdk;
+    try {
+      const created = await this.api.idempotent('write', () => organizations.createOrganization({ name, externalId }, { idempotencyKey: idempotencyKeyOf(orgKey) }));
+      this.ledger.orgResolved(orgKey, { workosOrgId: created.id, name: created.name });
+      return created.id;
+    } catch (error) {
+      if (!(error instanceof CallFailed && error.failure.code === 'external_id_already_used')) throw error;
+    }
+    // Made meanwhile (by another process, or by a create whose answer was lost on a server that ignores the
+    // idempotency key), or not listed yet where lookups lag behind writes: looked up again, later each time.
+    for (let lookup = 0; lookup < EXISTING_LOOKUPS; lookup++) {
+      if (lookup > 0) await this.api.delay(EXISTING_LOOKUP_BASE_MS * 2 ** (lookup - 1));
+      const existing = await this.lookUp(externalId);
+      if (existing !== null) {
+        this.ledger.orgResolved(orgKey, existing);
+        return existing.workosOrgId;
+      }
+    }
+    throw new CallFailed({
+      errorClass: 'retryable',
+      code: 'organization_not_found',
+      message: `WorkOS refused to create organization ${JSON.stringify(externalId)} as existing (external_id_already_used), but its external id finds none yet; the next run or a replay looks again`,
+      status: null,
+    });
+  }
+
+  /** The organization with this external id, or null; a failure says it was the lookup that failed. */
+  private async lookUp(externalId: string): Promise<OrgRecord | null> {
+    const { organizations } = this.api.sdk;
+    try {
+      const found = await this.api.idempotent('read', () => organizations.getOrganizationByExternalId(encodeURIComponent(externalId)));
+      return { workosOrgId: found.id, name: found.name };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      if (error instanceof CallFailed) {
+        throw new CallFailed({ ...error.failure, message: `looking up organization ${JSON.stringify(externalId)} by external id: ${error.failure.message}` });
+      }
+      throw error;
+    }
   }
 }

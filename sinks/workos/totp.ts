@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { normalizeTotpSecret } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed, withoutUserSecrets } from './classify.ts';
+import { CallFailed, mayHaveLanded, withoutUserSecrets } from './classify.ts';
 
 export interface TotpFactor {
   userKey: string;
@@ -23,6 +23,22 @@ async function totpFactorIds(api: WorkosApi, userId: string): Promise<string[]> 
 
 async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | null> {
   return (await totpFactorIds(api, userId))[0] ?? null;
+}
+
+/** Lookups of a factor whose enrolment may have landed before it is sent again: at once, then after a second, then two. */
+const LANDED_LOOKUPS = 3;
+const LANDED_LOOKUP_BASE_MS = 1000;
+
+/**
+ * The factor an enrolment whose answer was lost (the connection broke once it was sent) may have made. A server whose
+ * lists lag behind its writes may not show it at once, and enrolling again would give the user two factors.
+ */
+async function findLandedFactor(api: WorkosApi, userId: string): Promise<string | null> {
+  for (let lookup = 0; ; lookup++) {
+    const found = await findTotpFactor(api, userId);
+    if (found !== null || lookup + 1 >= LANDED_LOOKUPS) return found;
+    await api.delay(LANDED_LOOKUP_BASE_MS * 2 ** lookup);
+  }
 }
 
 /** Tells two secrets apart without keeping another copy of either. */
@@ -77,7 +93,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
         ledger.factorFailed(factor.userKey, failure);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
       }
-      const landed = await findTotpFactor(api, factor.userId);
+      const landed = mayHaveLanded(failure) ? await findLandedFactor(api, factor.userId) : await findTotpFactor(api, factor.userId);
       if (landed !== null) {
         ledger.factorDone(factor.userKey, landed, secretHash);
         return;

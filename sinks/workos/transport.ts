@@ -5,6 +5,7 @@
 // so the answer is a small object with exactly those members.
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import zlib from 'node:zlib';
 
 export interface Transport {
   fetch: typeof fetch;
@@ -61,6 +62,24 @@ function answer(status: number, statusText: string, headers: IncomingHttpHeaders
   return response as unknown as Response;
 }
 
+/**
+ * The body as sent before its Content-Encoding. The SDK asks for none, but a server or a proxy may compress anyway,
+ * and fetch, which the SDK expects, would decode it.
+ */
+function decoded(encoding: string | undefined, body: Buffer): Buffer {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.gunzipSync(body);
+    case 'deflate':
+      return zlib.inflateSync(body);
+    case 'br':
+      return zlib.brotliDecompressSync(body);
+    default:
+      return body;
+  }
+}
+
 export function createTransport(): Transport {
   const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
@@ -88,7 +107,13 @@ export function createTransport(): Transport {
         response.on('error', fail);
         response.on('end', () => {
           signal?.removeEventListener('abort', onAbort);
-          const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          let text: string;
+          try {
+            text = decoded(response.headers['content-encoding'], chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
+          } catch (error) {
+            fail(error as Error);
+            return;
+          }
           resolve(answer(response.statusCode ?? 0, response.statusMessage ?? '', response.headers, text));
         });
       });

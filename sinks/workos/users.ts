@@ -4,7 +4,7 @@
 import { normalizeEmail, type UserDraft } from '../../pipelines/record.ts';
 import type { UserChanges } from '../../state/ledger.ts';
 import { notWorkos, type WorkosApi } from './api.ts';
-import { CallFailed, isDuplicateUser, isNotFound } from './classify.ts';
+import { CallFailed, isDuplicateUser, isNotFound, type Failure } from './classify.ts';
 import { changesBetween, createUserOptions, updateUserOptions } from './payload.ts';
 
 export interface WrittenUser {
@@ -56,13 +56,17 @@ async function findHeldUser(api: WorkosApi, user: UserDraft): Promise<HeldUser |
   if (email === undefined) return null;
   // Matched again here: a server that ignores the filter answers with other users first.
   const wanted = normalizeEmail(email);
-  const held = await api.idempotent('read', async () => {
-    const page = await api.sdk.userManagement.listUsers({ email });
-    const found = page.data.find((candidate) => typeof candidate.email === 'string' && normalizeEmail(candidate.email) === wanted);
-    return found === undefined ? null : withUserId(found);
-  });
+  const withEmail = (filter: string) =>
+    api.idempotent('read', async () => {
+      const page = await api.sdk.userManagement.listUsers({ email: filter });
+      const found = page.data.find((candidate) => typeof candidate.email === 'string' && normalizeEmail(candidate.email) === wanted);
+      return found === undefined ? null : withUserId(found);
+    });
+  // WorkOS keeps emails in lower case; a server whose filter minds case finds `Ana@X.com` only so, or only as given.
+  const held = (await withEmail(wanted)) ?? (email === wanted ? null : await withEmail(email));
   if (held === null) return null;
-  if (externalId !== undefined && held.externalId !== null && held.externalId !== externalId) {
+  // An empty external id is none (a server may answer "" for null).
+  if (externalId !== undefined && held.externalId && held.externalId !== externalId) {
     throw identityConflict(`email ${email} already belongs to WorkOS user ${held.id}, whose external id is ${JSON.stringify(held.externalId)}`);
   }
   return held;
@@ -78,11 +82,12 @@ export async function findUser(api: WorkosApi, user: UserDraft): Promise<string 
   if (held === null) return null;
   const heldMetadata = Object.fromEntries(Object.entries(held.metadata ?? {}).filter(([key]) => user.metadata !== undefined && key in user.metadata));
   const heldFields: UserDraft = {
-    email: held.email,
+    // The same address in another case is no change: a server may refuse an email change (email_change_not_allowed).
+    email: user.email !== undefined && normalizeEmail(held.email) === normalizeEmail(user.email) ? user.email : held.email,
     emailVerified: held.emailVerified,
     firstName: held.firstName ?? undefined,
     lastName: held.lastName ?? undefined,
-    externalId: held.externalId ?? undefined,
+    externalId: held.externalId || undefined,
     metadata: heldMetadata,
   };
   const changes = changesBetween(heldFields, user);
@@ -104,18 +109,37 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
       const failure = api.failureOf(error);
       // Creating a user names no resource that could be missing: a 404 is another server's, or another path's.
       if (failure.status === 404) throw notWorkos(`WorkOS answered 404 to creating a user: ${failure.message}`);
-      if (isDuplicateUser(error)) {
-        const userId = await findUser(api, user);
-        // "Already exists" but found by neither external id nor email: nothing to attach memberships to.
-        if (userId === null) throw new CallFailed(failure);
-        return { userId, created: false };
-      }
+      if (isDuplicateUser(error)) return { userId: await findDuplicate(api, user, failure), created: false };
       if (!(await api.retryAfter(failure, retry))) throw new CallFailed(failure);
       // A timeout, a 5xx or a dropped connection loses the answer, not necessarily the create.
       const landed = await findUser(api, user);
       if (landed !== null) return { userId: landed, created: false };
     }
   }
+}
+
+/** Lookups of a user WorkOS says exists before the row is failed: at once, then after a second, each twice as late. */
+const DUPLICATE_LOOKUPS = 4;
+const DUPLICATE_LOOKUP_BASE_MS = 1000;
+
+/**
+ * The user a create was refused for as existing. A server whose lists lag behind its writes (an index updated after
+ * the create, whose answer was lost) may not show it at once: looked for again, later each time, then the row fails
+ * retryable, for the next run or a replay to look again. Nothing is ever created in its place.
+ */
+async function findDuplicate(api: WorkosApi, user: UserDraft, failure: Failure): Promise<string> {
+  for (let lookup = 0; ; lookup++) {
+    const userId = await findUser(api, user);
+    if (userId !== null) return userId;
+    if (lookup + 1 >= DUPLICATE_LOOKUPS) break;
+    await api.delay(DUPLICATE_LOOKUP_BASE_MS * 2 ** lookup);
+  }
+  throw new CallFailed({
+    errorClass: 'retryable',
+    code: 'duplicate_not_found',
+    message: `WorkOS refused the user as existing (${failure.code}: ${failure.message}), but neither its external id nor its email finds it yet; the next run or a replay looks again`,
+    status: failure.status,
+  });
 }
 
 export async function updateUser(api: WorkosApi, userId: string, changes: UserChanges): Promise<void> {
