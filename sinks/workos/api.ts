@@ -145,7 +145,9 @@ export class WorkosApi {
     if (!unanswered && !failure.foreign) this.reached = true;
     else if (!this.reached && ++this.unreachedCalls > this.retries) {
       if (unanswered) {
-        throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network`);
+        // A server that answers more slowly than the timeout looks the same as one that never answers.
+        const slow = failure.code === 'timeout' ? ', or raise the timeout option if the server is slow to answer' : '';
+        throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network${slow}`);
       }
       throw notWorkos(failure.message);
     }

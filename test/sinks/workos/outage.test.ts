@@ -106,3 +106,11 @@ test('a server that answers nothing but 429 for longer than maxOutage stops the 
     message: /^WorkOS has answered nothing but 429 \(rate limited\) for \d s; the run stops here/,
   });
 });
+
+test('a new ledger and a server slower than the timeout: the run stops saying the timeout may be too short, not only the base URL', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'latency=300' });
+  await assert.rejects(runSink(emulator, userEnvelopes(3), sinkContext(), { retries: 0, timeout: 50 }), {
+    code: 'workos.unreachable',
+    message: /^cannot reach the WorkOS API \(no answer from WorkOS in time.*\): check the base URL .*, or raise the timeout option if the server is slow to answer$/,
+  });
+});
