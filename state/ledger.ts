@@ -506,9 +506,10 @@ export class Ledger {
   }
 
   /** Marks the user's TOTP enrolment `in_flight`; resolves once committed. */
-  claimFactor(userKey: string): Promise<void> {
+  /** `secretHash`: of the secret about to be sent, which the factor has if the enrolment lands unanswered. */
+  claimFactor(userKey: string, secretHash: string): Promise<void> {
     this.enqueue(userKey, () =>
-      this.statements.factorState.run({ userKey, state: 'in_flight', factorId: null, secretHash: null, errorClass: null, code: null, message: null, at: this.batchTime }),
+      this.statements.factorState.run({ userKey, state: 'in_flight', factorId: null, secretHash, errorClass: null, code: null, message: null, at: this.batchTime }),
     );
     return this.durable();
   }
@@ -601,9 +602,10 @@ export class Ledger {
     this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'done', factorId, secretHash, errorClass: null, code: null, message: null, at: this.batchTime }));
   }
 
-  factorFailed(userKey: string, error: RowError<CallErrorClass>): void {
+  /** `secretHash`: of the secret the failed enrolment sent, if one was sent (it may have landed all the same). */
+  factorFailed(userKey: string, error: RowError<CallErrorClass>, secretHash: string | null): void {
     this.enqueue(userKey, () =>
-      this.statements.factorState.run({ userKey, state: 'failed', factorId: null, secretHash: null, errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }),
+      this.statements.factorState.run({ userKey, state: 'failed', factorId: null, secretHash, errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }),
     );
   }
 

@@ -250,7 +250,7 @@ export async function* diffLedger(api: WorkosApi, ledger: Ledger, counts: DiffCo
       const { userKey: key, workosUserId, workosFactorId } = factor;
       if (workosUserId !== null && scratch.has(workosUserId) && (await hasTotpFactor(api, workosUserId, workosFactorId))) continue;
       counts.factors.missing++;
-      ledger.factorFailed(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'));
+      ledger.factorFailed(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), null);
       ledger.diffFound(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), false, null);
       yield { kind: 'factor_missing', key, workosUserId };
     }

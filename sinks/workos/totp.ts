@@ -71,12 +71,16 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
   } else if (!userIsNew || known?.state === 'in_flight') {
     const existing = await findTotpFactor(api, factor.userId);
     if (existing !== null) {
-      // One this writer enrolled before it stopped has this secret; any other was set up some other way.
-      ledger.factorDone(factor.userKey, existing, known?.state === 'in_flight' ? secretHash : null);
+      // One this writer tried to enrol before it stopped or failed has the secret it tried then (ledgers of older
+      // versions kept none for it: this one); any other was set up some other way.
+      const enrolledWith = known === undefined ? null : (known.secretHash ?? (known.state === 'in_flight' ? secretHash : null));
+      ledger.factorDone(factor.userKey, existing, enrolledWith);
+      // The source's secret changed since that try (the user set up their authenticator again): WorkOS holds the old one.
+      if (enrolledWith !== null && enrolledWith !== secretHash) throw new CallFailed({ ...SECRET_CHANGED });
       return;
     }
   }
-  await ledger.claimFactor(factor.userKey);
+  await ledger.claimFactor(factor.userKey, secretHash);
   const request = () =>
     api.sdk.userManagement.enrollAuthFactor({ userId: factor.userId, type: 'totp', totpSecret: secret, totpUser: factor.account, totpIssuer: factor.issuer });
   for (let retry = 0; ; retry++) {
@@ -90,7 +94,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
       // both). It is left for the next run, which looks it up first.
       if (failure.code === 'timeout' || !(await api.retryAfter(failure, retry))) {
-        ledger.factorFailed(factor.userKey, failure);
+        ledger.factorFailed(factor.userKey, failure, secretHash);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
       }
       const landed = mayHaveLanded(failure) ? await findLandedFactor(api, factor.userId) : await findTotpFactor(api, factor.userId);

@@ -61,7 +61,7 @@ test('a ledger of the first schema is read as it is (status, rows, factors), and
   const file = path.join(tempDir(), 'first-schema.db');
   const ledger = openLedger(file);
   await ledger.claim({ key: 'ext:u1', seq: 1, origin: { file: 'users.csv', line: 2 }, payload: '{"email":"a@example.com"}', payloadHash: 'h', issues: [], pendingUpdate: null });
-  await ledger.claimFactor('ext:u1');
+  await ledger.claimFactor('ext:u1', 'secret-hash');
   ledger.close();
   // What an authpipe of the first schema left: no calls table, no secret hashes.
   const db = new Database(file);

@@ -97,3 +97,31 @@ test('an enrolment whose answer comes after the timeout is not sent again in the
   assert.equal(second.failed, 0);
   assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
 });
+
+test('a secret changed in the source after an enrolment that timed out is not taken for the one WorkOS holds: the row fails totp_secret_changed', async (t) => {
+  const emulator = await emulatorFor(t);
+  const baseUrl = await serve(t, (request, response) => {
+    const upstream = httpRequest({ host: '127.0.0.1', port: emulator.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
+      const late = request.method === 'POST' && request.url?.endsWith('/auth_factors') ? 1500 : 0;
+      setTimeout(() => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      }, late);
+    });
+    request.pipe(upstream);
+  });
+  const run = sinkContext();
+  const first = await runSink(null, [userEnvelope(0, { totpSecret: SECRET })], run, { baseUrl, timeout: 1000 });
+  assert.deepEqual(first, { written: 0, failed: 1, skipped: 0 });
+
+  const second = await runSink(null, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run, { baseUrl, timeout: 1000 });
+  assert.deepEqual(second, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.equal([...ledger.rows()][0]?.error?.code, 'totp_secret_changed');
+  } finally {
+    ledger.close();
+  }
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+});
