@@ -11,7 +11,7 @@ import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type CallKind, type Ledger, type SinkSettings } from '../state/ledger.ts';
 import { WorkosApi } from './workos/api.ts';
 import { createWorkosClient, serverAddress } from './workos/client.ts';
-import { checkLedgerServer, lastWrittenUsers } from './workos/ledger-server.ts';
+import { checkLedgerServer, writtenUsers } from './workos/ledger-server.ts';
 import { OrgResolver } from './workos/orgs.ts';
 import { WritePlan } from './workos/plan.ts';
 import { RowWriter } from './workos/row-writer.ts';
@@ -273,21 +273,21 @@ export const workosSink = defineSink({
       let runId: number | undefined;
       try {
         // Read once: for the check that the ledger belongs to this server, and whether it has answered before.
-        const written = lastWrittenUsers(ledger);
+        const written = writtenUsers(ledger);
         api = new WorkosApi({
           sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
           writes: budgets.write,
           reads: budgets.read,
           retries: options.retries,
           maxOutageMs: options.maxOutage,
-          answeredBefore: carried && ledger.lastSinkSettings()?.baseUrl === baseUrl && written.length > 0,
+          answeredBefore: carried && ledger.lastSinkSettings()?.baseUrl === baseUrl && written.last.length > 0,
           log: ctx.log,
           signal: ctx.signal,
           spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
           onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
         });
         // The embedded emulator starts empty each run: a ledger of an earlier run has users it never held.
-        await checkLedgerServer(api, ledger, written, emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator (new and empty each run)');
+        await checkLedgerServer(api, ledger, written, emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator (new and empty each run)', ctx.log);
         rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
         runId = ledger.startRun(settingsOf(options, baseUrl));
         ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);

@@ -60,11 +60,18 @@ async function createMembership(api: WorkosApi, userId: string, organizationId: 
   return existing.id;
 }
 
+/** A row's WorkOS user; `replaced`: another than the one the ledger recorded (deleted since), whose memberships are not its. */
+export interface MemberUser {
+  userKey: string;
+  userId: string;
+  replaced: boolean;
+}
+
 /**
  * Brings every membership of the row's user in line with its org refs. Each one is attempted and recorded;
  * the first failure (or null) is returned for the row. Memberships no longer in the source are left alone.
  */
-export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: OrgResolver, userKey: string, userId: string, refs: readonly OrgRef[]): Promise<Failure | null> {
+export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: OrgResolver, { userKey, userId, replaced }: MemberUser, refs: readonly OrgRef[]): Promise<Failure | null> {
   let firstFailure: Failure | null = null;
   for (const org of refs) {
     const orgKey = orgKeyOf(org);
@@ -73,7 +80,7 @@ export async function writeMemberships(api: WorkosApi, ledger: Ledger, orgs: Org
       continue;
     }
     const roles = [...new Set(org.roles)];
-    const known = ledger.membership(userKey, orgKey);
+    const known = replaced ? undefined : ledger.membership(userKey, orgKey);
     if (known?.state === 'done' && sameRoles(known.roles, roles)) continue;
     try {
       const organizationId = await orgs.resolve(org, orgKey);

@@ -5,7 +5,7 @@ import { hasErrors, positionKey, type Envelope, type UserDraft } from '../../pip
 import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
 import { isNotValidated, SECRET_IN_LEDGER } from '../../state/replay.ts';
 import type { WorkosApi } from './api.ts';
-import { CallFailed, withoutUserSecrets, type Failure } from './classify.ts';
+import { CallFailed, isNotFound, withoutUserSecrets, type Failure } from './classify.ts';
 import { Interrupted } from './limiter.ts';
 import { writeMemberships } from './memberships.ts';
 import type { OrgResolver } from './orgs.ts';
@@ -123,11 +123,20 @@ export class RowWriter {
     const { api, ledger } = this;
     let userId = progress?.workosUserId ?? null;
     let outcome: UserOutcome = 'completed';
+    let reconcile = mustReconcile;
     if (userId !== null && pendingUpdate !== null) {
-      await updateUser(api, userId, pendingUpdate);
-      outcome = 'updated';
+      try {
+        await updateUser(api, userId, pendingUpdate);
+        outcome = 'updated';
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        // The user the ledger recorded was deleted in WorkOS since: found again (another user may hold the row's
+        // identity now), else created whole, as if it were new.
+        userId = null;
+        reconcile = true;
+      }
     }
-    if (userId === null && mustReconcile) {
+    if (userId === null && reconcile) {
       userId = await findUser(api, user);
       outcome = 'found';
     }
@@ -139,10 +148,12 @@ export class RowWriter {
     const orgs = user.orgs ?? [];
     // With steps to follow, the user is recorded now; otherwise `done` records it in the same write.
     if (outcome !== 'completed' && (orgs.length > 0 || user.totpSecret !== undefined)) ledger.userWritten(key, userId);
-    const membershipFailure = orgs.length === 0 ? null : await writeMemberships(api, ledger, this.orgs, key, userId, orgs);
+    // The memberships and factor the ledger holds are those of a user that is gone: this one gets its own.
+    const replaced = progress?.workosUserId != null && userId !== progress.workosUserId;
+    const membershipFailure = orgs.length === 0 ? null : await writeMemberships(api, ledger, this.orgs, { userKey: key, userId, replaced }, orgs);
     if (user.totpSecret !== undefined) {
       const factor = { userKey: key, userId, secret: user.totpSecret, account: user.email, issuer: this.totpIssuer };
-      await enrollTotp(api, ledger, factor, outcome === 'created');
+      await enrollTotp(api, ledger, factor, outcome === 'created', replaced);
     }
     if (membershipFailure !== null) throw new CallFailed(membershipFailure);
     return { outcome, userId };

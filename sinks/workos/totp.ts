@@ -57,10 +57,11 @@ const SECRET_CHANGED = {
 
 /**
  * Enrols the factor unless the ledger has it done. `userIsNew`: the user was created by this very call chain,
- * so it cannot have a factor yet; otherwise WorkOS is asked first.
+ * so it cannot have a factor yet; otherwise WorkOS is asked first. `replaced`: the user is another than the one the
+ * ledger recorded (deleted since), so the factor the ledger holds is not its.
  */
-export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFactor, userIsNew: boolean): Promise<void> {
-  const known = ledger.factor(factor.userKey);
+export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFactor, userIsNew: boolean, replaced: boolean): Promise<void> {
+  const known = replaced ? undefined : ledger.factor(factor.userKey);
   const secret = normalizeTotpSecret(factor.secret);
   const secretHash = secretHashOf(secret);
   if (known?.state === 'done') {

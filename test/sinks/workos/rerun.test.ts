@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { SECRET_IN_LEDGER } from '../../../state/replay.ts';
-import { requestsAfterLedgerCheck, runSink, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
+import { requestsAfterLedgerCheck, runSink, sdkFor, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
 const BCRYPT_OTHER = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
 
@@ -143,4 +143,34 @@ test('a run says what earlier runs left, rows a stop caught before they were sen
   const result = await runSink(emulator, [row], run);
   assert.ok(run.lines.includes('workos: the ledger holds 1 row from earlier runs: 0 done (skipped when unchanged), 1 stopped before they were sent (sent when they come again)\n'), run.lines.join(''));
   assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+});
+
+test('a changed row whose WorkOS user was deleted since is created again, with its memberships and factor, instead of failing for good', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const orgs = [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }];
+  const totpSecret = 'JBSWY3DPEHPK3PXP';
+  await runSink(emulator, [userEnvelope(0, { orgs, totpSecret }), userEnvelope(1)], run);
+  const gone = emulator.store.userByEmail('user0@example.com')?.id ?? '';
+  await sdkFor(emulator).userManagement.deleteUser(gone);
+
+  const result = await runSink(emulator, [userEnvelope(0, { orgs, totpSecret, firstName: 'Renamed' }), userEnvelope(1)], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 1 });
+  const again = emulator.store.userByEmail('user0@example.com');
+  assert.notEqual(again?.id, gone);
+  assert.equal(again?.first_name, 'Renamed');
+  assert.deepEqual(emulator.store.membershipsOfUser(again?.id ?? '').map((membership) => membership.roles.map((role) => role.slug)), [['admin']]);
+  assert.equal(emulator.store.authFactorsOfUser(again?.id ?? '').length, 1);
+  assert.equal(emulator.store.users.size, 2);
+});
+
+test('a server that holds the users the ledger wrote last but none it wrote first lost users since: the run says so and how to find them', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, userEnvelopes(8), run);
+  for (const seq of [0, 1, 2, 3, 4]) await sdkFor(emulator).userManagement.deleteUser(emulator.store.userByEmail(`user${seq}@example.com`)?.id ?? '');
+
+  const again = sinkContext({}, run.ledgerPath);
+  await runSink(emulator, userEnvelopes(8), again);
+  assert.match(again.lines.join(''), /warning: workos: http:\/\/127\.0\.0\.1:\d+ holds the users the ledger \S+ wrote last, but none of the first 3 .*`authpipe diff --ledger \S+` finds every one missing/);
 });
