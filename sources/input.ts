@@ -22,16 +22,34 @@ function isGzip(chunk: Buffer): boolean {
   return chunk[0] === 0x1f && chunk[1] === 0x8b;
 }
 
+/** Formats a source is sometimes handed but cannot read, by their first bytes, with what to do instead. */
+const UNREAD_FORMATS: readonly { magic: readonly number[]; what: string }[] = [
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive (an Excel .xlsx workbook is one too): save it as CSV, or unzip it first' },
+  { magic: [0xd0, 0xcf, 0x11, 0xe0], what: 'an old Excel (.xls) workbook: save it as CSV first' },
+  { magic: [0xfd, 0x37, 0x7a, 0x58], what: 'xz-compressed: decompress it first (xz -d); gzip is read as it is' },
+  { magic: [0x28, 0xb5, 0x2f, 0xfd], what: 'zstd-compressed: decompress it first (zstd -d); gzip is read as it is' },
+  { magic: [0x42, 0x5a, 0x68], what: 'bzip2-compressed: decompress it first (bunzip2); gzip is read as it is' },
+];
+
+/** Bytes held before deciding what the input is: enough for the longest magic number above. */
+const OPENING_BYTES = 4;
+
+function unreadFormat(bytes: Buffer): string | undefined {
+  return UNREAD_FORMATS.find(({ magic }) => magic.every((byte, index) => bytes[index] === byte))?.what;
+}
+
 /**
  * Passes the input's bytes through, or decompresses them as they stream when it is gzip (Auth0's export jobs write
  * it; so does `gzip`), told by its first two bytes rather than its name. A Transform rather than a generator: a
  * stopped run must be able to end it while stdin waits for bytes that never come.
  */
 function gunzipIfCompressed(name: string): Transform {
-  /** The first bytes, held until there are two to tell gzip by (a pipe may hand over one byte at a time). */
+  /** The first bytes, held until there are enough to tell the format by (a pipe may hand over one byte at a time). */
   let opening: Buffer | undefined = Buffer.alloc(0);
   let gunzip: Gunzip | undefined;
   const decide = (bytes: Buffer) => {
+    const unread = unreadFormat(bytes);
+    if (unread !== undefined) throw new AuthpipeError('source.unreadable_format', `${name} is ${unread}`);
     if (isGzip(bytes)) gunzip = startGunzip();
     opening = undefined;
   };
@@ -48,15 +66,20 @@ function gunzipIfCompressed(name: string): Transform {
     transform(chunk: Buffer, _encoding, done) {
       if (opening === undefined) return pass(chunk, done);
       const bytes = Buffer.concat([opening, chunk]);
-      if (bytes.length < 2) {
+      if (bytes.length < OPENING_BYTES) {
         opening = bytes;
         return done();
       }
-      decide(bytes);
+      try {
+        decide(bytes);
+      } catch (error) {
+        return done(error as Error);
+      }
       pass(bytes, done);
     },
     flush(done) {
       if (opening !== undefined && opening.length > 0) {
+        // Fewer bytes than it takes to tell a format by: a gzip stream is longer still, so this is the text itself.
         const rest = opening;
         opening = undefined;
         output.push(rest);

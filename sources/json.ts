@@ -168,6 +168,7 @@ export const jsonSource = defineSource({
     let fault: VerifierError | undefined;
     let faultAtFlush = false;
     let lastRead: number | undefined;
+    let records = 0;
     const places = new TextPlaces();
     let blank = true;
 
@@ -188,6 +189,7 @@ export const jsonSource = defineSource({
         for (const item of getManyValues(elements(sound))) {
           if (ctx.signal.aborted) return;
           lastRead = item.key;
+          records++;
           yield elementEnvelope(item, input.name, key);
         }
         if (fault !== undefined) break;
@@ -200,7 +202,12 @@ export const jsonSource = defineSource({
           faultAtFlush = true;
         }
       }
-      if (fault === undefined) for (const item of getManyValues(elements(none))) yield elementEnvelope(item, input.name, key);
+      if (fault === undefined) {
+        for (const item of getManyValues(elements(none))) {
+          records++;
+          yield elementEnvelope(item, input.name, key);
+        }
+      }
     } catch (error) {
       if (ctx.signal.aborted) return;
       if (first !== undefined && first !== 'startArray') {
@@ -227,5 +234,7 @@ export const jsonSource = defineSource({
     if (first === undefined && key !== undefined) {
       throw new AuthpipeError('json.key_not_found', `${input.name}: no array of records at ${where}`);
     }
+    // An empty export (a failed export job) must not pass for a finished migration.
+    if (records === 0 && !ctx.signal.aborted) ctx.log.warn(`${input.name}: no records read (${where} is an empty array)`);
   },
 });

@@ -149,5 +149,7 @@ export const ndjsonSource = defineSource({
       if (ctx.signal.aborted) return;
       throw error;
     }
+    // An empty file (a failed export job, a verb before this one in a chain that failed) must not pass for a finished migration.
+    if (seq === 0 && !ctx.signal.aborted) ctx.log.warn(`${input.name}: no records read (${line === 0 ? 'the input is empty' : 'only blank lines'})`);
   },
 });

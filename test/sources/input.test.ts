@@ -87,6 +87,23 @@ test('reads gzip padded with zeros after its end, as some tools write it', async
   assert.deepEqual(envelopes.map((envelope) => envelope.raw?.id), ['u1', 'u2']);
 });
 
+test('an Excel workbook, a zip or another compression is refused at its first bytes, saying what to do, for every source', async () => {
+  for (const [magic, says] of [
+    [[0x50, 0x4b, 0x03, 0x04], /is a zip archive \(an Excel \.xlsx workbook is one too\): save it as CSV, or unzip it first/],
+    [[0xd0, 0xcf, 0x11, 0xe0], /is an old Excel \(\.xls\) workbook: save it as CSV first/],
+    [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], /is xz-compressed: decompress it first/],
+    [[0x42, 0x5a, 0x68, 0x39], /is bzip2-compressed/],
+    [[0x28, 0xb5, 0x2f, 0xfd], /is zstd-compressed/],
+  ] as const) {
+    const content = Buffer.concat([Buffer.from(magic), Buffer.from('rest of the file\n')]);
+    await assert.rejects(readCsv('users.csv', content), { code: 'source.unreadable_format', message: new RegExp(`users\\.csv ${says.source}`) });
+    const { dir, file } = fileWith('users.ndjson', content);
+    await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir))), { code: 'source.unreadable_format' });
+  }
+  // Text opening with those letters is text.
+  assert.equal((await readCsv('users.csv', Buffer.from('BZ,email\nx,ana@example.com\n'))).length, 1);
+});
+
 test('tells gzip on stdin even when the pipe hands over its first byte alone', async () => {
   const child = spawn(process.execPath, [bin, 'read', 'csv', '-']);
   let stdout = '';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import { jsonSource } from '../../sources/json.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
@@ -217,4 +218,17 @@ test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it', a
 
 test('reads an empty array as no records', async () => {
   assert.deepEqual(await readJson('{"users":[]}', 'users'), []);
+});
+
+test('an empty array of records is read as no rows, with a warning: an empty export must not pass for a finished migration', async () => {
+  for (const [content, key, reason] of [
+    ['[]', undefined, 'the top level is an empty array'],
+    ['{"users":[]}', 'users', '`users` is an empty array'],
+  ] as const) {
+    const { dir, file } = fileWith('export.json', content);
+    const warnings: string[] = [];
+    const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+    assert.deepEqual(await collect(jsonSource.create(jsonSource.options.parse({ path: file, key }), ctx)), []);
+    assert.deepEqual(warnings, [`warning: export.json: no records read (${reason})\n`]);
+  }
 });

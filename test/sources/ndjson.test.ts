@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import { envelopeLine, type Envelope } from '../../pipelines/record.ts';
 import { ndjsonSource } from '../../sources/ndjson.ts';
 import { collect, contextIn, fileWith } from './context.ts';
@@ -227,4 +228,17 @@ test('fails with source.file_unreadable when the path is a folder', async () => 
     code: 'source.file_unreadable',
     message: `input path is a folder, not a file: ${dir}`,
   });
+});
+
+test('an empty or blank input is read as no rows, with a warning: an empty export must not pass for a finished migration', async () => {
+  for (const [content, reason] of [
+    ['', 'the input is empty'],
+    ['\n \n', 'only blank lines'],
+  ] as const) {
+    const { dir, file } = fileWith('users.ndjson', content);
+    const warnings: string[] = [];
+    const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+    assert.deepEqual(await collect(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), ctx)), []);
+    assert.deepEqual(warnings, [`warning: users.ndjson: no records read (${reason})\n`]);
+  }
 });
