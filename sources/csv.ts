@@ -57,13 +57,31 @@ function nameCells(columns: string[], batch: RowBatch, first: number, end: numbe
 /** Header names, each repeated one numbered (`email`, `email_2`): the later cell would otherwise overwrite the first. */
 function uniqueNames(header: string[], warn: (message: string) => void): string[] {
   const seen = new Set<string>();
-  return header.map((name) => {
-    let unique = name;
-    for (let count = 2; seen.has(unique); count++) unique = `${name}_${count}`;
-    if (unique !== name) warn(`the header names column ${JSON.stringify(name)} again; this one is read as ${JSON.stringify(unique)}`);
+  /** The suffix to try next for each repeated name, and the names its repeats are read as. */
+  const repeats = new Map<string, { next: number; readAs: string[] }>();
+  const names = header.map((name) => {
+    if (!seen.has(name)) {
+      seen.add(name);
+      return name;
+    }
+    const repeat = repeats.get(name) ?? { next: 2, readAs: [] };
+    repeats.set(name, repeat);
+    let unique = `${name}_${repeat.next++}`;
+    while (seen.has(unique)) unique = `${name}_${repeat.next++}`;
     seen.add(unique);
+    repeat.readAs.push(unique);
     return unique;
   });
+  // One warning per name: a spreadsheet saved with its empty columns names "" thousands of times.
+  for (const [name, { readAs }] of repeats) {
+    const [first, last] = [JSON.stringify(readAs[0]), JSON.stringify(readAs[readAs.length - 1])];
+    warn(
+      readAs.length === 1
+        ? `the header names column ${JSON.stringify(name)} again; this one is read as ${first}`
+        : `the header names column ${JSON.stringify(name)} ${readAs.length} more times; they are read as ${readAs.length === 2 ? `${first} and ${last}` : `${first} to ${last}`}`,
+    );
+  }
+  return names;
 }
 
 function raggedRowIssue(place: string, expected: number, got: number): Issue {
