@@ -7,7 +7,14 @@ import { describeOrigin, hasErrors, normalizeEmail, type Envelope, type OrgRef, 
 
 const COMPARED_FIELDS = ['email', 'emailVerified', 'firstName', 'lastName', 'externalId', 'metadata', 'passwordHash', 'passwordHashType', 'totpSecret'] as const;
 
+const disagree = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
+
+/**
+ * One organization: the same id or external id, and neither differing. Refs that share one and differ in the other
+ * are a conflict in the export, kept apart for validate to report (org.duplicate_reference), not merged into one.
+ */
 function sameOrg(a: OrgRef, b: OrgRef): boolean {
+  if (disagree(a.id, b.id) || disagree(a.externalId, b.externalId)) return false;
   return (a.id !== undefined && a.id === b.id) || (a.externalId !== undefined && a.externalId === b.externalId);
 }
 
@@ -15,8 +22,13 @@ function mergeOrgs(into: UserDraft, from: OrgRef[]): void {
   const orgs = (into.orgs ??= []);
   for (const org of from) {
     const existing = orgs.find((candidate) => sameOrg(candidate, org));
-    if (!existing) orgs.push({ ...org, roles: [...org.roles] });
-    else for (const role of org.roles) if (!existing.roles.includes(role)) existing.roles.push(role);
+    if (!existing) {
+      orgs.push({ ...org, roles: [...org.roles] });
+      continue;
+    }
+    // What one row names of the organization and the other does not (its WorkOS id, its name) is kept.
+    for (const field of ['id', 'externalId', 'name'] as const) if (existing[field] === undefined && org[field] !== undefined) existing[field] = org[field];
+    for (const role of org.roles) if (!existing.roles.includes(role)) existing.roles.push(role);
   }
 }
 

@@ -35,6 +35,25 @@ test('merges adjacent rows of one user into one envelope with every organization
   assert.deepEqual(out[0].issues, []);
 });
 
+test('organization refs sharing an id but naming other external ids stay apart (a conflict for validate); one naming what the other leaves out is merged whole', async () => {
+  const out = await dedupe([
+    row(2, 'crm-1', [{ id: 'org_F', externalId: 'acme', roles: ['admin'] }]),
+    row(3, 'crm-1', [{ id: 'org_F', externalId: 'globex', roles: ['member'] }]),
+    row(4, 'crm-2', [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }]),
+    row(5, 'crm-2', [{ id: 'org_F', externalId: 'acme', roles: ['billing'] }]),
+  ]);
+  assert.deepEqual(
+    out.map((envelope) => envelope.user.orgs),
+    [
+      [
+        { id: 'org_F', externalId: 'acme', roles: ['admin'] },
+        { id: 'org_F', externalId: 'globex', roles: ['member'] },
+      ],
+      [{ externalId: 'acme', name: 'Acme', id: 'org_F', roles: ['admin', 'billing'] }],
+    ],
+  );
+});
+
 test('keeps the first row values and warns when a later row of the same user disagrees', async () => {
   const [merged] = await dedupe([row(2, 'crm-1', []), row(3, 'crm-1', [], 'Anna')]);
   assert.equal(merged.user.firstName, 'Ana');
