@@ -28,6 +28,8 @@ export type UserChanges = Partial<Pick<UserDraft, 'email' | 'emailVerified' | 'f
 
 /** What the writer needs to decide what an incoming row still requires. */
 export interface RowProgress {
+  /** The position in the input of the row recorded under this key. */
+  seq: number;
   state: RowState;
   errorClass: ErrorClass | null;
   payloadHash: string | null;
@@ -308,10 +310,11 @@ export class Ledger {
   progress(key: string): RowProgress | undefined {
     this.commitIfQueued(key);
     const row = this.statements.progress.get(key) as
-      | { state: RowState; error_class: ErrorClass | null; payload_hash: string | null; workos_user_id: string | null; pending_update: string | null }
+      | { seq: number; state: RowState; error_class: ErrorClass | null; payload_hash: string | null; workos_user_id: string | null; pending_update: string | null }
       | undefined;
     if (row === undefined) return undefined;
     return {
+      seq: row.seq,
       state: row.state,
       errorClass: row.error_class,
       payloadHash: row.payload_hash,
@@ -530,6 +533,11 @@ export class Ledger {
     this.enqueue(key, () => this.statements.rowState.run({ key, state: 'failed', errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }));
   }
 
+  /** The invalid row recorded under `key` goes to `toKey` (its position key): another row of the input takes the key. */
+  invalidMoved(key: string, toKey: string): void {
+    this.enqueue(key, () => this.statements.moveInvalid.run(toKey, key));
+  }
+
   /**
    * A diff found a `done` row short in WorkOS: it becomes failed/retryable, so the next run or a replay takes it up
    * again. `lost`: WorkOS has no user with its id (looked up, else created, again); `changes`: the fields to update.
@@ -719,7 +727,8 @@ function hasColumn(db: Database.Database, table: string, column: string): boolea
 
 function prepare(db: Database.Database) {
   return lazily({
-    progress: () => db.prepare('SELECT state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
+    progress: () => db.prepare('SELECT seq, state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
+    moveInvalid: () => db.prepare("UPDATE OR REPLACE rows SET key = ? WHERE key = ? AND state = 'invalid'"),
     payload: () => db.prepare('SELECT payload FROM rows WHERE key = ?'),
     membership: () => db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
     factor: () => db.prepare(`SELECT state, workos_factor_id, ${hasColumn(db, 'factors', 'secret_hash') ? 'secret_hash' : 'NULL AS secret_hash'} FROM factors WHERE user_key = ?`),

@@ -90,11 +90,16 @@ export class RowWriter {
     const pendingUpdate =
       progress?.workosUserId != null ? mergeChanges(progress.pendingUpdate, unchanged ? null : changesBetween(ledger.storedPayload(key) ?? {}, user)) : null;
     const record = { key, seq: envelope.seq, origin: envelope.origin, payload, payloadHash: hash, issues: envelope.issues, pendingUpdate };
+    // The WorkOS import CSV has a row per organization: rows of one user share a key, and an invalid one among them is
+    // recorded at its own position, neither overwriting the record of another row of that user nor overwritten by it.
     if (invalid) {
-      ledger.recordInvalid(record);
+      // The same row seen before (its position, no WorkOS user yet) is simply invalid now.
+      const heldByAnother = progress !== undefined && progress.state !== 'invalid' && (progress.seq !== envelope.seq || progress.workosUserId !== null);
+      ledger.recordInvalid(heldByAnother ? { ...record, key: positionKey(envelope.seq) } : record);
       this.counts.invalid++;
       return;
     }
+    if (progress?.state === 'invalid' && progress.seq !== envelope.seq) ledger.invalidMoved(key, positionKey(progress.seq));
     if (key !== positionKey(envelope.seq)) ledger.supersedeInvalidAt(envelope.seq, envelope.origin);
     const mustReconcile = progress !== undefined && needsLookupFirst(progress);
     await ledger.claim(record);

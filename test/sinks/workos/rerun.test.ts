@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { SECRET_IN_LEDGER } from '../../../state/replay.ts';
+import type { Envelope } from '../../../pipelines/record.ts';
 import { requestsAfterLedgerCheck, runSink, sdkFor, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
 const BCRYPT_OTHER = '$2a$10$fgPOubgdJs90F1GK2u.Qye7Xyyi2ajrQJoB5LDG5bnITEvFR/xhZ.';
@@ -173,4 +174,37 @@ test('a server that holds the users the ledger wrote last but none it wrote firs
   const again = sinkContext({}, run.ledgerPath);
   await runSink(emulator, userEnvelopes(8), again);
   assert.match(again.lines.join(''), /warning: workos: http:\/\/127\.0\.0\.1:\d+ holds the users the ledger \S+ wrote last, but none of the first 3 .*`authpipe diff --ledger \S+` finds every one missing/);
+});
+
+test('rows of one user sharing a key (a row per organization) keep an invalid one in the ledger at its position, before or after the valid ones', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const invalid = (envelope: Envelope): Envelope => ({
+    ...envelope,
+    issues: [{ stage: 'map', code: 'email_verified.invalid', level: 'error', message: 'users.csv: email_verified "maybe" is not true or false' }],
+  });
+  const acme = [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }];
+  const globex = [{ externalId: 'globex', name: 'Globex', roles: ['member'] }];
+  const rows = [
+    invalid({ ...userEnvelope(0, { orgs: acme }), seq: 0 }),
+    { ...userEnvelope(0, { orgs: globex }), seq: 1 },
+    { ...userEnvelope(1, { orgs: globex }), seq: 2 },
+    invalid({ ...userEnvelope(1, { orgs: acme }), seq: 3 }),
+  ];
+  const result = await runSink(emulator, rows, run);
+  assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.deepEqual(
+      [...ledger.rows()].map((row) => [row.key, row.seq, row.state]).sort((a, b) => Number(a[1]) - Number(b[1])),
+      [
+        ['seq:0', 0, 'invalid'],
+        ['ext:ext-0', 1, 'done'],
+        ['ext:ext-1', 2, 'done'],
+        ['seq:3', 3, 'invalid'],
+      ],
+    );
+  } finally {
+    ledger.close();
+  }
 });
