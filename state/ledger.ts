@@ -6,7 +6,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { UsageError } from '../pipelines/errors.ts';
+import { AuthpipeError, UsageError } from '../pipelines/errors.ts';
 import { positionKey, type Issue, type Origin, type UserDraft } from '../pipelines/record.ts';
 import { activeOwnerOf, lockLedger, type LedgerLock, type LockOwner } from './lock.ts';
 import { ERROR_CLASSES, ROW_STATES, migrate } from './schema.ts';
@@ -172,6 +172,26 @@ const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(v
 const issuesText = (issues: Issue[]) => (issues.length === 0 ? null : JSON.stringify(issues));
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
+
+/**
+ * An SQLite failure of the ledger said with the file it concerns and what to do: SQLite's own words name neither. Any
+ * other error is returned as it is.
+ */
+function ledgerFailure(file: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
+  const reason = `${(error as Error).message} [${code}]`;
+  if (code === 'SQLITE_FULL') {
+    return new AuthpipeError('ledger.disk_full', `cannot write ledger ${file}: the disk is full (${reason}); free some space and run again: what was committed is kept, and rows in flight are looked up before anything is sent again`);
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new AuthpipeError('ledger.damaged', `ledger ${file} is damaged (${reason}): restore it from a copy; a new ledger would find the users already written as existing users in WorkOS`);
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM') {
+    return new AuthpipeError('ledger.unwritable', `cannot read or write ledger ${file} (${reason}): check the file, its folder and their permissions`);
+  }
+  return error;
+}
 
 function notALedger(file: string, what: string): UsageError {
   return new UsageError('ledger.not_a_ledger', `${file} is not an authpipe ledger (${what})`);
@@ -643,10 +663,12 @@ export class Ledger {
       this.batchTime = new Date().toISOString();
       this.commitBatch(writes);
     } catch (error) {
-      // Our bug (a constraint, a full disk): nothing more may be written, and every waiting caller learns it.
-      this.failure = error;
-      for (const waiter of waiters) waiter.reject(error);
-      throw error;
+      // A full disk, a damaged file, or our bug (a constraint): nothing more may be written, and every waiting caller
+      // learns it.
+      const failure = ledgerFailure(this.file, error);
+      this.failure = failure;
+      for (const waiter of waiters) waiter.reject(failure);
+      throw failure;
     }
     for (const waiter of waiters) waiter.resolve();
   }
@@ -785,5 +807,9 @@ function prepare(db: Database.Database) {
 
 /** Opens (creating it with mode 0600 if needed) and locks the ledger at `file`, bringing its schema up to date. */
 export function openLedger(file: string, options: OpenOptions = {}): Ledger {
-  return new Ledger(file, options);
+  try {
+    return new Ledger(file, options);
+  } catch (error) {
+    throw ledgerFailure(path.resolve(file), error);
+  }
 }

@@ -53,7 +53,8 @@ export function notWorkos(detail: string): AuthpipeError {
   return new AuthpipeError('workos.not_workos', `the server at the base URL does not answer as the WorkOS API does (${detail}): check WORKOS_API_URL or baseUrl`);
 }
 
-const formatMs = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)));
+/** Whole seconds and up, as durations are said elsewhere; under ten seconds with a tenth, so a short pause is not "0 s". */
+const formatMs = (ms: number) => (ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)} s` : formatDuration(Math.round(ms / 1000)));
 
 export class WorkosApi {
   readonly sdk: WorkOS;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { test } from 'node:test';
@@ -81,5 +81,22 @@ test('a ledger of the first schema is read as it is (status, rows, factors), and
     assert.deepEqual(writing.recentCalls('write', '', 0).answeredAt, []);
   } finally {
     writing.close();
+  }
+});
+
+test('a damaged ledger is refused naming the file and what to do, not with SQLite\'s words alone', async () => {
+  const file = path.join(tempDir(), 'damaged.db');
+  const ledger = openLedger(file);
+  await ledger.claim({ key: 'ext:u1', seq: 1, origin: { file: 'users.csv', line: 2 }, payload: '{}', payloadHash: 'h', issues: [], pendingUpdate: null });
+  ledger.close();
+  // The header stays (it is still an SQLite file); the pages after it are overwritten.
+  const descriptor = openSync(file, 'r+');
+  writeSync(descriptor, Buffer.alloc(3000, 0x41), 0, 3000, 100);
+  closeSync(descriptor);
+  for (const readonly of [true, false]) {
+    assert.throws(() => openLedger(file, { readonly }), {
+      code: 'ledger.damaged',
+      message: new RegExp(`^ledger ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged \\(database disk image is malformed \\[SQLITE_CORRUPT\\]\\): restore it from a copy`),
+    });
   }
 });

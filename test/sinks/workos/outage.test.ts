@@ -23,7 +23,7 @@ test('an outage that fails every call pauses the run instead of failing row afte
   assert.equal(emulator.store.users.size, 6);
   const warnings = run.lines.filter((line) => line.includes('fails every call'));
   assert.equal(warnings.length, 1, run.lines.join(''));
-  assert.match(warnings[0] ?? '', /^warning: workos: WorkOS fails every call \(injected_fault\); pausing every call for 5 s, and the run stops after 10 min without an answer\n$/);
+  assert.match(warnings[0] ?? '', /^warning: workos: WorkOS fails every call \(injected_fault\); pausing every call for 5.0 s, and the run stops after 10 min without an answer\n$/);
   assert.ok(run.lines.includes('workos: WorkOS answers again; the run goes on\n'), run.lines.join(''));
 });
 
@@ -68,7 +68,7 @@ test('an outage longer than maxOutage stops the run with the rows it holds in fl
   const rows = userEnvelopes(20);
   await assert.rejects(runSink(emulator, rows, run, { concurrency: 4, retries: 1, maxOutage: 1000 }), {
     code: 'workos.outage',
-    message: /^WorkOS has failed every call \(last: injected_fault: Service Unavailable \(injected fault\)\.\) for \d s; the run stops here, and the next run takes up the rows not written$/,
+    message: /^WorkOS has failed every call \(last: injected_fault: Service Unavailable \(injected fault\)\.\) for \d\.\d s; the run stops here, and the next run takes up the rows not written$/,
   });
   const ledger = openLedger(run.ledgerPath, { readonly: true });
   try {
@@ -94,7 +94,7 @@ test('a server the ledger wrote to that stops answering is an outage to wait out
   await emulator.close();
   await assert.rejects(runSink(null, userEnvelopes(3), run, { baseUrl: emulator.url, retries: 0, maxOutage: 1000 }), {
     code: 'workos.outage',
-    message: /^WorkOS has failed every call \(last: network_error: connect ECONNREFUSED 127\.0\.0\.1:\d+\) for \d s; the run stops here/,
+    message: /^WorkOS has failed every call \(last: network_error: connect ECONNREFUSED 127\.0\.0\.1:\d+\) for \d\.\d s; the run stops here/,
   });
   assert.ok(run.lines.some((line) => line.startsWith('warning: workos: WorkOS fails every call (network_error)')), run.lines.join(''));
 });
@@ -103,7 +103,7 @@ test('a server that answers nothing but 429 for longer than maxOutage stops the 
   const emulator = await emulatorFor(t, { faults: 'storm=429x100000:retry=1' });
   await assert.rejects(runSink(emulator, userEnvelopes(2), sinkContext(), { concurrency: 1, maxOutage: 2000 }), {
     code: 'workos.rate_limited',
-    message: /^WorkOS has answered nothing but 429 \(rate limited\) for \d s; the run stops here/,
+    message: /^WorkOS has answered nothing but 429 \(rate limited\) for \d\.\d s; the run stops here/,
   });
 });
 
