@@ -62,6 +62,19 @@ export interface SinkResult {
 
 export type SinkWriter = (input: AsyncIterable<Envelope>) => Promise<SinkResult>;
 
+/** What a sink had written when it failed, kept with the error it failed with: the run's summary counts it. */
+const resultsBeforeFailure = new WeakMap<object, SinkResult>();
+
+/** `error`, marked with what the sink wrote before it; to be thrown on. */
+export function failedAfterWriting(error: unknown, result: SinkResult): unknown {
+  if (typeof error === 'object' && error !== null) resultsBeforeFailure.set(error, result);
+  return error;
+}
+
+export function resultBeforeFailure(error: unknown): SinkResult | undefined {
+  return typeof error === 'object' && error !== null ? resultsBeforeFailure.get(error) : undefined;
+}
+
 type Options = z.ZodObject;
 
 interface ComponentBase<O extends Options> {

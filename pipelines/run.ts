@@ -1,7 +1,7 @@
 // Composes source -> stages -> sink with stream.pipeline. Stages are async generators pulled one record
 // at a time, so a slow sink slows the source down and memory stays flat whatever the input size.
 import { pipeline } from 'node:stream/promises';
-import type { Context, SinkResult, SinkWriter, SourceComponent, StageComponent, Transform } from './component.ts';
+import { resultBeforeFailure, type Context, type SinkResult, type SinkWriter, type SourceComponent, type StageComponent, type Transform } from './component.ts';
 import type { Block } from './load.ts';
 import type { Envelope, Issue } from './record.ts';
 
@@ -113,15 +113,20 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   let result: SinkResult = { written: 0, failed: 0, skipped: 0 };
   try {
     await pipeline(source, throughStages, async (records: AsyncIterable<Envelope>) => {
-      result = await plan.writer(records);
+      try {
+        result = await plan.writer(records);
+      } catch (error) {
+        result = resultBeforeFailure(error) ?? result;
+        throw error;
+      }
     });
   } finally {
-    // Also for a run that failed: its summary says how long it went.
+    // Also for a run that failed: its summary says how long it went, and what its sink wrote before.
     stats.elapsedMs = performance.now() - started;
+    stats.written = result.written;
+    stats.failed = result.failed;
+    stats.skipped = result.skipped;
   }
-  stats.written = result.written;
-  stats.failed = result.failed;
-  stats.skipped = result.skipped;
   stats.interrupted = ctx.signal.aborted;
   // An interrupted run, or a failed stage, leaves rows inside the stages, which were not merged.
   stats.merged = stats.interrupted || failure?.inStage === true ? 0 : stats.read - emitted;

@@ -3,7 +3,7 @@
 // at any moment and resumed.
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { defineSink, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
+import { defineSink, failedAfterWriting, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
 import type { Logger } from '../pipelines/log.ts';
 import { formatRate, formatWindow, isBudget, parseBudget, type RateBudget } from '../pipelines/rate.ts';
@@ -293,7 +293,10 @@ export const workosSink = defineSink({
         ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
         const resuming = resumeNote(ledger);
         if (resuming !== null) ctx.log.info(resuming);
-        await writeAll(records, rows, options.concurrency, ctx.signal);
+        await writeAll(records, rows, options.concurrency, ctx.signal).catch((error: unknown) => {
+          if (rows === undefined) throw error;
+          throw failedAfterWriting(error, { written: rows.written, failed: rows.counts.failed, skipped: rows.counts.unchanged });
+        });
       } finally {
         try {
           if (runId !== undefined && rows !== undefined) {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { Envelope } from '../../pipelines/record.ts';
 import { openLedger, type LedgerStatus } from '../../state/ledger.ts';
-import { requestsAfterLedgerCheck } from '../sinks/workos/harness.ts';
+import { bodyOf, forward, requestsAfterLedgerCheck, serve } from '../sinks/workos/harness.ts';
 import { tempDir } from '../sources/context.ts';
 import { bin, root, runChain, runCli } from './cli.ts';
 
@@ -394,4 +394,31 @@ test('a key, a ledger or a ledger path the run cannot start with is a usage erro
     assert.match(result.stderr, message);
   }
   assert.equal(emulator.requests.length, 0);
+});
+
+test('with --json, a run stopped by an outage counts the rows it wrote before it, as the ledger has them', async (t) => {
+  const emulator = await emulatorFor(t);
+  let creates = 0;
+  const baseUrl = await serve(t, (request, response) => {
+    void (async () => {
+      const body = await bodyOf(request);
+      // After four creates, WorkOS is down: every call fails, lookups too.
+      if (request.method === 'POST' && request.url === '/user_management/users') creates++;
+      if (creates > 4) {
+        response.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"down"}');
+        return;
+      }
+      await forward(emulator, request, body, response);
+    })();
+  });
+  const ledger = path.join(tempDir(), 'outage.db');
+  const input = Array.from({ length: 10 }, (_, seq) => envelopeLine(seq)).join('\n');
+  const result = await runCli(['write', 'workos', '--ledger', ledger, '--json', '--base-url', baseUrl, '--retries', '0', '--max-outage', '300', '--concurrency', '1'], {
+    input,
+    env: { WORKOS_API_KEY: 'sk_test_cli' },
+  });
+  assert.equal(result.code, 1, result.stderr);
+  const summary = JSON.parse(result.stderr.trimEnd().split('\n').at(-1) ?? 'null') as { written: number; error: { code: string } };
+  assert.deepEqual([summary.written, summary.error.code], [4, 'workos.outage']);
+  assert.equal((await ledgerStatus(ledger)).byState.done, 4);
 });
