@@ -81,6 +81,37 @@ function withExactIntegers(token: Token): Token {
   if (token.name !== 'numberValue' || !INTEGER.test(token.value) || Number.isSafeInteger(Number(token.value))) return token;
   return { name: 'stringValue', value: token.value };
 }
+/**
+ * Characters one record may span, as many as an NDJSON line: a bigger one is most likely not a record but the whole
+ * export read as one (a `key` one level too high), which would be held whole in memory.
+ */
+const MAX_ELEMENT_CHARS = 8 * 1024 * 1024;
+
+/** Stops the reading at an element of the array longer than MAX_ELEMENT_CHARS, before it is assembled whole. */
+function elementSizeLimit(file: string, key: string | undefined): (token: Token) => Token {
+  let depth = 0;
+  let chars = 0;
+  let index = 0;
+  return (token) => {
+    if (token.name === 'startObject' || token.name === 'startArray') depth++;
+    else if (token.name === 'endObject' || token.name === 'endArray') depth--;
+    chars += 'value' in token && typeof token.value === 'string' ? token.value.length + 3 : 1;
+    // Back at the array's own level: an element has ended (or was a scalar).
+    if (depth <= 1 && token.name !== 'startArray') {
+      if (depth === 1) index++;
+      chars = 0;
+    }
+    if (chars > MAX_ELEMENT_CHARS) {
+      throw new AuthpipeError(
+        'json.element_too_large',
+        `${file} ${key ?? ''}[${index}]: the element is longer than 8 MiB, so the reading stops there (the records before it were read): ` +
+          'it is likely the whole export, not one record; if the records are an array inside it, name that array with `key` (e.g. data.users, or data.0.users)',
+      );
+    }
+    return token;
+  };
+}
+
 /** What stream-json's parser and verifier put before their reason: `ERROR at 9 (1, 10): Verifier cannot parse input: `. */
 const STREAM_JSON_PREFIX = /^.*?(?:Parser|Verifier) (?:cannot parse input: |has )/;
 
@@ -162,7 +193,7 @@ export const jsonSource = defineSource({
     };
     const tokens = key === undefined ? [jsonParser(PARSER_OPTIONS)] : [jsonParser(PARSER_OPTIONS), pick({ filter: key })];
     // Every stage is synchronous, so each call returns its items at once.
-    const elements = fun(...tokens, noteFirst, withExactIntegers, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
+    const elements = fun(...tokens, noteFirst, elementSizeLimit(input.name, key), withExactIntegers, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
     // A flushable stage takes `none` for the end of its input, which its type leaves out.
     const verify = jsonVerifier() as (text: string | typeof none) => unknown;
     let fault: VerifierError | undefined;

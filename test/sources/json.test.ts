@@ -232,3 +232,13 @@ test('an empty array of records is read as no rows, with a warning: an empty exp
     assert.deepEqual(warnings, [`warning: export.json: no records read (${reason})\n`]);
   }
 });
+
+test('an element longer than 8 MiB (the whole export, under a key one level too high) stops the reading, saying to name the array inside', async () => {
+  const users = Array.from({ length: 50_000 }, (_, index) => ({ email: `user${index}@example.com`, name: 'x'.repeat(160) }));
+  const document = JSON.stringify({ data: [{ id: 'small' }, { users }] });
+  await assert.rejects(readJson(document, 'data'), {
+    code: 'json.element_too_large',
+    message: /^export\.json data\[1\]: the element is longer than 8 MiB, .*name that array with `key` \(e\.g\. data\.users, or data\.0\.users\)$/,
+  });
+  assert.equal((await readJson(document, 'data.1.users')).length, 50_000);
+});
