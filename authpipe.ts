@@ -10,7 +10,7 @@ import type { Component, SinkComponent } from './pipelines/component.ts';
 import { ReportedFailure, UsageError, failureReport } from './pipelines/errors.ts';
 import { createContext, execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
-import { loadPipeline, validateVerbOptions } from './pipelines/load.ts';
+import { isLedgerFile, loadPipeline, validateVerbOptions } from './pipelines/load.ts';
 import { parseBudget } from './pipelines/rate.ts';
 import { registry } from './pipelines/registry.ts';
 import { envelopeTransport } from './pipelines/transport.ts';
@@ -240,12 +240,26 @@ program
         "the ledger's runs wrote to the embedded emulator, which is gone with its run: there is nothing to compare. To prove a run against it, put `after: [{ use: diff }]` in the pipeline file",
       );
     }
+    checkReportPath(flags.report, flags.ledger);
+    // Ctrl-C stops the reading; what was found so far is recorded, and the verb says so.
     const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop).once('SIGTERM', stop);
     const ctx = createContext({ quiet: flags.quiet === true || flags.json === true }, process.cwd(), controller.signal);
     const counts = await runDiff(path.resolve(flags.ledger), connection, flags.report, ctx);
     if (flags.json) process.stderr.write(`${JSON.stringify(counts)}\n`);
-    process.exitCode = hasDifferences(counts) ? 3 : 0;
+    process.exitCode = counts.interrupted ? 130 : hasDifferences(counts) ? 3 : 0;
   });
+
+/** A report must not replace the ledger it reports on (nor its WAL files), and needs a folder to go into. */
+function checkReportPath(report: string | undefined, ledger: string): void {
+  if (report === undefined || report === '-') return;
+  const target = path.resolve(report);
+  if (isLedgerFile(target, path.resolve(ledger))) {
+    throw new UsageError('diff.report_is_ledger', `--report ${report} is the ledger itself: name another file`);
+  }
+  if (!existsSync(path.dirname(target))) throw new UsageError('cli.folder_not_found', `--report: folder not found: ${path.dirname(target)}`);
+}
 
 const ledgerVerb = program.command('ledger').description('look into a ledger: counts, rows, and the map from source users to WorkOS ids');
 

@@ -95,28 +95,35 @@ function commandLine(): string {
 
 export async function execute(execution: Execution): Promise<number> {
   const resources = sharedResources();
-  try {
-    return await executeWith(execution, resources);
-  } finally {
-    await resources.closeAll();
-  }
-}
-
-async function executeWith(execution: Execution, resources: ReturnType<typeof sharedResources>): Promise<number> {
   const controller = new AbortController();
   // Every call waiting on a rate budget or a backoff listens for the stop: with a concurrency over 10 Node would warn of a leak.
   setMaxListeners(0, controller.signal);
   let ctx: Context | undefined;
   const releaseSignals = stopOnSignals(controller, () => ctx);
+  try {
+    return await executeHeard(execution, resources, controller, (created) => (ctx = created));
+  } finally {
+    releaseSignals();
+    await resources.closeAll();
+  }
+}
+
+/** The run, its summary and its `after:` steps, while a signal stops them cleanly. */
+async function executeHeard(execution: Execution, resources: ReturnType<typeof sharedResources>, controller: AbortController, onContext: (ctx: Context) => void): Promise<number> {
+  let ctx: Context | undefined;
   const stats = emptyStats();
   const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats) : () => undefined;
   let after: AfterSteps | undefined;
   // A run stopped partway has written part of its input, a dry run none: there is nothing to prove yet.
   const runAfterSteps = async () => {
-    if (after !== undefined && !stats.interrupted && !execution.flags.dryRun) stats.unproven = await after();
+    if (after === undefined || stats.interrupted || execution.flags.dryRun) return;
+    stats.unproven = await after();
+    // A step stopped by a signal has said how far it came.
+    stats.interrupted = controller.signal.aborted;
   };
   try {
     ctx = createContext(execution.flags, execution.baseDir, controller.signal, resources);
+    onContext(ctx);
     const plan = await execution.build(ctx);
     after = plan.after;
     await runPipeline(plan, ctx, stats);
@@ -136,7 +143,6 @@ async function executeWith(execution: Execution, resources: ReturnType<typeof sh
     throw error;
   } finally {
     stopProgress();
-    releaseSignals();
   }
   if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats));
   else if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));

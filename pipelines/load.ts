@@ -284,6 +284,11 @@ function isSameFile(a: string, b: string): boolean {
   return first !== undefined && second !== undefined && first.ino === second.ino && first.dev === second.dev;
 }
 
+/** Whether `file` is the ledger, one of its WAL files or its lock: a file written there would destroy it. */
+export function isLedgerFile(file: string, ledger: string): boolean {
+  return [ledger, `${ledger}-wal`, `${ledger}-shm`, `${ledger}.lock`].includes(file) || isSameFile(file, ledger);
+}
+
 /** The block's path options of one role, resolved, with the path of each in the pipeline file. */
 function pathOptions(block: Block<Component>, where: PathSegment[], role: 'input' | 'output'): { where: PathSegment[]; file: string }[] {
   return describeOptions(block.component.options).flatMap((field) => {
@@ -301,14 +306,20 @@ function checkOverwrites(
   report: ProblemCollector,
 ): void {
   const inputs = [...pathOptions(spec.source, ['source'], 'input'), ...spec.stages.flatMap((stage, index) => pathOptions(stage, ['stages', index], 'input'))];
-  const written = [
+  const outputs = [
     ...pathOptions(spec.sink, ['sink'], 'output').map((output) => ({ ...output, what: 'the sink writes' })),
     ...spec.after.flatMap((step, index) => pathOptions(step, ['after', index], 'output')).map((output) => ({ ...output, what: 'an after: step writes' })),
   ];
-  if (spec.ledger !== undefined) written.push({ where: ['ledger'], file: spec.ledger, what: 'the ledger is' });
+  const { ledger } = spec;
+  const written = ledger === undefined ? outputs : [...outputs, { where: ['ledger'], file: ledger, what: 'the ledger is' }];
   for (const output of written) {
     const input = inputs.find((candidate) => isSameFile(candidate.file, output.file));
     if (input) report.atPath(output.where, 'pipeline.overwrites_input', `${output.what} ${output.file}, which the pipeline reads (${input.where.join('.')}); it would be overwritten before it is read`);
+  }
+  // Nor may a file written replace the ledger (or its WAL files).
+  if (ledger === undefined) return;
+  for (const output of outputs) {
+    if (isLedgerFile(output.file, ledger)) report.atPath(output.where, 'pipeline.overwrites_ledger', `${output.what} ${output.file}, which is the ledger; name another file`);
   }
 }
 

@@ -3,9 +3,13 @@
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { defineAfter, outputPath, type Context } from '../pipelines/component.ts';
-import { openLedger } from '../state/ledger.ts';
+import { UsageError } from '../pipelines/errors.ts';
+import { openLedger, type Ledger } from '../state/ledger.ts';
 import { readingApi, workosSink, type WorkosOptions } from './workos.ts';
+import type { WorkosApi } from './workos/api.ts';
 import { diffLedger, emptyDiffCounts, hasDifferences, type DiffCounts, type Difference } from './workos/diff.ts';
+import { checkLedgerServer, writtenUsers } from './workos/ledger-server.ts';
+import { Interrupted } from './workos/limiter.ts';
 import { openOutput } from './output.ts';
 
 const options = z.object({
@@ -57,40 +61,71 @@ export function diffSummary(counts: DiffCounts, server: string): string[] {
 }
 
 /**
+ * Refuses a server that holds none of the users the ledger wrote last, before anything is recorded: compared with the
+ * wrong server (another environment's key, an emulator restarted empty), every row would be found missing, and the
+ * ledger would forget every user's WorkOS id.
+ */
+async function checkSameServer(api: WorkosApi, ledger: Ledger, server: string, ctx: Context): Promise<void> {
+  try {
+    await checkLedgerServer(api, ledger, writtenUsers(ledger), server, ctx.log);
+  } catch (error) {
+    if (!(error instanceof UsageError && error.code === 'workos.ledger_elsewhere')) throw error;
+    throw new UsageError(
+      'diff.ledger_elsewhere',
+      `${server} has none of the users the ledger ${ledger.file} wrote last: it is not the WorkOS its runs wrote to (another environment's key, an emulator restarted empty?). ` +
+        'Compare with that one (--base-url, and its WORKOS_API_KEY); nothing was compared or recorded',
+    );
+  }
+}
+
+/**
  * Compares the ledger at `ledgerPath` with the WorkOS `connection` names, writes the report, and tells people.
- * Resolves the counts; the caller decides the exit code (hasDifferences).
+ * Resolves the counts; the caller decides the exit code (hasDifferences, and `interrupted`).
  */
 export async function runDiff(ledgerPath: string, connection: WorkosOptions, report: string | undefined, ctx: Context): Promise<DiffCounts> {
   const counts = emptyDiffCounts();
   // Written as well as read: what WorkOS lacks is recorded for the next run or a replay to send again.
   const ledger = openLedger(ledgerPath);
-  const { api, server, close } = await readingApi(connection, ctx);
   const examples: string[] = [];
+  let server: string;
   try {
-    if (!ledger.lastRunEnded()) {
-      ctx.log.warn(`diff: the ledger's last run did not end (killed, or still running): rows it had not read yet are not in the ledger, so not compared`);
-    }
-    ctx.log.info(`diff: reading WorkOS at ${server} and comparing it with ledger ${ledger.file}`);
-    const differences = diffLedger(api, ledger, counts, { onStep: (message) => ctx.log.info(message) });
-    const seen = (difference: Difference) => {
-      if (examples.length < MAX_EXAMPLES && difference.kind !== 'user_unknown') examples.push(example(difference));
-    };
-    async function* lines(): AsyncGenerator<string> {
-      for await (const difference of differences) {
-        seen(difference);
-        yield `${JSON.stringify(difference)}\n`;
+    const reading = await readingApi(connection, ctx);
+    server = reading.server;
+    try {
+      await checkSameServer(reading.api, ledger, server, ctx);
+      if (!ledger.lastRunEnded()) {
+        ctx.log.warn(`diff: the ledger's last run did not end (killed, or still running): rows it had not read yet are not in the ledger, so not compared`);
       }
-    }
-    if (report === undefined) {
-      for await (const difference of differences) seen(difference);
-    } else {
-      const output = await openOutput(report, ctx);
-      // Every line is one finding; a report with none replaces an older one all the same.
-      await output.finish(pipeline(lines(), output.stream, { end: output.end }), () => 1);
+      ctx.log.info(`diff: reading WorkOS at ${server} and comparing it with ledger ${ledger.file}`);
+      const differences = diffLedger(reading.api, ledger, counts, { onStep: (message) => ctx.log.info(message) });
+      const seen = (difference: Difference) => {
+        if (examples.length < MAX_EXAMPLES && difference.kind !== 'user_unknown') examples.push(example(difference));
+      };
+      async function* lines(): AsyncGenerator<string> {
+        for await (const difference of differences) {
+          seen(difference);
+          yield `${JSON.stringify(difference)}\n`;
+        }
+      }
+      if (report === undefined) {
+        for await (const difference of differences) seen(difference);
+      } else {
+        const output = await openOutput(report, ctx);
+        // Every line is one finding; a report with none replaces an older one all the same.
+        await output.finish(pipeline(lines(), output.stream, { end: output.end }), () => 1);
+      }
+    } catch (error) {
+      if (!(error instanceof Interrupted) && !ctx.signal.aborted) throw error;
+      counts.interrupted = true;
+    } finally {
+      reading.close();
     }
   } finally {
-    close();
     ledger.close();
+  }
+  if (counts.interrupted) {
+    ctx.log.warn(`diff: stopped before the end: what it found so far is recorded in the ledger; run it again to compare every row`);
+    return counts;
   }
   for (const line of diffSummary(counts, server)) ctx.log.info(line);
   if (hasDifferences(counts)) {
@@ -101,6 +136,8 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
     );
   } else if (counts.expected > 0) {
     ctx.log.info(`diff: every user, membership and factor of the ledger is in WorkOS as sent`);
+  } else {
+    ctx.log.warn(`diff: the ledger ${ledger.file} holds no row that was to be sent: there is nothing to prove`);
   }
   return counts;
 }

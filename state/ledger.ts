@@ -79,22 +79,6 @@ export interface FactorRecord {
   secretHash: string | null;
 }
 
-export interface LedgerMembership {
-  userKey: string;
-  orgKey: string;
-  roles: string[];
-  state: MembershipRecord['state'];
-  workosUserId: string | null;
-  workosOrgId: string | null;
-}
-
-export interface LedgerFactor {
-  userKey: string;
-  state: FactorRecord['state'];
-  workosFactorId: string | null;
-  workosUserId: string | null;
-}
-
 export interface OrgRecord {
   workosOrgId: string;
   name: string | null;
@@ -387,47 +371,6 @@ export class Ledger {
       if (rows.length < PAGE_SIZE) return;
       after = (rows[rows.length - 1] as StoredRow).key;
     }
-  }
-
-  /** Every membership the source asked for, with the WorkOS ids of its user and organization where known, a page at a time. */
-  *memberships(): Generator<LedgerMembership> {
-    this.commitQueued();
-    const page = this.db.prepare(
-      `SELECT m.user_key, m.org_key, m.roles, m.state, r.workos_user_id, o.workos_org_id FROM memberships m
-       LEFT JOIN rows r ON r.key = m.user_key LEFT JOIN orgs o ON o.key = m.org_key
-       WHERE (m.user_key, m.org_key) > (?, ?) ORDER BY m.user_key, m.org_key LIMIT ${PAGE_SIZE}`,
-    );
-    let after = ['', ''];
-    for (;;) {
-      const rows = page.all(...after) as { user_key: string; org_key: string; roles: string; state: MembershipRecord['state']; workos_user_id: string | null; workos_org_id: string | null }[];
-      for (const row of rows) {
-        yield { userKey: row.user_key, orgKey: row.org_key, roles: JSON.parse(row.roles) as string[], state: row.state, workosUserId: row.workos_user_id, workosOrgId: row.workos_org_id };
-      }
-      if (rows.length < PAGE_SIZE) return;
-      const last = rows[rows.length - 1] as { user_key: string; org_key: string };
-      after = [last.user_key, last.org_key];
-    }
-  }
-
-  /** Every TOTP factor the source asked for, with the WorkOS id of its user where known, a page at a time. */
-  *factors(): Generator<LedgerFactor> {
-    this.commitQueued();
-    const page = this.db.prepare(
-      `SELECT f.user_key, f.state, f.workos_factor_id, r.workos_user_id FROM factors f LEFT JOIN rows r ON r.key = f.user_key
-       WHERE f.user_key > ? ORDER BY f.user_key LIMIT ${PAGE_SIZE}`,
-    );
-    let after = '';
-    for (;;) {
-      const rows = page.all(after) as { user_key: string; state: FactorRecord['state']; workos_factor_id: string | null; workos_user_id: string | null }[];
-      for (const row of rows) yield { userKey: row.user_key, state: row.state, workosFactorId: row.workos_factor_id, workosUserId: row.workos_user_id };
-      if (rows.length < PAGE_SIZE) return;
-      after = (rows[rows.length - 1] as { user_key: string }).user_key;
-    }
-  }
-
-  /** The WorkOS ids of the organizations the ledger resolved. */
-  orgIds(): string[] {
-    return this.db.prepare('SELECT DISTINCT workos_org_id FROM orgs ORDER BY workos_org_id').pluck().all() as string[];
   }
 
   /** Whether the last run ended (it may have been interrupted, or failed, but it was not killed or still going). */

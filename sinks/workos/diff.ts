@@ -10,6 +10,7 @@ import { AuthpipeError } from '../../pipelines/errors.ts';
 import { notWorkos, type WorkosApi } from './api.ts';
 import { CallFailed, isNotFound } from './classify.ts';
 import { sameRoles } from './memberships.ts';
+import { orgKeyOf } from './orgs.ts';
 import { changesBetween } from './payload.ts';
 
 /** The user fields the ledger's payload and WorkOS both hold; password hashes WorkOS never returns. */
@@ -48,6 +49,8 @@ export interface DiffCounts {
   factors: { expected: number; missing: number };
   /** WorkOS users read. */
   workosUsers: number;
+  /** Stopped (Ctrl-C) before every row was compared. */
+  interrupted: boolean;
 }
 
 export function emptyDiffCounts(): DiffCounts {
@@ -62,6 +65,7 @@ export function emptyDiffCounts(): DiffCounts {
     memberships: { expected: 0, missing: 0, otherRoles: 0 },
     factors: { expected: 0, missing: 0 },
     workosUsers: 0,
+    interrupted: false,
   };
 }
 
@@ -76,20 +80,22 @@ interface ListPage<T> {
 }
 
 /**
- * Every item of a WorkOS list, a page at a time, through the read budget; none when WorkOS answers 404 (the
- * organization or user it belongs to is gone). Any other failure stops the diff: a list read in part proves nothing.
+ * Every item of a WorkOS list, a page at a time, through the read budget. `goneOn404`: the list belongs to something
+ * (an organization, a user) that may be gone, and a 404 means it holds nothing; elsewhere a 404 is not WorkOS's
+ * answer. Any other failure stops the diff: a list read in part proves nothing.
  */
-async function* pagesOf<T>(api: WorkosApi, what: string, list: (after: string | undefined) => Promise<ListPage<T>>): AsyncGenerator<T[]> {
+async function* pagesOf<T>(api: WorkosApi, what: string, goneOn404: boolean, list: (after: string | undefined) => Promise<ListPage<T>>): AsyncGenerator<T[]> {
   let after: string | undefined;
   for (;;) {
     let page: ListPage<T>;
     try {
       page = await api.idempotent('read', () => list(after));
     } catch (error) {
-      if (isNotFound(error)) return;
-      if (error instanceof CallFailed) throw new AuthpipeError('diff.list_failed', `cannot list ${what} (${error.failure.code}: ${error.failure.message}); nothing was compared`);
+      if (goneOn404 && isNotFound(error)) return;
+      if (error instanceof CallFailed) throw new AuthpipeError('diff.list_failed', `cannot list ${what} (${error.failure.code}: ${error.failure.message}); the diff stops`);
       throw error;
     }
+    if (!Array.isArray(page.data)) throw notWorkos(`listing ${what} gave no list`);
     yield page.data;
     const next = page.listMetadata.after ?? null;
     if (next === null || page.data.length === 0) return;
@@ -99,33 +105,41 @@ async function* pagesOf<T>(api: WorkosApi, what: string, list: (after: string | 
   }
 }
 
-const emptyToNull = (value: string | null | undefined) => (value === undefined || value === '' ? null : value);
+const isBlank = (value: string | null | undefined) => value === undefined || value === null || value === '';
 
-function sortedMetadata(metadata: Record<string, string> | null | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** The fields of `sent` WorkOS holds otherwise. An email differing only in case is the same email (WorkOS may lower it). */
+/**
+ * The fields of `sent` WorkOS holds otherwise. Only what the row sent is compared: a field it left out (no last name,
+ * no external id) and a metadata key it does not have are left alone by the writer, so WorkOS may hold anything there
+ * (a user that was there before the migration keeps its own). An email differing only in case is the same email.
+ */
 function fieldDifferences(sent: UserDraft, held: ComparedUser): FieldDifference[] {
   const differences: FieldDifference[] = [];
-  const compare = (field: ComparedField, ledger: unknown, workos: unknown, same: boolean) => {
-    if (!same) differences.push({ field, ledger, workos });
-  };
-  compare('email', sent.email ?? null, held.email, (sent.email ?? '').toLowerCase() === held.email.toLowerCase());
-  // Not sent: WorkOS chose (false); nothing to compare.
-  if (sent.emailVerified !== undefined) compare('emailVerified', sent.emailVerified, held.emailVerified, sent.emailVerified === held.emailVerified);
-  compare('firstName', sent.firstName ?? null, held.firstName, emptyToNull(sent.firstName) === emptyToNull(held.firstName));
-  compare('lastName', sent.lastName ?? null, held.lastName, emptyToNull(sent.lastName) === emptyToNull(held.lastName));
-  compare('externalId', sent.externalId ?? null, held.externalId, emptyToNull(sent.externalId) === emptyToNull(held.externalId));
-  const [sentMetadata, heldMetadata] = [sortedMetadata(sent.metadata), sortedMetadata(held.metadata)];
-  compare('metadata', sentMetadata, heldMetadata, JSON.stringify(sentMetadata) === JSON.stringify(heldMetadata));
+  if (sent.email !== undefined && sent.email.toLowerCase() !== held.email.toLowerCase()) differences.push({ field: 'email', ledger: sent.email, workos: held.email });
+  if (sent.emailVerified !== undefined && sent.emailVerified !== held.emailVerified) differences.push({ field: 'emailVerified', ledger: sent.emailVerified, workos: held.emailVerified });
+  for (const field of ['firstName', 'lastName', 'externalId'] as const) {
+    const value = sent[field];
+    if (!isBlank(value) && value !== held[field]) differences.push({ field, ledger: value, workos: held[field] });
+  }
+  const heldMetadata = held.metadata ?? {};
+  const otherKeys = Object.entries(sent.metadata ?? {}).filter(([key, value]) => heldMetadata[key] !== value);
+  if (otherKeys.length > 0) {
+    const keys = otherKeys.map(([key]) => key);
+    differences.push({ field: 'metadata', ledger: Object.fromEntries(otherKeys), workos: Object.fromEntries(keys.map((key) => [key, heldMetadata[key] ?? null])) });
+  }
   return differences;
 }
 
-/** WorkOS's users, memberships and factors as read, in a temporary database of their own. */
+interface FoundUser {
+  id: string;
+  user: ComparedUser;
+}
+
+/** WorkOS's users and the memberships of the organizations asked about, as read, in a temporary database of their own. */
 class Scratch {
   private readonly db = new Database('');
   private readonly statements;
+  /** Organizations whose memberships are listed here. */
+  private readonly listedOrgs = new Set<string>();
 
   constructor() {
     this.db.exec(`
@@ -138,52 +152,60 @@ class Scratch {
       user: this.db.prepare('SELECT id, user FROM users WHERE id = ?'),
       userByEmail: this.db.prepare('SELECT id, user FROM users WHERE email = ? LIMIT 1'),
       matched: this.db.prepare('UPDATE users SET matched = 1 WHERE id = ?'),
-      unmatched: this.db.prepare('SELECT id, email FROM users WHERE matched = 0 AND id > ? ORDER BY id LIMIT 500'),
+      unmatched: this.db.prepare('SELECT id, user FROM users WHERE matched = 0 AND id > ? ORDER BY id LIMIT 500'),
       addMembership: this.db.prepare('INSERT OR REPLACE INTO memberships (user_id, org_id, roles) VALUES (?, ?, ?)'),
       membership: this.db.prepare('SELECT roles FROM memberships WHERE user_id = ? AND org_id = ?').pluck(),
     };
   }
 
-  readonly addUsers = (users: User[]) =>
+  addUsers(users: User[]): void {
     this.db.transaction(() => {
       for (const { id, email, emailVerified, firstName, lastName, externalId, metadata } of users) {
         this.statements.addUser.run(id, email.toLowerCase(), JSON.stringify({ email, emailVerified, firstName, lastName, externalId, metadata }));
       }
     })();
-
-  /** The WorkOS user with this id, else the one with this email; marked as one the ledger knows. */
-  take(id: string | null, email: string | undefined): { id: string; user: ComparedUser } | undefined {
-    const row = ((id === null ? undefined : this.statements.user.get(id)) ?? (email === undefined ? undefined : this.statements.userByEmail.get(email.toLowerCase()))) as
-      | { id: string; user: string }
-      | undefined;
-    if (row === undefined) return undefined;
-    this.statements.matched.run(row.id);
-    return { id: row.id, user: JSON.parse(row.user) as ComparedUser };
   }
 
-  has(id: string): boolean {
-    return this.statements.user.get(id) !== undefined;
+  private found(row: { id: string; user: string } | undefined): FoundUser | undefined {
+    return row && { id: row.id, user: JSON.parse(row.user) as ComparedUser };
   }
 
-  /** The id of the WorkOS user with this email, if any, without marking it. */
-  idWithEmail(email: string | undefined): string | undefined {
-    return email === undefined ? undefined : (this.statements.userByEmail.get(email.toLowerCase()) as { id: string } | undefined)?.id;
+  byId(id: string): FoundUser | undefined {
+    return this.found(this.statements.user.get(id) as { id: string; user: string } | undefined);
+  }
+
+  byEmail(email: string): FoundUser | undefined {
+    return this.found(this.statements.userByEmail.get(email.toLowerCase()) as { id: string; user: string } | undefined);
+  }
+
+  /** Marks the WorkOS user as one a row of the ledger became. */
+  claim(id: string): void {
+    this.statements.matched.run(id);
   }
 
   *unmatchedUsers(): Generator<{ id: string; email: string }> {
     let after = '';
     for (;;) {
-      const rows = this.statements.unmatched.all(after) as { id: string; email: string }[];
-      yield* rows;
+      const rows = this.statements.unmatched.all(after) as { id: string; user: string }[];
+      for (const row of rows) yield { id: row.id, email: (JSON.parse(row.user) as ComparedUser).email };
       if (rows.length < 500) return;
       after = (rows[rows.length - 1] as { id: string }).id;
     }
   }
 
-  addMemberships(memberships: { userId: string; organizationId: string; roles: string[] }[]): void {
-    this.db.transaction(() => {
-      for (const { userId, organizationId, roles } of memberships) this.statements.addMembership.run(userId, organizationId, JSON.stringify(roles));
-    })();
+  /** Lists the organization's memberships the first time it is asked about. */
+  async listMembershipsOf(api: WorkosApi, orgId: string): Promise<void> {
+    if (this.listedOrgs.has(orgId)) return;
+    this.listedOrgs.add(orgId);
+    const { userManagement } = api.sdk;
+    for await (const memberships of pagesOf(api, `the memberships of organization ${orgId}`, true, (after) => userManagement.listOrganizationMemberships({ organizationId: orgId, limit: 100, after }))) {
+      this.db.transaction(() => {
+        for (const membership of memberships) {
+          const roles = membership.roles?.map((role) => role.slug) ?? [membership.role.slug];
+          this.statements.addMembership.run(membership.userId, membership.organizationId, JSON.stringify(roles));
+        }
+      })();
+    }
   }
 
   rolesOf(userId: string, orgId: string): string[] | undefined {
@@ -201,58 +223,32 @@ export interface DiffProgress {
   onStep(message: string): void;
 }
 
+/** A finding as the ledger records it: failed/retryable, so that the next run or `replay` sends it again. */
+const found = (code: string, message: string): RowError<'retryable'> => ({ errorClass: 'retryable', code, message: `${message}; the next run or a replay sends it again` });
+
 /**
- * Compares the ledger with WorkOS and yields every difference; `counts` is filled as it goes. Reads only: every
- * WorkOS user (listed), the active memberships of every organization the ledger resolved, and the factors of each
- * user the ledger enrolled one for.
+ * Compares the ledger with WorkOS and yields every difference; `counts` is filled as it goes. Reads: every WorkOS
+ * user (listed), the active memberships of each organization a row names (listed once), and the factors of each user
+ * whose row has a TOTP secret. What a row asks for is what is expected (its organizations and secret as sent), whatever
+ * state the ledger has it in: a row a kill left in flight may have its user and none of its memberships.
  */
 export async function* diffLedger(api: WorkosApi, ledger: Ledger, counts: DiffCounts, progress: DiffProgress): AsyncGenerator<Difference> {
   const scratch = new Scratch();
   try {
     const { userManagement } = api.sdk;
-    for await (const users of pagesOf(api, 'the WorkOS users', (after) => userManagement.listUsers({ limit: 100, after }))) {
+    for await (const users of pagesOf(api, 'the WorkOS users', false, (after) => userManagement.listUsers({ limit: 100, after }))) {
       scratch.addUsers(users);
       counts.workosUsers += users.length;
     }
     progress.onStep(`diff: read ${counts.workosUsers} WorkOS users`);
-    for (const orgId of ledger.orgIds()) {
-      for await (const memberships of pagesOf(api, `the memberships of organization ${orgId}`, (after) => userManagement.listOrganizationMemberships({ organizationId: orgId, limit: 100, after }))) {
-        scratch.addMemberships(
-          memberships.map((membership) => ({ ...membership, roles: membership.roles?.map((role) => role.slug) ?? [membership.role.slug] })),
-        );
-      }
-    }
     for (const row of ledger.rows()) {
-      const difference = compareRow(row, scratch, counts);
-      if (difference === undefined) continue;
-      recordUserDifference(ledger, row, difference);
-      yield difference;
-    }
-    for (const membership of ledger.memberships()) {
-      counts.memberships.expected++;
-      const { userKey: key, orgKey: org, roles, workosUserId, workosOrgId } = membership;
-      const held = workosUserId === null || workosOrgId === null ? undefined : scratch.rolesOf(workosUserId, workosOrgId);
-      if (held === undefined) {
-        counts.memberships.missing++;
-        ledger.membershipFailed(key, org, roles, found('diff.membership_missing', 'the diff found no active membership in WorkOS'));
-        ledger.diffFound(key, found('diff.membership_missing', `the diff found no membership in ${org} in WorkOS`), false, null);
-        yield { kind: 'membership_missing', key, org, roles, workosUserId, workosOrgId };
-      } else if (roles.length > 0 && !sameRoles(held, roles)) {
-        // No roles asked for: WorkOS gives its default role, whichever it is.
-        counts.memberships.otherRoles++;
-        ledger.membershipFailed(key, org, roles, found('diff.membership_roles', `the diff found roles ${held.join(', ')} in WorkOS`));
-        ledger.diffFound(key, found('diff.membership_roles', `the diff found other roles in ${org} in WorkOS`), false, null);
-        yield { kind: 'membership_roles', key, org, roles, workosRoles: held };
+      if (row.state === 'invalid' || row.payload === null) {
+        counts.invalid++;
+        // A user written before its row became invalid (its source changed since) is still the ledger's.
+        if (row.workosUserId !== null) scratch.claim(row.workosUserId);
+        continue;
       }
-    }
-    for (const factor of ledger.factors()) {
-      counts.factors.expected++;
-      const { userKey: key, workosUserId, workosFactorId } = factor;
-      if (workosUserId !== null && scratch.has(workosUserId) && (await hasTotpFactor(api, workosUserId, workosFactorId))) continue;
-      counts.factors.missing++;
-      ledger.factorFailed(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), null);
-      ledger.diffFound(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), false, null);
-      yield { kind: 'factor_missing', key, workosUserId };
+      yield* compareRow(api, ledger, scratch, row, row.payload, counts);
     }
     for (const user of scratch.unmatchedUsers()) {
       counts.unknown++;
@@ -263,54 +259,106 @@ export async function* diffLedger(api: WorkosApi, ledger: Ledger, counts: DiffCo
   }
 }
 
-/** A finding as the ledger records it: failed/retryable, so that the next run or `replay` sends it again. */
-const found = (code: string, message: string): RowError<'retryable'> => ({ errorClass: 'retryable', code, message: `${message}; the next run or a replay sends it again` });
-
 /**
- * A row the ledger has as done that WorkOS lacks is done no more: a lost user is looked up, else created, again; one
- * with other values is updated with the fields sent. Rows not done keep the failure they have, which says more.
+ * The row's WorkOS user: by the id the ledger recorded (listed, else asked for, as a list may lag behind), else by
+ * email for a row with no id yet (its answer lost), unless that user holds another external id (another person).
  */
-function recordUserDifference(ledger: Ledger, row: LedgerRow, difference: Difference): void {
-  if (row.state !== 'done' || row.payload === null) return;
-  if (difference.kind === 'user_missing') {
-    ledger.diffFound(row.key, found('diff.user_missing', `the diff found no WorkOS user ${row.workosUserId ?? ''}`), true, null);
-  } else if (difference.kind === 'user_mismatched') {
-    const held = Object.fromEntries(difference.fields.map(({ field, workos }) => [field, workos ?? undefined])) as UserDraft;
-    const sent = Object.fromEntries(difference.fields.map(({ field }) => [field, row.payload?.[field] ?? (field === 'metadata' ? {} : undefined)])) as UserDraft;
-    const fields = difference.fields.map(({ field }) => field).join(', ');
-    ledger.diffFound(row.key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${fields}`), false, changesBetween(held, sent));
+async function findRowUser(api: WorkosApi, scratch: Scratch, row: LedgerRow, sent: UserDraft): Promise<FoundUser | undefined> {
+  if (row.workosUserId !== null) {
+    const listed = scratch.byId(row.workosUserId);
+    if (listed !== undefined) return listed;
+    try {
+      const user = await api.idempotent('read', () => api.sdk.userManagement.getUser(row.workosUserId as string));
+      scratch.addUsers([user]);
+      return scratch.byId(user.id);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+  if (sent.email === undefined) return undefined;
+  const byEmail = scratch.byEmail(sent.email);
+  if (byEmail === undefined) return undefined;
+  const heldExternalId = byEmail.user.externalId;
+  return sent.externalId !== undefined && !isBlank(heldExternalId) && heldExternalId !== sent.externalId ? undefined : byEmail;
+}
+
+async function* compareRow(api: WorkosApi, ledger: Ledger, scratch: Scratch, row: LedgerRow, sent: UserDraft, counts: DiffCounts): AsyncGenerator<Difference> {
+  const { key, state } = row;
+  const email = sent.email ?? null;
+  counts.expected++;
+  const user = await findRowUser(api, scratch, row, sent);
+  // Only a row the ledger has as done is made to be sent again: the others keep the failure they have, which says
+  // more, and are sent again by the next run or a replay anyway.
+  const done = state === 'done';
+  if (user === undefined) {
+    counts.missing++;
+    const other = sent.email === undefined ? undefined : scratch.byEmail(sent.email)?.id;
+    if (done) ledger.diffFound(key, found('diff.user_missing', `the diff found no WorkOS user ${row.workosUserId ?? ''}`), true, null);
+    yield { kind: 'user_missing', key, email, state, workosUserId: row.workosUserId, ...(other === undefined ? {} : { workosUserWithEmail: other }) };
+  } else {
+    scratch.claim(user.id);
+    const fields = fieldDifferences(sent, user.user);
+    if (fields.length === 0) {
+      counts.landed++;
+    } else {
+      counts.mismatched++;
+      for (const { field } of fields) counts.mismatchedFields[field] = (counts.mismatchedFields[field] ?? 0) + 1;
+      if (done) recordMismatch(ledger, key, fields, user.user, sent);
+      yield { kind: 'user_mismatched', key, email, state, workosUserId: user.id, fields };
+    }
+  }
+  const userId = user?.id ?? null;
+  for (const org of sent.orgs ?? []) {
+    const orgKey = orgKeyOf(org);
+    if (orgKey === null) continue;
+    counts.memberships.expected++;
+    const roles = [...new Set(org.roles)];
+    const orgId = org.id ?? ledger.org(orgKey)?.workosOrgId ?? null;
+    if (orgId !== null) await scratch.listMembershipsOf(api, orgId);
+    const held = userId === null || orgId === null ? undefined : scratch.rolesOf(userId, orgId);
+    if (held === undefined) {
+      counts.memberships.missing++;
+      ledger.membershipFailed(key, orgKey, roles, found('diff.membership_missing', 'the diff found no active membership in WorkOS'));
+      if (done) ledger.diffFound(key, found('diff.membership_missing', `the diff found no membership in ${orgKey} in WorkOS`), false, null);
+      yield { kind: 'membership_missing', key, org: orgKey, roles, workosUserId: userId, workosOrgId: orgId };
+    } else if (roles.length > 0 && !sameRoles(held, roles)) {
+      // No roles asked for: WorkOS gives its default role, whichever it is.
+      counts.memberships.otherRoles++;
+      ledger.membershipFailed(key, orgKey, roles, found('diff.membership_roles', `the diff found roles ${held.join(', ')} in WorkOS`));
+      if (done) ledger.diffFound(key, found('diff.membership_roles', `the diff found other roles in ${orgKey} in WorkOS`), false, null);
+      yield { kind: 'membership_roles', key, org: orgKey, roles, workosRoles: held };
+    }
+  }
+  if (sent.totpSecret !== undefined) {
+    counts.factors.expected++;
+    if (userId === null || !(await hasTotpFactor(api, userId, ledger.factor(key)?.workosFactorId ?? null))) {
+      counts.factors.missing++;
+      ledger.factorFailed(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), null);
+      if (done) ledger.diffFound(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), false, null);
+      yield { kind: 'factor_missing', key, workosUserId: userId };
+    }
   }
 }
 
-function compareRow(row: LedgerRow, scratch: Scratch, counts: DiffCounts): Difference | undefined {
-  const { key, state, payload } = row;
-  if (state === 'invalid' || payload === null) {
-    counts.invalid++;
-    // A user written before its row became invalid (its source changed since) is still the ledger's.
-    if (row.workosUserId !== null) scratch.take(row.workosUserId, undefined);
-    return undefined;
-  }
-  counts.expected++;
-  const email = payload.email ?? null;
-  // A row never written has no id: WorkOS may still hold it (its answer was lost), found by its email.
-  const found = scratch.take(row.workosUserId, row.workosUserId === null ? payload.email : undefined);
-  if (found === undefined) {
-    counts.missing++;
-    const other = row.workosUserId === null ? undefined : scratch.idWithEmail(payload.email);
-    return { kind: 'user_missing', key, email, state, workosUserId: row.workosUserId, ...(other === undefined ? {} : { workosUserWithEmail: other }) };
-  }
-  const fields = fieldDifferences(payload, found.user);
-  if (fields.length === 0) {
-    counts.landed++;
-    return undefined;
-  }
-  counts.mismatched++;
-  for (const { field } of fields) counts.mismatchedFields[field] = (counts.mismatchedFields[field] ?? 0) + 1;
-  return { kind: 'user_mismatched', key, email, state, workosUserId: found.id, fields };
+/** A done row whose user holds other values: updated with the fields sent, as the writer would send them. */
+function recordMismatch(ledger: Ledger, key: string, fields: FieldDifference[], held: ComparedUser, sent: UserDraft): void {
+  const names = fields.map(({ field }) => field);
+  const heldDraft: UserDraft = {
+    email: held.email,
+    emailVerified: held.emailVerified,
+    firstName: held.firstName ?? undefined,
+    lastName: held.lastName ?? undefined,
+    externalId: held.externalId ?? undefined,
+    // Only the keys sent: a key the source never had is not the row's to remove.
+    metadata: Object.fromEntries(Object.entries(held.metadata ?? {}).filter(([metadataKey]) => sent.metadata !== undefined && metadataKey in sent.metadata)),
+  };
+  const wanted: UserDraft = Object.fromEntries(names.map((field) => [field, sent[field]]));
+  ledger.diffFound(key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${names.join(', ')}`), false, changesBetween(heldDraft, wanted));
 }
 
 async function hasTotpFactor(api: WorkosApi, userId: string, factorId: string | null): Promise<boolean> {
-  for await (const factors of pagesOf(api, `the factors of user ${userId}`, (after) => api.sdk.userManagement.listAuthFactors({ userId, limit: 100, after }))) {
+  for await (const factors of pagesOf(api, `the factors of user ${userId}`, true, (after) => api.sdk.userManagement.listAuthFactors({ userId, limit: 100, after }))) {
     if (factors.some((factor) => factor.type === 'totp' && (factorId === null || factor.id === factorId))) return true;
   }
   return false;

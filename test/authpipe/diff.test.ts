@@ -1,13 +1,15 @@
 // `authpipe diff` and `after: [{ use: diff }]` as a user runs them: the proof after an import, its exit code and
 // report, and the mistakes it refuses.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import { sdkFor } from '../sinks/workos/harness.ts';
 import { tempDir } from '../sources/context.ts';
-import { root, runCli } from './cli.ts';
+import { bin, root, runChain, runCli } from './cli.ts';
 
 test('diff after an import exits 0; once a user is deleted in WorkOS it exits 3 and its report names the user', async (t) => {
   const emulator = await emulatorFor(t);
@@ -104,4 +106,44 @@ test('check refuses an after: diff behind a file sink, and an unknown after: ste
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /wrong\.yaml:6:\d+: diff compares WorkOS with the ledger of a workos sink; this pipeline's sink is ndjson/);
   assert.match(result.stderr, /wrong\.yaml:7:\d+: unknown after "dif" \(did you mean "diff"\?\)/);
+});
+
+test('a report at the ledger\'s path is refused, by the verb and by check, leaving the ledger whole', async (t) => {
+  const emulator = await emulatorFor(t);
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'users.csv'), 'email\nana@example.com\n');
+  const pipeline = path.join(dir, 'import.yaml');
+  const lines = ['version: 1', 'name: import', 'source: { use: csv, path: users.csv }', 'stages: [{ use: map, fields: { email: email } }]', 'sink: { use: workos }', 'ledger: import.db'];
+  writeFileSync(pipeline, lines.join('\n'));
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  assert.equal((await runCli(['run', pipeline, '--quiet'], { env })).code, 0);
+  const ledger = path.join(dir, 'import.db');
+
+  const verb = await runCli(['diff', '--ledger', ledger, '--report', ledger], { env });
+  assert.equal(verb.code, 2, verb.stderr);
+  assert.match(verb.stderr, /--report \S+import\.db is the ledger itself: name another file\n$/);
+  writeFileSync(pipeline, [...lines, 'after: [{ use: diff, report: import.db }]'].join('\n'));
+  const check = await runCli(['check', pipeline]);
+  assert.equal(check.code, 2, check.stderr);
+  assert.match(check.stderr, /import\.yaml:7:\d+: an after: step writes \S+import\.db, which is the ledger; name another file/);
+  assert.equal((await runCli(['diff', '--ledger', ledger], { env })).code, 0);
+});
+
+test('Ctrl-C during a diff stops it, says that what was found so far is recorded, and exits 130', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'latency=400' });
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'users.ndjson'), Array.from({ length: 30 }, (_, index) => JSON.stringify({ email: `u${index}@example.com` })).join('\n'));
+  const ledger = path.join(dir, 'slow.db');
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  const imported = await runChain(`authpipe read ndjson users.ndjson | authpipe map --fields '{"email":"email"}' | authpipe write workos --ledger slow.db --quiet`, { env, cwd: dir });
+  assert.equal(imported.code, 0, imported.stderr);
+  const child = spawn(process.execPath, [bin, 'diff', '--ledger', ledger], { env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    if (chunk.includes('diff: reading WorkOS')) child.kill('SIGINT');
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /diff: stopped before the end: what it found so far is recorded in the ledger; run it again to compare every row/);
 });

@@ -148,6 +148,7 @@ test('refuses a sink or a ledger at the path of a file the pipeline reads, which
   const input = path.join(dir, 'users.csv');
   assert.deepEqual(problemsOf(file), [
     `same.yaml:4:28: the sink writes ${input}, which the pipeline reads (source.path); it would be overwritten before it is read [pipeline.overwrites_input]`,
+    `same.yaml:4:28: the sink writes ${input}, which is the ledger; name another file [pipeline.overwrites_ledger]`,
     `same.yaml:5:9: the ledger is ${input}, which the pipeline reads (source.path); it would be overwritten before it is read [pipeline.overwrites_input]`,
   ]);
 });

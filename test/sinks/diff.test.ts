@@ -75,10 +75,10 @@ test('a user deleted, renamed or given other metadata, a membership removed or g
       { field: 'firstName', ledger: 'User', workos: 'Renamed' },
       { field: 'metadata', ledger: { plan: 'pro' }, workos: { plan: 'free' } },
     ] },
-    { kind: 'user_missing', key: 'ext:ext-4', email: 'user4@example.com', state: 'done', workosUserId: deletedId },
     { kind: 'membership_missing', key: 'ext:ext-1', org: 'ext:acme', roles: ['admin'], workosUserId: idOf(1), workosOrgId: emulator.store.organizationByExternalId('acme')?.id ?? '' },
     { kind: 'membership_roles', key: 'ext:ext-2', org: 'ext:acme', roles: ['admin'], workosRoles: ['member'] },
     { kind: 'factor_missing', key: 'ext:ext-3', workosUserId: idOf(3) },
+    { kind: 'user_missing', key: 'ext:ext-4', email: 'user4@example.com', state: 'done', workosUserId: deletedId },
     { kind: 'user_unknown', workosUserId: stranger.id, email: 'stranger@example.com' },
   ]);
   // The report holds emails and names: its owner's alone, and never a password hash.
@@ -118,4 +118,48 @@ test('a row whose create failed is looked for by its email: in WorkOS (made by h
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.unknown], [2, 1, 1, 0]);
   assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), { kind: 'user_missing', key: 'ext:ext-1', email: 'user1@example.com', state: 'failed', workosUserId: null });
+});
+
+test('against a server that holds none of the users the ledger wrote last (the wrong environment), the diff refuses before recording anything', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0), userEnvelope(1)], run);
+  const empty = await emulatorFor(t);
+  await assert.rejects(runDiff(run.ledgerPath, connectionTo(empty), undefined, run.ctx), {
+    code: 'diff.ledger_elsewhere',
+    message: /has none of the users the ledger .* wrote last: it is not the WorkOS its runs wrote to .*nothing was compared or recorded$/,
+  });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  const rows = [...ledger.rows()].map((row) => [row.state, row.workosUserId !== null]);
+  ledger.close();
+  assert.deepEqual(rows, [
+    ['done', true],
+    ['done', true],
+  ]);
+});
+
+test('only what a row sent is compared: a user that was in WorkOS before keeps its own names and metadata keys, with no difference and nothing recorded', async (t) => {
+  const emulator = await emulatorFor(t);
+  await sdkFor(emulator).userManagement.createUser({ email: 'user0@example.com', firstName: 'Pre', lastName: 'Existing', metadata: { legacy: 'keep' } });
+  const run = sinkContext();
+  // The source has no names for the user, and one metadata key.
+  await runSink(emulator, [userEnvelope(0, { firstName: undefined, lastName: '', metadata: { plan: 'gold' } })], run);
+  const counts = await runDiff(run.ledgerPath, connectionTo(emulator), undefined, run.ctx);
+  assert.deepEqual([counts.landed, counts.mismatched, hasDifferences(counts)], [1, 0, false]);
+  assert.deepEqual(emulator.store.userByEmail('user0@example.com')?.metadata, { legacy: 'keep', plan: 'gold' });
+});
+
+test('the memberships expected are those a row asks for now: one its source dropped, removed in WorkOS since, is no difference', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const acme = { externalId: 'acme', name: 'Acme', roles: ['admin'] };
+  const globex = { externalId: 'globex', name: 'Globex', roles: ['member'] };
+  await runSink(emulator, [userEnvelope(0, { orgs: [acme, globex] })], run);
+  await runSink(emulator, [userEnvelope(0, { orgs: [globex] })], sinkContext({}, run.ledgerPath));
+  const userId = emulator.store.userByEmail('user0@example.com')?.id ?? '';
+  const acmeId = emulator.store.organizationByExternalId('acme')?.id ?? '';
+  await sdkFor(emulator).userManagement.deleteOrganizationMembership(emulator.store.membershipOf(userId, acmeId)?.id ?? '');
+  const counts = await runDiff(run.ledgerPath, connectionTo(emulator), undefined, run.ctx);
+  assert.deepEqual(counts.memberships, { expected: 1, missing: 0, otherRoles: 0 });
+  assert.equal(hasDifferences(counts), false);
 });
