@@ -37,13 +37,22 @@ export function holdsUndecodedText(value: unknown): boolean {
 
 const SIXTEEN_DIGITS = /\d{16}/;
 const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-const INTEGER = /^-?\d+$/;
 
 /**
- * JSON text with each integer too large for a JavaScript number written as a string: JSON.parse would round a
- * numeric id past 2^53 into another user's id. Only text with a run of 16 digits is looked into.
+ * Whether a JSON number is kept as its text: a whole number past 2^53, however written (`12345678901234567890`, or
+ * `…890.0` and `1.2345678901234567e18` as pandas writes float ids), would be rounded into another user's id without a
+ * word; as text it stays what the file says (and validate knows scientific notation for a mangled id).
+ */
+export function keptAsText(number: string): boolean {
+  const value = Number(number);
+  return Number.isInteger(value) && !Number.isSafeInteger(value);
+}
+
+/**
+ * JSON text with each number keptAsText written as a string. Only text with a run of 16 digits is looked into: a
+ * number short of that is a safe integer or not a whole one.
  */
 export function withExactIntegers(json: string): string {
   if (!SIXTEEN_DIGITS.test(json)) return json;
-  return json.replace(STRING_OR_NUMBER, (token) => (INTEGER.test(token) && !Number.isSafeInteger(Number(token)) ? `"${token}"` : token));
+  return json.replace(STRING_OR_NUMBER, (token) => (token.startsWith('"') || !keptAsText(token) ? token : `"${token}"`));
 }

@@ -18,7 +18,7 @@ import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
 import { openInput, textOf, UNDECODED_REASON } from './input.ts';
-import { holdsUndecodedText, isObject, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
+import { holdsUndecodedText, isObject, keptAsText, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
 
 const options = z.object({
   path: inputPath().default('-').describe('JSON file to read; `-` reads stdin'),
@@ -70,15 +70,13 @@ async function* withWholeLineBreaks(texts: AsyncIterable<string>): AsyncGenerato
 }
 
 const BLANK = /^\s*$/;
-const INTEGER = /^-?\d+$/;
-
 /**
- * Numbers stay numbers, as JSON.parse makes them (also inside an object kept whole as metadata), except an integer
- * past 2^53, which becomes its exact text: a numeric id (Auth0, Firebase exports) would otherwise be rounded into
- * another user's id. The ndjson source does the same.
+ * Numbers stay numbers, as JSON.parse makes them (also inside an object kept whole as metadata), except a whole number
+ * past 2^53, which becomes its exact text (keptAsText): a numeric id (Auth0, Firebase exports) would otherwise be
+ * rounded into another user's id. The ndjson source does the same.
  */
 function withExactIntegers(token: Token): Token {
-  if (token.name !== 'numberValue' || !INTEGER.test(token.value) || Number.isSafeInteger(Number(token.value))) return token;
+  if (token.name !== 'numberValue' || !keptAsText(token.value)) return token;
   return { name: 'stringValue', value: token.value };
 }
 /**

@@ -29,17 +29,27 @@ function checkMetadata(envelope: Envelope, metadata: Record<string, unknown>): v
   }
 }
 
-/** A long numeric id a spreadsheet rewrote (`1.23E+17`, `1,23E+17` in other locales): the id it stood for is gone. */
-const SCIENTIFIC_NOTATION = /^-?\d+(?:[.,]\d+)?E\+\d+$/i;
+/**
+ * A long numeric id a spreadsheet or a float column rewrote (`1.23E+17`, `1,23E+17` in other locales,
+ * `1.2345678901234567e18` or `12345678901234567890.0` as pandas writes one): the id it stood for is gone. A short
+ * exponent is left alone: `12e4` may be an id of its own.
+ */
+const SCIENTIFIC_NOTATION = /^-?\d+(?:[.,]\d+)?E\+?(\d+)$/i;
+const FLOAT_OF_LONG_ID = /^-?\d{16,}\.0+$/;
+
+function isMangledId(externalId: string): boolean {
+  const exponent = SCIENTIFIC_NOTATION.exec(externalId)?.[1];
+  return (exponent !== undefined && Number(exponent) >= 15) || FLOAT_OF_LONG_ID.test(externalId);
+}
 
 function checkLimits(envelope: Envelope): void {
   const { metadata, externalId } = envelope.user;
   if (metadata !== undefined) checkMetadata(envelope, metadata);
   if (externalId !== undefined && (externalId === '' || externalId.length > LIMITS.externalIdLength || !isAscii(externalId))) {
     addIssue(envelope, 'error', 'external_id.invalid', 'externalId', `the external id is not 1 to ${LIMITS.externalIdLength} ASCII characters`);
-  } else if (externalId !== undefined && SCIENTIFIC_NOTATION.test(externalId)) {
+  } else if (externalId !== undefined && isMangledId(externalId)) {
     // Imported, the user would be known by a number that is not theirs, shared with others rounded alike.
-    const message = `the external id ${externalId} is a number in scientific notation, as a spreadsheet writes a long numeric id it has rounded: the id is lost; export the ids again as text`;
+    const message = `the external id ${externalId} is a long numeric id written as a floating-point number, as a spreadsheet or a float column writes one it has rounded: the id is lost; export the ids again as text`;
     addIssue(envelope, 'error', 'external_id.mangled', 'externalId', message);
   }
 }

@@ -54,6 +54,9 @@ test('keeps an integer past 2^53 as its exact text, so a numeric id is not round
       { id: '-1234567890123456790', age: 30 },
     ],
   );
+  // Whole numbers past 2^53 written as floats (pandas) keep their text too, for validate to see what they are.
+  const floats = await readJson('[{"id":12345678901234567890.0,"big":1.2345678901234567e18,"small":2.5e3}]');
+  assert.deepEqual(floats[0]?.raw, { id: '12345678901234567890.0', big: '1.2345678901234567e18', small: 2500 });
 });
 
 test('gives an element that is not an object an error issue and goes on', async () => {

@@ -242,3 +242,9 @@ test('an empty or blank input is read as no rows, with a warning: an empty expor
     assert.deepEqual(warnings, [`warning: users.ndjson: no records read (${reason})\n`]);
   }
 });
+
+test('a whole number past 2^53 keeps its exact text, however written (1234567890123456789, pandas\' 1.2345678901234567e18 or …890.0)', async () => {
+  const { dir, file } = fileWith('users.ndjson', '{"id":1234567890123456789,"f":12345678901234567890.0,"e":1.2345678901234567e18,"n":1.5,"s":"x12345678901234567"}\n');
+  const [envelope] = await collect(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir)));
+  assert.deepEqual(envelope?.raw, { id: '1234567890123456789', f: '12345678901234567890.0', e: '1.2345678901234567e18', n: 1.5, s: 'x12345678901234567' });
+});

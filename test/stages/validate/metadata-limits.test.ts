@@ -76,5 +76,14 @@ test('rejects an external id a spreadsheet rewrote in scientific notation, in ei
     envelopes.map((envelope) => findings(envelope)),
     [['error external_id.mangled'], ['error external_id.mangled'], [], []],
   );
-  assert.match(envelopes[0].issues[0].message, /^users\.csv:2: the external id 1\.23457E\+17 is a number in scientific notation/);
+  assert.match(envelopes[0].issues[0].message, /^users\.csv:2: the external id 1\.23457E\+17 is a long numeric id written as a floating-point number/);
+});
+
+test('rejects a long numeric id a float column wrote (pandas: 1.2345678901234567e18, 12345678901234567890.0), and keeps ids such as 12e4', async () => {
+  const ids = ['1.2345678901234567e18', '12345678901234567890.0', '12e4', '4.0', 'a1e20'];
+  const envelopes = await validate(['metadata-limits'], ids.map((externalId) => ({ externalId })));
+  assert.deepEqual(
+    envelopes.map((envelope) => findings(envelope)),
+    [['error external_id.mangled'], ['error external_id.mangled'], [], [], []],
+  );
 });
