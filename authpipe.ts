@@ -45,6 +45,11 @@ function withRecordedSettings(sink: SinkComponent, given: Record<string, unknown
   try {
     const recorded = ledger.lastSinkSettings();
     if (recorded?.sink !== sink.name) return given;
+    const fromEnvironment = process.env.WORKOS_API_URL?.trim();
+    if (given.baseUrl === undefined && fromEnvironment !== undefined && fromEnvironment !== recorded.baseUrl) {
+      // The environment names another server than the one the ledger's runs wrote to, which is the one used.
+      process.stderr.write(`warning: WORKOS_API_URL is ${fromEnvironment || '(empty: api.workos.com)'}, but the ledger's last run wrote to ${recorded.baseUrl || 'api.workos.com'}, which is used; pass --base-url to use another\n`);
+    }
     const reused = Object.entries(recorded).filter(([key]) => key in sink.options.shape);
     return { ...Object.fromEntries(reused), ...given };
   } finally {
@@ -176,7 +181,7 @@ for (const sink of Object.values(registry.sink)) {
   const command = withOutputFlags(write.command(sink.name).description(sink.summary));
   if (takesPath) command.argument('[output]', 'file to write, - for stdout', '-');
   // The sink's own `live` option gives the verb its --live flag.
-  else command.option('--ledger <path>', 'ledger file').option('--dry-run', 'plan the writes without sending any');
+  else command.option('--ledger <path>', "ledger file; the base URL, rates and other settings default to those its last run recorded").option('--dry-run', 'plan the writes without sending any');
   addComponentFlags(command, sink, takesPath ? 'path' : undefined).action(async (...args: unknown[]) => {
     const output = takesPath ? (args[0] as string) : undefined;
     const flags = (takesPath ? args[1] : args[0]) as RunFlags;
@@ -195,7 +200,7 @@ for (const sink of Object.values(registry.sink)) {
 }
 
 const replay = withOutputFlags(program.command('replay'))
-  .description("send a ledger's failed rows again from their stored payloads, or --export them for fixing")
+  .description("send a ledger's failed rows again from their stored payloads, or --export them for fixing; the base URL, rates, concurrency, retries, timeout and TOTP issuer are those the ledger's last run recorded unless a flag says otherwise")
   .requiredOption('--ledger <path>', 'ledger file')
   .addOption(new Option('--class <class>', 'rows to take: failed in WorkOS (retryable, with rows an interrupted run left in flight; permanent), kept out by validation (invalid), or all').choices(REPLAY_CLASSES).default('retryable'))
   .option('--export', 'print the rows as NDJSON envelopes with what went wrong attached (no password hashes); `authpipe write workos --ledger` takes them back')
@@ -247,8 +252,9 @@ program
     process.once('SIGINT', stop).once('SIGTERM', stop);
     const ctx = createContext({ quiet: flags.quiet === true || flags.json === true }, process.cwd(), controller.signal);
     const counts = await runDiff(path.resolve(flags.ledger), connection, flags.report, ctx);
-    if (flags.json) process.stderr.write(`${JSON.stringify(counts)}\n`);
-    process.exitCode = counts.interrupted ? 130 : hasDifferences(counts) ? 3 : 0;
+    const exitCode = counts.interrupted ? 130 : hasDifferences(counts) ? 3 : 0;
+    if (flags.json) process.stderr.write(`${JSON.stringify({ ...counts, exitCode })}\n`);
+    process.exitCode = exitCode;
   });
 
 /** A report must not replace the ledger it reports on (nor its WAL files), and needs a folder to go into. */

@@ -130,10 +130,15 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
   for (const line of diffSummary(counts, server)) ctx.log.info(line);
   if (hasDifferences(counts)) {
     const where = report === undefined ? 'give a report file (report: in the after step, --report for the verb) to list them all' : `every one is in ${report === '-' ? 'the report on stdout' : report}`;
-    ctx.log.warn(
-      `diff: WorkOS does not hold everything the ledger sent; for example:\n  ${examples.join('\n  ')}\n${where}. ` +
-        `Rows the ledger had as done are now failed/retryable (diff.* codes): the next run, or \`authpipe replay --ledger ${ledgerPath}\`, sends them again`,
-    );
+    const next = [
+      counts.resent > 0
+        ? `${plural(counts.resent, 'row')} the ledger had as done ${counts.resent === 1 ? 'is' : 'are'} now failed/retryable (diff.* codes): the next run, or \`authpipe replay --ledger ${ledgerPath}\`, sends ${counts.resent === 1 ? 'it' : 'them'} again`
+        : '',
+      counts.unsettled > 0
+        ? `${plural(counts.unsettled, 'row')} had failed or not finished already: \`authpipe ledger rows --ledger ${ledgerPath} --state failed,in_flight,pending\` says why (a permanent failure needs a fix: replay --class permanent --export)`
+        : '',
+    ].filter(Boolean);
+    ctx.log.warn(`diff: WorkOS does not hold everything the ledger sent; for example:\n  ${examples.join('\n  ')}\n${where}.${next.map((line) => `\n${line}`).join('')}`);
   } else if (counts.expected > 0) {
     ctx.log.info(`diff: every user, membership and factor of the ledger is in WorkOS as sent`);
   } else {

@@ -229,7 +229,7 @@ function spentBefore(ledger: Ledger, server: string, budgets: Record<CallKind, R
     // A killed run had up to `concurrency` calls in flight, never recorded as answered: they count as answered now.
     const inFlight = unfinishedRun === undefined ? [] : new Array<number>(unfinishedRun.concurrency).fill(now);
     spent[kind] = [...answeredAt, ...inFlight];
-    log.info(`workos: earlier runs made ${spent[kind].length} ${kind} calls within the last ${formatWindow(budget.windowMs)}; this run spends what is left of ${formatRate(budget)}`);
+    log.info(`workos: earlier runs made ${spent[kind].length} ${kind} ${spent[kind].length === 1 ? 'call' : 'calls'} within the last ${formatWindow(budget.windowMs)}; this run spends what is left of ${formatRate(budget)}`);
   }
   return spent;
 }

@@ -449,10 +449,10 @@ export class Ledger {
     return activeOwnerOf(realPathOf(this.file));
   }
 
-  /** The WorkOS ids of the users this ledger wrote last (newest first), or first (oldest first). */
+  /** The WorkOS ids of the users this ledger wrote last (newest first), or of its first rows (oldest first). */
   writtenUsers(limit: number, which: 'last' | 'first'): string[] {
     return this.db
-      .prepare(`SELECT workos_user_id FROM rows WHERE state = 'done' AND workos_user_id IS NOT NULL ORDER BY updated_at ${which === 'last' ? 'DESC, seq DESC' : 'ASC, seq ASC'} LIMIT ?`)
+      .prepare(`SELECT workos_user_id FROM rows WHERE state = 'done' AND workos_user_id IS NOT NULL ORDER BY ${which === 'last' ? 'updated_at DESC, seq DESC' : 'created_at ASC, seq ASC'} LIMIT ?`)
       .pluck()
       .all(limit) as string[];
   }

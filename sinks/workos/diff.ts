@@ -49,6 +49,10 @@ export interface DiffCounts {
   factors: { expected: number; missing: number };
   /** WorkOS users read. */
   workosUsers: number;
+  /** Rows with a difference the ledger had as done, now failed/retryable so that they are sent again. */
+  resent: number;
+  /** Rows with a difference the ledger had failed, in flight or pending already: their own failure says more. */
+  unsettled: number;
   /** Stopped (Ctrl-C) before every row was compared. */
   interrupted: boolean;
 }
@@ -65,6 +69,8 @@ export function emptyDiffCounts(): DiffCounts {
     memberships: { expected: 0, missing: 0, otherRoles: 0 },
     factors: { expected: 0, missing: 0 },
     workosUsers: 0,
+    resent: 0,
+    unsettled: 0,
     interrupted: false,
   };
 }
@@ -284,6 +290,16 @@ async function findRowUser(api: WorkosApi, scratch: Scratch, row: LedgerRow, sen
 }
 
 async function* compareRow(api: WorkosApi, ledger: Ledger, scratch: Scratch, row: LedgerRow, sent: UserDraft, counts: DiffCounts): AsyncGenerator<Difference> {
+  let differs = false;
+  for await (const difference of rowDifferences(api, ledger, scratch, row, sent, counts)) {
+    differs = true;
+    yield difference;
+  }
+  if (differs && row.state === 'done') counts.resent++;
+  else if (differs) counts.unsettled++;
+}
+
+async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch, row: LedgerRow, sent: UserDraft, counts: DiffCounts): AsyncGenerator<Difference> {
   const { key, state } = row;
   const email = sent.email ?? null;
   counts.expected++;

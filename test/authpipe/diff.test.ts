@@ -32,7 +32,7 @@ test('diff after an import exits 0; once a user is deleted in WorkOS it exits 3 
   assert.deepEqual(difference, { kind: 'user_missing', key: difference?.key, email: 'ana@example.com', state: 'done', workosUserId: gone?.id });
   const counts = JSON.parse(found.stderr.trim().split('\n').at(-1) ?? '') as { missing: number; memberships: { missing: number } };
   assert.deepEqual([counts.missing, counts.memberships.missing], [1, 2]);
-  assert.match(found.stderr, /the next run, or `authpipe replay --ledger .*clerk\.db`, sends them again/);
+  assert.match(found.stderr, /1 row the ledger had as done is now failed\/retryable \(diff\.\* codes\): the next run, or `authpipe replay --ledger .*clerk\.db`, sends it again/);
 
   // What the diff found is in the ledger: a replay creates the user again with its memberships, and the proof holds.
   const replayed = await runCli(['replay', '--ledger', ledger, '--quiet'], { env });

@@ -422,3 +422,13 @@ test('with --json, a run stopped by an outage counts the rows it wrote before it
   assert.deepEqual([summary.written, summary.error.code], [4, 'workos.outage']);
   assert.equal((await ledgerStatus(ledger)).byState.done, 4);
 });
+
+test('replay with WORKOS_API_URL naming another server says that the ledger\'s server is the one used', async (t) => {
+  const emulator = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'clerk.db');
+  const imported = await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--quiet'], { env: { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' } });
+  assert.equal(imported.code, 3, imported.stderr);
+  const replayed = await runCli(['replay', '--ledger', ledger, '--quiet'], { env: { WORKOS_API_URL: 'http://127.0.0.1:9', WORKOS_API_KEY: 'sk_test_cli' } });
+  assert.equal(replayed.code, 0, replayed.stderr);
+  assert.match(replayed.stderr, /^warning: WORKOS_API_URL is http:\/\/127\.0\.0\.1:9, but the ledger's last run wrote to http:\/\/127\.0\.0\.1:\d+, which is used; pass --base-url to use another$/m);
+});

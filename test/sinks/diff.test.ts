@@ -118,6 +118,9 @@ test('a row whose create failed is looked for by its email: in WorkOS (made by h
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.unknown], [2, 1, 1, 0]);
   assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), { kind: 'user_missing', key: 'ext:ext-1', email: 'user1@example.com', state: 'failed', workosUserId: null });
+  // Not made to be sent again by the diff (it had failed already): people are pointed to its own failure.
+  assert.deepEqual([counts.resent, counts.unsettled], [0, 1]);
+  assert.match(run.lines.join(''), /1 row had failed or not finished already: `authpipe ledger rows --ledger \S+ --state failed,in_flight,pending` says why/);
 });
 
 test('against a server that holds none of the users the ledger wrote last (the wrong environment), the diff refuses before recording anything', async (t) => {

@@ -166,13 +166,17 @@ test('a changed row whose WorkOS user was deleted since is created again, with i
 });
 
 test('a server that holds the users the ledger wrote last but none it wrote first lost users since: the run says so and how to find them', async (t) => {
-  const emulator = await emulatorFor(t);
+  const emulator = await emulatorFor(t, { faults: 'latency=20' });
   const run = sinkContext();
-  await runSink(emulator, userEnvelopes(8), run);
-  for (const seq of [0, 1, 2, 3, 4]) await sdkFor(emulator).userManagement.deleteUser(emulator.store.userByEmail(`user${seq}@example.com`)?.id ?? '');
+  // Rows with memberships are done after the others, those with three the latest: the first rows of the input are
+  // neither the last done nor the first done, and are the ones lost.
+  const org = (name: string) => ({ externalId: name, name, roles: ['member'] });
+  const rows = userEnvelopes(8, (seq) => (seq < 3 ? { orgs: [org('acme')] } : seq >= 5 ? { orgs: [org('acme'), org('globex'), org('initech')] } : {}));
+  await runSink(emulator, rows, run);
+  for (const seq of [0, 1, 2]) await sdkFor(emulator).userManagement.deleteUser(emulator.store.userByEmail(`user${seq}@example.com`)?.id ?? '');
 
   const again = sinkContext({}, run.ledgerPath);
-  await runSink(emulator, userEnvelopes(8), again);
+  await runSink(emulator, rows, again);
   assert.match(again.lines.join(''), /warning: workos: http:\/\/127\.0\.0\.1:\d+ holds the users the ledger \S+ wrote last, but none of the first 3 .*`authpipe diff --ledger \S+` finds every one missing/);
 });
 
