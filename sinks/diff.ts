@@ -20,8 +20,6 @@ const options = z.object({
     ),
 });
 
-export type DiffOptions = z.output<typeof options>;
-
 /** Enough to see what kind of difference there is, few enough to read. */
 const MAX_EXAMPLES = 10;
 
@@ -45,7 +43,7 @@ function example(difference: Difference): string {
 }
 
 /** The diff's outcome for people, a line per kind of thing compared. */
-export function diffSummary(counts: DiffCounts, server: string): string[] {
+function diffSummary(counts: DiffCounts, server: string): string[] {
   const fields = Object.entries(counts.mismatchedFields).map(([field, count]) => `${field} ${count}`);
   const users = [
     `${counts.landed} in WorkOS as sent`,
