@@ -45,7 +45,7 @@ export function sharedResources(): { shared: Context['shared']; closeAll(): Prom
       const resources = [...opened.values()];
       opened.clear();
       // One that failed to open has nothing to close; its failure was the run's.
-      await Promise.all(resources.map((resource) => resource.then((opened) => opened.close(), () => undefined)));
+      await Promise.all(resources.map((resource) => resource.then((held) => held.close(), () => undefined)));
     },
   };
 }
