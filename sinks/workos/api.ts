@@ -41,6 +41,7 @@ const REPEAT_WINDOW_MS = 10_000;
 /** Windows of a budget without a 429 after which a lowered budget is raised a step. */
 const RECOVERY_WINDOWS = 3;
 const OUTAGE_PAUSE_BASE_MS = 5_000;
+const LOOK_AGAIN_BASE_MS = 1000;
 const OUTAGE_PAUSE_CAP_MS = 60_000;
 
 /** Exponential, with jitter so that calls failed together do not come back together. */
@@ -184,8 +185,20 @@ export class WorkosApi {
     return true;
   }
 
+  /**
+   * `find`'s answer once it has one, looked for `lookups` times: at once, then after a second, each twice as late; null
+   * when none came. For what WorkOS may list late: a thing it said exists, or a write whose answer was lost.
+   */
+  async lookedForAgain<T>(lookups: number, find: () => Promise<T | null>): Promise<T | null> {
+    for (let lookup = 0; ; lookup++) {
+      const found = await find();
+      if (found !== null || lookup + 1 >= lookups) return found;
+      await this.delay(LOOK_AGAIN_BASE_MS * 2 ** lookup);
+    }
+  }
+
   /** Waits `ms`, or throws Interrupted at a stop. */
-  async delay(ms: number): Promise<void> {
+  private async delay(ms: number): Promise<void> {
     try {
       await sleep(ms, undefined, { signal: this.settings.signal });
     } catch {

@@ -18,9 +18,8 @@ function idempotencyKeyOf(orgKey: string): string {
   return `authpipe-org-${createHash('sha256').update(orgKey).digest('base64url')}`;
 }
 
-/** Lookups of an organization WorkOS refused to create as existing: at once, then after a second, each twice as late. */
+/** Lookups of an organization WorkOS refused to create as existing (lookedForAgain: over about three seconds). */
 const EXISTING_LOOKUPS = 3;
-const EXISTING_LOOKUP_BASE_MS = 1000;
 
 export class OrgResolver {
   private readonly resolutions = new Map<string, Promise<string>>();
@@ -94,13 +93,10 @@ export class OrgResolver {
     }
     // Made meanwhile (by another process, or by a create whose answer was lost on a server that ignores the
     // idempotency key), or not listed yet where lookups lag behind writes: looked up again, later each time.
-    for (let lookup = 0; lookup < EXISTING_LOOKUPS; lookup++) {
-      if (lookup > 0) await this.api.delay(EXISTING_LOOKUP_BASE_MS * 2 ** (lookup - 1));
-      const existing = await this.lookUp(externalId);
-      if (existing !== null) {
-        this.ledger.orgResolved(orgKey, existing);
-        return existing.workosOrgId;
-      }
+    const existing = await this.api.lookedForAgain(EXISTING_LOOKUPS, () => this.lookUp(externalId));
+    if (existing !== null) {
+      this.ledger.orgResolved(orgKey, existing);
+      return existing.workosOrgId;
     }
     throw new CallFailed({
       errorClass: 'retryable',

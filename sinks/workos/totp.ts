@@ -25,21 +25,12 @@ async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | 
   return (await totpFactorIds(api, userId))[0] ?? null;
 }
 
-/** Lookups of a factor whose enrolment may have landed before it is sent again: at once, then after a second, then two. */
-const LANDED_LOOKUPS = 3;
-const LANDED_LOOKUP_BASE_MS = 1000;
-
 /**
- * The factor an enrolment whose answer was lost (the connection broke once it was sent) may have made. A server whose
- * lists lag behind its writes may not show it at once, and enrolling again would give the user two factors.
+ * Lookups of a factor whose enrolment may have landed (its connection broke once sent) before it is sent again
+ * (lookedForAgain: over about three seconds). A server whose lists lag behind its writes may not show it at once, and
+ * enrolling again would give the user two factors.
  */
-async function findLandedFactor(api: WorkosApi, userId: string): Promise<string | null> {
-  for (let lookup = 0; ; lookup++) {
-    const found = await findTotpFactor(api, userId);
-    if (found !== null || lookup + 1 >= LANDED_LOOKUPS) return found;
-    await api.delay(LANDED_LOOKUP_BASE_MS * 2 ** lookup);
-  }
-}
+const LANDED_LOOKUPS = 3;
 
 /** Tells two secrets apart without keeping another copy of either. */
 function secretHashOf(secret: string): string {
@@ -98,7 +89,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
         ledger.factorFailed(factor.userKey, failure, secretHash);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
       }
-      const landed = mayHaveLanded(failure) ? await findLandedFactor(api, factor.userId) : await findTotpFactor(api, factor.userId);
+      const landed = await api.lookedForAgain(mayHaveLanded(failure) ? LANDED_LOOKUPS : 1, () => findTotpFactor(api, factor.userId));
       if (landed !== null) {
         ledger.factorDone(factor.userKey, landed, secretHash);
         return;

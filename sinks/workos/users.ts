@@ -118,9 +118,8 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
   }
 }
 
-/** Lookups of a user WorkOS says exists before the row is failed: at once, then after a second, each twice as late. */
+/** Lookups of a user WorkOS says exists before the row is failed (lookedForAgain: over about seven seconds). */
 const DUPLICATE_LOOKUPS = 4;
-const DUPLICATE_LOOKUP_BASE_MS = 1000;
 
 /**
  * The user a create was refused for as existing. A server whose lists lag behind its writes (an index updated after
@@ -128,12 +127,8 @@ const DUPLICATE_LOOKUP_BASE_MS = 1000;
  * retryable, for the next run or a replay to look again. Nothing is ever created in its place.
  */
 async function findDuplicate(api: WorkosApi, user: UserDraft, failure: Failure): Promise<string> {
-  for (let lookup = 0; ; lookup++) {
-    const userId = await findUser(api, user);
-    if (userId !== null) return userId;
-    if (lookup + 1 >= DUPLICATE_LOOKUPS) break;
-    await api.delay(DUPLICATE_LOOKUP_BASE_MS * 2 ** lookup);
-  }
+  const userId = await api.lookedForAgain(DUPLICATE_LOOKUPS, () => findUser(api, user));
+  if (userId !== null) return userId;
   throw new CallFailed({
     errorClass: 'retryable',
     code: 'duplicate_not_found',
