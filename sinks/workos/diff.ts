@@ -12,6 +12,7 @@ import { CallFailed, isNotFound } from './classify.ts';
 import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
 import { changesBetween } from './payload.ts';
+import { heldAsDraft } from './users.ts';
 
 /** The user fields the ledger's payload and WorkOS both hold; password hashes WorkOS never returns. */
 type ComparedField = 'email' | 'emailVerified' | 'firstName' | 'lastName' | 'externalId' | 'metadata';
@@ -360,17 +361,8 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
 /** A done row whose user holds other values: updated with the fields sent, as the writer would send them. */
 function recordMismatch(ledger: Ledger, key: string, fields: FieldDifference[], held: ComparedUser, sent: UserDraft): void {
   const names = fields.map(({ field }) => field);
-  const heldDraft: UserDraft = {
-    email: held.email,
-    emailVerified: held.emailVerified,
-    firstName: held.firstName ?? undefined,
-    lastName: held.lastName ?? undefined,
-    externalId: held.externalId ?? undefined,
-    // Only the keys sent: a key the source never had is not the row's to remove.
-    metadata: Object.fromEntries(Object.entries(held.metadata ?? {}).filter(([metadataKey]) => sent.metadata !== undefined && metadataKey in sent.metadata)),
-  };
   const wanted: UserDraft = Object.fromEntries(names.map((field) => [field, sent[field]]));
-  ledger.diffFound(key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${names.join(', ')}`), false, changesBetween(heldDraft, wanted));
+  ledger.diffFound(key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${names.join(', ')}`), false, changesBetween(heldAsDraft(held, sent), wanted));
 }
 
 async function hasTotpFactor(api: WorkosApi, userId: string, factorId: string | null): Promise<boolean> {

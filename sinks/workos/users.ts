@@ -73,6 +73,22 @@ async function findHeldUser(api: WorkosApi, user: UserDraft): Promise<HeldUser |
 }
 
 /**
+ * A WorkOS user as a draft to compare `user` with (changesBetween): only what the source could change. Metadata keys
+ * the source does not have are left out, so no update removes them; the same email in another case is no change (a
+ * server may refuse an email change, email_change_not_allowed); an empty external id is none.
+ */
+export function heldAsDraft(held: Omit<HeldUser, 'id'>, user: UserDraft): UserDraft {
+  return {
+    email: user.email !== undefined && normalizeEmail(held.email) === normalizeEmail(user.email) ? user.email : held.email,
+    emailVerified: held.emailVerified,
+    firstName: held.firstName ?? undefined,
+    lastName: held.lastName ?? undefined,
+    externalId: held.externalId || undefined,
+    metadata: Object.fromEntries(Object.entries(held.metadata ?? {}).filter(([key]) => user.metadata !== undefined && key in user.metadata)),
+  };
+}
+
+/**
  * The id of the WorkOS user of this draft, brought up to the draft's fields; null when there is none. A user that
  * was there before the migration gets the source's names, external id, metadata and password hash (WorkOS never
  * shows a hash, so it is always sent); metadata keys the source does not have are left alone.
@@ -80,17 +96,7 @@ async function findHeldUser(api: WorkosApi, user: UserDraft): Promise<HeldUser |
 export async function findUser(api: WorkosApi, user: UserDraft): Promise<string | null> {
   const held = await findHeldUser(api, user);
   if (held === null) return null;
-  const heldMetadata = Object.fromEntries(Object.entries(held.metadata ?? {}).filter(([key]) => user.metadata !== undefined && key in user.metadata));
-  const heldFields: UserDraft = {
-    // The same address in another case is no change: a server may refuse an email change (email_change_not_allowed).
-    email: user.email !== undefined && normalizeEmail(held.email) === normalizeEmail(user.email) ? user.email : held.email,
-    emailVerified: held.emailVerified,
-    firstName: held.firstName ?? undefined,
-    lastName: held.lastName ?? undefined,
-    externalId: held.externalId || undefined,
-    metadata: heldMetadata,
-  };
-  const changes = changesBetween(heldFields, user);
+  const changes = changesBetween(heldAsDraft(held, user), user);
   if (changes !== null) await updateUser(api, held.id, changes);
   return held.id;
 }
