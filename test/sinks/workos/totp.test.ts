@@ -1,12 +1,27 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { accepted, runSink, serve, sinkContext, userEnvelope } from './harness.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
 const OTHER_SECRET = 'KRSXG5CTMVRXEZLU';
+
+/** A server in front of the emulator: every request goes through at once, but the answer to an enrolment comes late. */
+function lateEnrolmentAnswers(t: TestContext, emulator: WorkosEmulator): Promise<string> {
+  return serve(t, (request, response) => {
+    const upstream = httpRequest({ host: '127.0.0.1', port: emulator.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
+      const late = request.method === 'POST' && request.url?.endsWith('/auth_factors') ? 1500 : 0;
+      setTimeout(() => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      }, late);
+    });
+    request.pipe(upstream);
+  });
+}
 
 test('a TOTP secret is enrolled once for its user, named by email, and a changed row does not enrol it again', async (t) => {
   const emulator = await emulatorFor(t);
@@ -74,17 +89,7 @@ test('for a user that was already in WorkOS, an existing TOTP factor is found in
 
 test('an enrolment whose answer comes after the timeout is not sent again in the same run: the next run finds it', async (t) => {
   const emulator = await emulatorFor(t);
-  // In front of the emulator: every request goes through at once, but the answer to an enrolment comes late.
-  const baseUrl = await serve(t, (request, response) => {
-    const upstream = httpRequest({ host: '127.0.0.1', port: emulator.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
-      const late = request.method === 'POST' && request.url?.endsWith('/auth_factors') ? 1500 : 0;
-      setTimeout(() => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      }, late);
-    });
-    request.pipe(upstream);
-  });
+  const baseUrl = await lateEnrolmentAnswers(t, emulator);
   const run = sinkContext();
   const envelopes = [userEnvelope(0, { totpSecret: SECRET })];
 
@@ -100,16 +105,7 @@ test('an enrolment whose answer comes after the timeout is not sent again in the
 
 test('a secret changed in the source after an enrolment that timed out is not taken for the one WorkOS holds: the row fails totp_secret_changed', async (t) => {
   const emulator = await emulatorFor(t);
-  const baseUrl = await serve(t, (request, response) => {
-    const upstream = httpRequest({ host: '127.0.0.1', port: emulator.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
-      const late = request.method === 'POST' && request.url?.endsWith('/auth_factors') ? 1500 : 0;
-      setTimeout(() => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      }, late);
-    });
-    request.pipe(upstream);
-  });
+  const baseUrl = await lateEnrolmentAnswers(t, emulator);
   const run = sinkContext();
   const first = await runSink(null, [userEnvelope(0, { totpSecret: SECRET })], run, { baseUrl, timeout: 1000 });
   assert.deepEqual(first, { written: 0, failed: 1, skipped: 0 });
