@@ -375,8 +375,12 @@ export class Ledger {
 
   /** Whether the last run ended (it may have been interrupted, or failed, but it was not killed or still going). */
   lastRunEnded(): boolean {
-    const row = this.db.prepare('SELECT ended_at FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null } | undefined;
-    return row === undefined || row.ended_at !== null;
+    const last = this.lastRun();
+    return last === undefined || last.ended_at !== null;
+  }
+
+  private lastRun(): { ended_at: string | null; sink_settings: string } | undefined {
+    return this.db.prepare('SELECT ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null; sink_settings: string } | undefined;
   }
 
   status(): LedgerStatus {
@@ -426,7 +430,7 @@ export class Ledger {
     this.commitQueued();
     this.statements.pruneCalls.run(kind, since);
     const answeredAt = (this.statements.recentCalls.all(kind, server, since) as { answered_at: number }[]).map((call) => call.answered_at);
-    const last = this.db.prepare('SELECT ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null; sink_settings: string } | undefined;
+    const last = this.lastRun();
     const unfinishedRun = last !== undefined && last.ended_at === null ? (JSON.parse(last.sink_settings) as SinkSettings) : undefined;
     return { answeredAt, unfinishedRun };
   }
@@ -459,8 +463,8 @@ export class Ledger {
 
   /** The sink settings the last run recorded, if any run did. */
   lastSinkSettings(): SinkSettings | undefined {
-    const row = this.db.prepare('SELECT sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { sink_settings: string } | undefined;
-    return row && (JSON.parse(row.sink_settings) as SinkSettings);
+    const last = this.lastRun();
+    return last && (JSON.parse(last.sink_settings) as SinkSettings);
   }
 
   // ---- writes that must be durable before the call they announce ----
