@@ -10,7 +10,7 @@ import type { Component, SinkComponent } from './pipelines/component.ts';
 import { ReportedFailure, UsageError, failureReport } from './pipelines/errors.ts';
 import { createContext, execute, type RunFlags } from './pipelines/execute.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
-import { isLedgerFile, loadPipeline, validateVerbOptions } from './pipelines/load.ts';
+import { checkPipeline, isLedgerFile, loadPipeline, validateVerbOptions } from './pipelines/load.ts';
 import { parseBudget } from './pipelines/rate.ts';
 import { registry } from './pipelines/registry.ts';
 import { envelopeTransport } from './pipelines/transport.ts';
@@ -135,10 +135,7 @@ withSetFlag(program.command('check'))
   .description('validate a pipeline file; print every problem as file:line:col')
   .argument('<pipeline>', 'pipeline YAML file')
   .action(async (file: string, flags: { set: string[] }) => {
-    const spec = loadPipeline(file, { sets: flags.set });
-    // What the blocks name beyond the file (mapping files) is read too: check passes where run starts reading.
-    const ctx = createContext({ quiet: true }, spec.baseDir, new AbortController().signal);
-    for (const block of [spec.source, ...spec.stages, spec.sink]) await block.component.verify?.(block.options, ctx);
+    await checkPipeline(file, { sets: flags.set }, (baseDir) => createContext({ quiet: true }, baseDir, new AbortController().signal));
     process.stderr.write(`${file}: ok\n`);
   });
 

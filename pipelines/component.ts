@@ -1,6 +1,7 @@
 // The component contract: one file per source, stage or sink, exporting `{ name, summary, options, create }`.
 // `options` is the single source of truth: it validates the YAML block and derives the CLI verb's flags.
 import { z } from 'zod';
+import type { OptionError } from './errors.ts';
 import type { Envelope } from './record.ts';
 import type { Logger } from './log.ts';
 
@@ -82,10 +83,10 @@ interface ComponentBase<O extends Options> {
   summary: string;
   options: O;
   /**
-   * Reads what the options name beyond the pipeline file (a mapping file's rows), with no other effect, and throws
-   * where a run would stop before its first row: `check` runs it.
+   * Reads what the options name beyond the pipeline file (a mapping file's rows), with no other effect, and returns
+   * every problem a run would stop at before its first row: `check` runs it.
    */
-  verify?(options: z.output<O>, ctx: Context): Promise<void>;
+  verify?(options: z.output<O>, ctx: Context): Promise<OptionError[]>;
 }
 
 export interface SourceComponent<O extends Options = Options> extends ComponentBase<O> {

@@ -17,6 +17,19 @@ export class UsageError extends AuthpipeError {
   override name = 'UsageError';
 }
 
+/** A usage problem in what one option names (a mapping file): `check` reports it at that option in the pipeline file. */
+export class OptionError extends UsageError {
+  override name = 'OptionError';
+
+  constructor(
+    readonly option: string,
+    code: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
 /** One problem in a pipeline file, located for `file:line:col: message`. */
 export interface Problem {
   file: string;
@@ -50,7 +63,7 @@ export class ReportedFailure extends Error {
 /** What the CLI prints for a failure, and its exit code: 2 for usage, 1 for the rest. */
 export function failureReport(error: unknown): { text: string; exitCode: number } {
   if (error instanceof PipelineFileError) return { text: error.problems.map((problem) => `${formatProblem(problem)}\n`).join(''), exitCode: 2 };
-  if (error instanceof UsageError) return { text: `authpipe: ${forPeople(error.message)}\n`, exitCode: 2 };
+  if (error instanceof UsageError) return { text: `authpipe: ${forPeople(error.message)} [${error.code}]\n`, exitCode: 2 };
   if (error instanceof Error && 'exitCode' in error && typeof error.exitCode === 'number') {
     // commander has already printed its usage message (or the help/version text, exit 0).
     return { text: '', exitCode: error.exitCode === 0 ? 0 : 2 };

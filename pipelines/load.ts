@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
 import { z } from 'zod';
-import type { AfterComponent, Component, SinkComponent, SourceComponent, StageComponent } from './component.ts';
+import type { AfterComponent, Component, Context, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
 import { interpolate } from './interpolate.ts';
 import { describeOptions, isListOrMapText, keysAt } from './options.ts';
@@ -327,7 +327,17 @@ function checkOverwrites(
 const FLOW_VARIABLE = /\{[^}]*\$\{/;
 const FLOW_VARIABLE_HINT = ' (a ${VAR} inside { } must be quoted: "${VAR}")';
 
-export function loadPipeline(file: string, { env = process.env, sets = [] }: LoadOptions = {}): PipelineSpec {
+/** A pipeline file read, with every problem found in it and the spec when it has none. */
+interface Examined {
+  report: ProblemCollector;
+  spec?: PipelineSpec;
+  baseDir: string;
+  /** The blocks that are valid on their own, and where each is in the file. */
+  validBlocks: { block: Block<Component>; where: PathSegment[] }[];
+}
+
+/** Reads and validates the pipeline file; throws at once only for problems no later one can be found past (YAML syntax). */
+function examinePipeline(file: string, { env = process.env, sets = [] }: LoadOptions): Examined {
   const absoluteFile = path.resolve(file);
   if (!existsSync(absoluteFile)) throw new UsageError('pipeline.not_found', `pipeline file not found: ${file}`);
   if (statSync(absoluteFile).isDirectory()) throw new UsageError('pipeline.not_a_file', `pipeline file is a folder, not a file: ${file}`);
@@ -374,7 +384,14 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   const stages = (parts.data.stages ?? []).map((stage, index) => blockOf('stage', stage, ['stages', index]));
   const sink = blockOf('sink', parts.data.sink, ['sink']);
   const after = (parts.data.after ?? []).map((step, index) => blockOf('after', step, ['after', index]));
-  if (!top.success) throw report.error();
+  const located = <C extends Component>(block: Block<C> | undefined, where: PathSegment[]) => (block === undefined ? [] : [{ block, where }]);
+  const validBlocks = [
+    ...located(source, ['source']),
+    ...stages.flatMap((stage, index) => located(stage, ['stages', index])),
+    ...located(sink, ['sink']),
+    ...after.flatMap((step, index) => located(step, ['after', index])),
+  ];
+  if (!top.success) return { report, baseDir, validBlocks };
   const spec = top.data;
   const ledger = spec.ledger === undefined ? undefined : path.resolve(report.isSet(['ledger']) ? process.cwd() : baseDir, spec.ledger);
   after.forEach((step, index) => {
@@ -384,10 +401,30 @@ export function loadPipeline(file: string, { env = process.env, sets = [] }: Loa
   const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
   const validAfter = after.filter((step): step is Block<AfterComponent> => step !== undefined);
   if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger, after: validAfter }, report);
-  if (report.problems.length > 0 || !source || !sink || validStages.length !== stages.length || validAfter.length !== after.length) {
-    throw report.error();
+  const complete = source && sink && validStages.length === stages.length && validAfter.length === after.length;
+  const found = complete ? { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger, after: validAfter } : undefined;
+  return { report, spec: found, baseDir, validBlocks };
+}
+
+export function loadPipeline(file: string, options: LoadOptions = {}): PipelineSpec {
+  const { report, spec } = examinePipeline(file, options);
+  if (report.problems.length > 0 || spec === undefined) throw report.error();
+  return spec;
+}
+
+/**
+ * loadPipeline, and what the valid blocks name beyond the file (mapping files) read as a run would read them, each
+ * problem there reported at the option that names it among the file's own problems: `check` passes where `run`
+ * starts reading.
+ */
+export async function checkPipeline(file: string, options: LoadOptions, contextIn: (baseDir: string) => Context): Promise<PipelineSpec> {
+  const { report, spec, baseDir, validBlocks } = examinePipeline(file, options);
+  const ctx = contextIn(baseDir);
+  for (const { block, where } of validBlocks) {
+    for (const problem of (await block.component.verify?.(block.options, ctx)) ?? []) report.atPath([...where, problem.option], problem.code, problem.message);
   }
-  return { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger, after: validAfter };
+  if (report.problems.length > 0 || spec === undefined) throw report.error();
+  return spec;
 }
 
 /** Validates flag values for a verb against the same schema as the YAML block; `positional` is the option given as an argument. */

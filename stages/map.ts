@@ -4,17 +4,33 @@ import { pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
-import { UsageError } from '../pipelines/errors.ts';
+import { AuthpipeError, OptionError } from '../pipelines/errors.ts';
 import { describeOrigin, hasErrors, keyOf, REPLACEMENT_CHARACTER, ROLE_SLUG, ROLE_SLUG_RULE, type Envelope, type OrgRef, type UserDraft } from '../pipelines/record.ts';
-import { openInput, textOf } from '../sources/input.ts';
+import { openInput, textOf, type Input } from '../sources/input.ts';
 import { didYouMean } from '../pipelines/suggest.ts';
 import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
 
 // Mapping files are read whole into memory at create(): they hold a few short ids per membership, small next to
 // the export that streams through, and every record must be able to look its user up.
-const ORG_FILE = { columns: ['user_id', 'org_external_id', 'org_name'], required: 2 } as const;
-const ROLE_FILE = { columns: ['user_id', 'org_external_id', 'role_slug'], required: 3 } as const;
+interface MappingFileLayout {
+  /** The option that names the file. */
+  option: 'orgs' | 'roles';
+  columns: readonly string[];
+  /** The first this many columns must be there, and filled on every line. */
+  required: number;
+  /** What is wrong with a line's values beyond an empty required one, if anything. */
+  lineProblem?(values: string[]): string | undefined;
+}
+
+const ORG_FILE: MappingFileLayout = { option: 'orgs', columns: ['user_id', 'org_external_id', 'org_name'], required: 2 };
+const ROLE_FILE: MappingFileLayout = {
+  option: 'roles',
+  columns: ['user_id', 'org_external_id', 'role_slug'],
+  required: 3,
+  // A display name (`Admin`) copied for the slug fails every membership it is in: the file is wrong, not the users.
+  lineProblem: ([, , roleSlug]) => (ROLE_SLUG.test(roleSlug) ? undefined : `role ${JSON.stringify(roleSlug)} is not a role slug (${ROLE_SLUG_RULE})`),
+};
 
 function mappingFile() {
   return inputPath().refine((path) => path !== '-', { message: 'a mapping file cannot be read from stdin, which carries the records' });
@@ -40,16 +56,19 @@ const options = z.object({
     ),
 });
 
-type MappingFileLayout = typeof ORG_FILE | typeof ROLE_FILE;
-
 interface ParsedRow {
   record: string[];
   info: { lines: number };
 }
 
 /** A usage error: the run stops before reading a row, as for a missing file. */
-function invalidMappingFile(place: string, reason: string): UsageError {
-  return new UsageError('map.mapping_file_invalid', `${place}: ${reason}`);
+function invalidMappingFile(layout: MappingFileLayout, place: string, reason: string): OptionError {
+  return new OptionError(layout.option, 'map.mapping_file_invalid', `${place}: ${reason}`);
+}
+
+/** A failure to read the file (unreadable, a folder, broken gzip), as a problem of the option that names it. */
+function unreadableMappingFile(layout: MappingFileLayout, error: unknown): unknown {
+  return error instanceof AuthpipeError && !(error instanceof OptionError) ? new OptionError(layout.option, error.code, error.message) : error;
 }
 
 /** Where each layout column sits in the file, -1 when an optional column is absent. */
@@ -59,7 +78,7 @@ function columnPositions(file: string, header: string[], layout: MappingFileLayo
     const position = names.indexOf(column);
     if (position === -1 && index < layout.required) {
       const expected = layout.columns.slice(0, layout.required).join(',');
-      throw invalidMappingFile(`${file}:1`, `the header has no "${column}" column (expected ${expected}, then any others)`);
+      throw invalidMappingFile(layout, `${file}:1`, `the header has no "${column}" column (expected ${expected}, then any others)`);
     }
     return position;
   });
@@ -67,7 +86,12 @@ function columnPositions(file: string, header: string[], layout: MappingFileLayo
 
 /** Yields, per data line, the layout's columns in layout order and the line's place; any malformed line stops the run with its place. */
 async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Context): AsyncGenerator<{ values: string[]; place: string }> {
-  const input = await openInput(file, ctx);
+  let input: Input;
+  try {
+    input = await openInput(file, ctx);
+  } catch (error) {
+    throw unreadableMappingFile(layout, error);
+  }
   const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, trim: true });
   // Decoded first: csv-parse reads UTF-16 (Excel's "Unicode text") a byte off once it trims a cell, and makes
   // valid-looking CJK names of it.
@@ -82,21 +106,23 @@ async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Co
         continue;
       }
       const place = `${input.name}:${info.lines}`;
-      if (record.length !== width) throw invalidMappingFile(place, `expected ${width} cells (one per column), got ${record.length}`);
+      if (record.length !== width) throw invalidMappingFile(layout, place, `expected ${width} cells (one per column), got ${record.length}`);
       const values = positions.map((position) => (position === -1 ? '' : record[position]));
       // Bytes that are not UTF-8 read as U+FFFD: a Latin-1 file would otherwise create mangled organization names.
-      if (values.some((value) => value.includes(REPLACEMENT_CHARACTER))) throw invalidMappingFile(place, 'has bytes that are not UTF-8; save the file as UTF-8');
+      if (values.some((value) => value.includes(REPLACEMENT_CHARACTER))) throw invalidMappingFile(layout, place, 'has bytes that are not UTF-8; save the file as UTF-8');
       for (let index = 0; index < layout.required; index++) {
-        if (values[index] === '') throw invalidMappingFile(place, `${layout.columns[index]} is empty`);
+        if (values[index] === '') throw invalidMappingFile(layout, place, `${layout.columns[index]} is empty`);
       }
+      const problem = layout.lineProblem?.(values);
+      if (problem !== undefined) throw invalidMappingFile(layout, place, problem);
       yield { values, place };
     }
   } catch (error) {
-    if (error instanceof CsvError) throw invalidMappingFile(`${input.name}:${error.lines}`, `not valid CSV (${error.code})`);
-    throw error;
+    if (error instanceof CsvError) throw invalidMappingFile(layout, `${input.name}:${error.lines}`, `not valid CSV (${error.code})`);
+    throw unreadableMappingFile(layout, error);
   }
   if (positions === undefined) {
-    throw invalidMappingFile(`${input.name}:1`, `the file is empty; expected the header ${layout.columns.join(',')}`);
+    throw invalidMappingFile(layout, `${input.name}:1`, `the file is empty; expected the header ${layout.columns.join(',')}`);
   }
 }
 
@@ -128,8 +154,6 @@ async function loadMemberships(orgFile: string | undefined, roleFile: string | u
   }
   if (roleFile !== undefined) {
     for await (const { values: [userId, orgExternalId, roleSlug], place } of readMappingFile(roleFile, ROLE_FILE, ctx)) {
-      // A display name (`Admin`) copied for the slug fails every membership it is in: the file is wrong, not the users.
-      if (!ROLE_SLUG.test(roleSlug)) throw invalidMappingFile(place, `role ${JSON.stringify(roleSlug)} is not a role slug (${ROLE_SLUG_RULE})`);
       membershipRoles(memberships, userId, orgExternalId).add(roleSlug);
       if (!places.has(userId)) places.set(userId, place);
     }
@@ -265,7 +289,21 @@ export const mapStage = defineStage({
   summary: 'Maps source records onto WorkOS users with a provider preset and declarative field mappings, and joins org and role files.',
   options,
   async verify(options, ctx) {
-    await loadMemberships(options.orgs, options.roles, ctx);
+    const problems: OptionError[] = [];
+    // Each file on its own: a problem in one does not hide one in the other.
+    for (const [file, layout] of [
+      [options.orgs, ORG_FILE],
+      [options.roles, ROLE_FILE],
+    ] as const) {
+      if (file === undefined) continue;
+      try {
+        for await (const line of readMappingFile(file, layout, ctx)) void line;
+      } catch (error) {
+        if (!(error instanceof OptionError)) throw error;
+        problems.push(error);
+      }
+    }
+    return problems;
   },
   async create(options, ctx) {
     const preset = options.preset === undefined ? undefined : presets[options.preset];

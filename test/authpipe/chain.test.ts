@@ -58,17 +58,17 @@ test('a verb reads envelopes written by another verb, including invalid ones', a
 test('a verb given an input file that does not exist says so in the words it was given: an argument, or a flag', async () => {
   const missingInput = await runCli(['read', 'csv', 'nowhere.csv']);
   assert.equal(missingInput.code, 2);
-  assert.match(missingInput.stderr, /^authpipe: input file not found: .*nowhere\.csv\n$/);
+  assert.match(missingInput.stderr, /^authpipe: input file not found: .*nowhere\.csv \[cli\.file_not_found\]\n$/);
   const missingFlag = await runCli(['map', '--orgs', 'nowhere.csv'], { input: '' });
   assert.equal(missingFlag.code, 2);
-  assert.match(missingFlag.stderr, /^authpipe: --orgs: file not found: .*nowhere\.csv\n$/);
+  assert.match(missingFlag.stderr, /^authpipe: --orgs: file not found: .*nowhere\.csv \[cli\.file_not_found\]\n$/);
 });
 
 test('a ledger that does not exist is a usage error (exit 2) for every verb that reads one, naming it', async () => {
   for (const args of [['ledger', 'status'], ['ledger', 'rows'], ['replay']]) {
     const result = await runCli([...args, '--ledger', 'nowhere.db']);
     assert.equal(result.code, 2, args.join(' '));
-    assert.match(result.stderr, /^authpipe: ledger \S*nowhere\.db does not exist\n$/);
+    assert.match(result.stderr, /^authpipe: ledger \S*nowhere\.db does not exist \[ledger\.missing\]\n$/);
   }
 });
 
@@ -82,7 +82,7 @@ test('read ledger needs its ledger named: it never waits on stdin for one', asyn
 test('a verb whose output file would go into a folder that does not exist stops before reading anything', async () => {
   const result = await runCli(['write', 'ndjson', 'nowhere/out.ndjson'], { input: '{"email":"ana@example.com"}\n' });
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /^authpipe: output folder not found: .*nowhere\n$/);
+  assert.match(result.stderr, /^authpipe: output folder not found: .*nowhere \[cli\.folder_not_found\]\n$/);
 });
 
 test('a reader that closes the pipe early ends the chain quietly, and no duplicate index (emails, ids) is left behind', async () => {

@@ -51,12 +51,32 @@ test('check reads the mapping files a map stage joins, and fails where run would
   const file = path.join(dir, 'orgs.yaml');
   writeFileSync(file, 'version: 1\nname: orgs\nsource: { use: csv, path: users.csv }\nstages: [{ use: map, preset: clerk, orgs: orgs.csv }]\nsink: { use: ndjson }\n');
   writeFileSync(path.join(dir, 'users.csv'), 'id,primary_email_address\nuser_1,ana@example.com\n');
-  for (const verb of ['check', 'run']) {
-    const result = await runCli([verb, file]);
-    assert.equal(result.code, 2, verb);
-    assert.equal(result.stderr, 'authpipe: orgs.csv:1: the header has no "org_external_id" column (expected user_id,org_external_id, then any others)\n', verb);
-    assert.equal(result.stdout, '', verb);
-  }
+  const problem = 'orgs.csv:1: the header has no "org_external_id" column (expected user_id,org_external_id, then any others) [map.mapping_file_invalid]';
+  const checked = await runCli(['check', file]);
+  assert.equal(checked.code, 2);
+  assert.equal(checked.stderr, `${file}:4:43: ${problem}\n`);
+  const run = await runCli(['run', file]);
+  assert.equal(run.code, 2);
+  assert.equal(run.stderr, `authpipe: ${problem}\n`);
+  assert.equal(run.stdout, '');
+});
+
+test('check reports a broken mapping file among the other problems of the pipeline file, and one in each mapping file', async () => {
+  writeFileSync(path.join(dir, 'bad-orgs.csv'), 'user_id,org_external_id\nuser_1,\n');
+  writeFileSync(path.join(dir, 'bad-roles.csv'), 'user_id,org_external_id,role_slug\nuser_1,acme,Admin\n');
+  const file = path.join(dir, 'both.yaml');
+  writeFileSync(
+    file,
+    'version: 1\nname: both\nsource: { use: csv, path: users.csv }\nstages:\n  - { use: map, preset: clerk, orgs: bad-orgs.csv, roles: bad-roles.csv }\n  - { use: validate, rulez: [email] }\nsink: { use: ndjson }\n',
+  );
+  writeFileSync(path.join(dir, 'users.csv'), 'id,primary_email_address\nuser_1,ana@example.com\n');
+  const result = await runCli(['check', file]);
+  assert.equal(result.code, 2);
+  assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+    `${file}:5:38: bad-orgs.csv:2: org_external_id is empty [map.mapping_file_invalid]`,
+    `${file}:5:59: bad-roles.csv:2: role "Admin" is not a role slug (lowercase letters, digits, - and _) [map.mapping_file_invalid]`,
+    `${file}:6:22: stage "validate" has no option "rulez" (did you mean "rules"?) [pipeline.unknown_key]`,
+  ]);
 });
 
 test('a missing pipeline file and an unknown verb are usage errors', async () => {

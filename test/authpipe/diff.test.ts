@@ -121,7 +121,7 @@ test('a report at the ledger\'s path is refused, by the verb and by check, leavi
 
   const verb = await runCli(['diff', '--ledger', ledger, '--report', ledger], { env });
   assert.equal(verb.code, 2, verb.stderr);
-  assert.match(verb.stderr, /--report \S+import\.db is the ledger itself: name another file\n$/);
+  assert.match(verb.stderr, /--report \S+import\.db is the ledger itself: name another file \[diff\.report_is_ledger\]\n$/);
   writeFileSync(pipeline, [...lines, 'after: [{ use: diff, report: import.db }]'].join('\n'));
   const check = await runCli(['check', pipeline]);
   assert.equal(check.code, 2, check.stderr);
