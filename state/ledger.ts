@@ -75,7 +75,10 @@ export interface MembershipRecord {
 export interface FactorRecord {
   state: 'in_flight' | 'done' | 'failed';
   workosFactorId: string | null;
-  /** A SHA-256 of the secret this run's writer enrolled; null for a factor found in WorkOS. */
+  /**
+   * A SHA-256 of the source's secret the factor stands for: the one enrolled, or the one the source had when the
+   * factor was found in WorkOS; null in ledgers of versions that kept none for found factors.
+   */
   secretHash: string | null;
 }
 
@@ -572,8 +575,8 @@ export class Ledger {
     );
   }
 
-  /** `secretHash`: of the secret this writer enrolled; null for a factor found in WorkOS, whose secret is unknown. */
-  factorDone(userKey: string, factorId: string, secretHash: string | null): void {
+  /** `secretHash`: of the source's secret the factor stands for (see FactorRecord). */
+  factorDone(userKey: string, factorId: string, secretHash: string): void {
     this.enqueue(userKey, () => this.statements.factorState.run({ userKey, state: 'done', factorId, secretHash, errorClass: null, code: null, message: null, at: this.batchTime }));
   }
 

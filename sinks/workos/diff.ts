@@ -13,6 +13,7 @@ import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
 import { changesBetween } from './payload.ts';
 import { heldAsDraft } from './users.ts';
+import { secretHashOf } from './totp.ts';
 
 /** The user fields the ledger's payload and WorkOS both hold; password hashes WorkOS never returns. */
 type ComparedField = 'email' | 'emailVerified' | 'firstName' | 'lastName' | 'externalId' | 'metadata';
@@ -32,7 +33,8 @@ export type Difference =
   | { kind: 'user_unknown'; workosUserId: string; email: string }
   | { kind: 'membership_missing'; key: string; org: string; roles: string[]; workosUserId: string | null; workosOrgId: string | null }
   | { kind: 'membership_roles'; key: string; org: string; roles: string[]; workosRoles: string[] }
-  | { kind: 'factor_missing'; key: string; workosUserId: string | null };
+  | { kind: 'factor_missing'; key: string; workosUserId: string | null }
+  | { kind: 'factor_other_secret'; key: string; workosUserId: string };
 
 export interface DiffCounts {
   /** Rows the ledger expects in WorkOS (every row but invalid ones). */
@@ -47,7 +49,8 @@ export interface DiffCounts {
   /** WorkOS users no row of the ledger became (there before the migration, or made another way). */
   unknown: number;
   memberships: { expected: number; missing: number; otherRoles: number };
-  factors: { expected: number; missing: number };
+  /** otherSecret: factors enrolled (or found) for an earlier secret of the source, which WorkOS keeps. */
+  factors: { expected: number; missing: number; otherSecret: number };
   /** WorkOS users read. */
   workosUsers: number;
   /** Rows with a difference the ledger had as done, now failed/retryable so that they are sent again. */
@@ -68,7 +71,7 @@ export function emptyDiffCounts(): DiffCounts {
     invalid: 0,
     unknown: 0,
     memberships: { expected: 0, missing: 0, otherRoles: 0 },
-    factors: { expected: 0, missing: 0 },
+    factors: { expected: 0, missing: 0, otherSecret: 0 },
     workosUsers: 0,
     resent: 0,
     unsettled: 0,
@@ -78,7 +81,7 @@ export function emptyDiffCounts(): DiffCounts {
 
 /** Whether the diff found anything the ledger expects that WorkOS does not hold as sent. */
 export function hasDifferences(counts: DiffCounts): boolean {
-  return counts.missing + counts.mismatched + counts.memberships.missing + counts.memberships.otherRoles + counts.factors.missing > 0;
+  return counts.missing + counts.mismatched + counts.memberships.missing + counts.memberships.otherRoles + counts.factors.missing + counts.factors.otherSecret > 0;
 }
 
 interface ListPage<T> {
@@ -349,11 +352,17 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
   }
   if (sent.totpSecret !== undefined) {
     counts.factors.expected++;
-    if (userId === null || !(await hasTotpFactor(api, userId, ledger.factor(key)?.workosFactorId ?? null))) {
+    const known = ledger.factor(key);
+    if (userId === null || !(await hasTotpFactor(api, userId, known?.workosFactorId ?? null))) {
       counts.factors.missing++;
       ledger.factorFailed(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), null);
       if (done) ledger.diffFound(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), false, null);
       yield { kind: 'factor_missing', key, workosUserId: userId };
+    } else if (known?.secretHash != null && known.secretHash !== secretHashOf(sent.totpSecret)) {
+      // WorkOS keeps the factor it has: the writer fails such a row (totp_secret_changed) until it is removed there.
+      counts.factors.otherSecret++;
+      if (done) ledger.diffFound(key, found('diff.factor_other_secret', 'the diff found the TOTP factor holds an earlier secret of the source'), false, null);
+      yield { kind: 'factor_other_secret', key, workosUserId: userId };
     }
   }
 }

@@ -32,9 +32,9 @@ async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | 
  */
 const LANDED_LOOKUPS = 3;
 
-/** Tells two secrets apart without keeping another copy of either. */
-function secretHashOf(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
+/** Tells two secrets apart without keeping another copy of either; `secret` as the source spells it. */
+export function secretHashOf(secret: string): string {
+  return createHash('sha256').update(normalizeTotpSecret(secret)).digest('base64url');
 }
 
 const SECRET_CHANGED = {
@@ -54,7 +54,7 @@ const SECRET_CHANGED = {
 export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFactor, userIsNew: boolean, replaced: boolean): Promise<void> {
   const known = replaced ? undefined : ledger.factor(factor.userKey);
   const secret = normalizeTotpSecret(factor.secret);
-  const secretHash = secretHashOf(secret);
+  const secretHash = secretHashOf(factor.secret);
   if (known?.state === 'done') {
     if (known.secretHash === null || known.secretHash === secretHash) return;
     // A user who set up their authenticator again since: enrolling beside the old factor would leave both valid.
@@ -64,11 +64,12 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
     const existing = await findTotpFactor(api, factor.userId);
     if (existing !== null) {
       // One this writer tried to enrol before it stopped or failed has the secret it tried then (ledgers of older
-      // versions kept none for it: this one); any other was set up some other way.
-      const enrolledWith = known === undefined ? null : (known.secretHash ?? (known.state === 'in_flight' ? secretHash : null));
+      // versions kept none for it: this one). Any other was set up some other way, with a secret WorkOS does not
+      // show: the source's is the one it stands for, so that a later change of it is told as for one enrolled here.
+      const enrolledWith = known?.secretHash ?? secretHash;
       ledger.factorDone(factor.userKey, existing, enrolledWith);
       // The source's secret changed since that try (the user set up their authenticator again): WorkOS holds the old one.
-      if (enrolledWith !== null && enrolledWith !== secretHash) throw new CallFailed({ ...SECRET_CHANGED });
+      if (enrolledWith !== secretHash) throw new CallFailed({ ...SECRET_CHANGED });
       return;
     }
   }

@@ -27,7 +27,7 @@ test('after a clean import the diff reads every WorkOS user, page after page, an
   assert.equal(counts.workosUsers, 247);
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.mismatched, counts.invalid, counts.unknown], [247, 247, 0, 0, 3, 0]);
   assert.deepEqual(counts.memberships, { expected: 50, missing: 0, otherRoles: 0 });
-  assert.deepEqual(counts.factors, { expected: 13, missing: 0 });
+  assert.deepEqual(counts.factors, { expected: 13, missing: 0, otherSecret: 0 });
   assert.equal(hasDifferences(counts), false);
   assert.equal(readFileSync(report, 'utf8'), '');
   assert.match(run.lines.join(''), /diff: every user, membership and factor of the ledger is in WorkOS as sent/);
@@ -63,7 +63,7 @@ test('a user deleted, renamed or given other metadata, a membership removed or g
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.mismatched, counts.unknown], [5, 3, 1, 1, 1]);
   assert.deepEqual(counts.mismatchedFields, { firstName: 1, metadata: 1 });
   assert.deepEqual(counts.memberships, { expected: 2, missing: 1, otherRoles: 1 });
-  assert.deepEqual(counts.factors, { expected: 1, missing: 1 });
+  assert.deepEqual(counts.factors, { expected: 1, missing: 1, otherSecret: 0 });
   assert.equal(hasDifferences(counts), true);
 
   const differences = readFileSync(report, 'utf8')
@@ -165,4 +165,20 @@ test('the memberships expected are those a row asks for now: one its source drop
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), undefined, run.ctx);
   assert.deepEqual(counts.memberships, { expected: 1, missing: 0, otherRoles: 0 });
   assert.equal(hasDifferences(counts), false);
+});
+
+test('a factor WorkOS holds for an earlier secret of the source is a difference, though the row failed for it: the new secret is not in WorkOS', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { totpSecret: 'JBSWY3DPEHPK3PXP' })], run);
+  const changed = await runSink(emulator, [userEnvelope(0, { totpSecret: 'KRSXG5CTMVRXEZLU' })], run);
+  assert.deepEqual(changed, { written: 0, failed: 1, skipped: 0 });
+
+  const report = path.join(path.dirname(run.ledgerPath), 'report.ndjson');
+  const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
+  assert.deepEqual(counts.factors, { expected: 1, missing: 0, otherSecret: 1 });
+  assert.equal(hasDifferences(counts), true);
+  const userId = emulator.store.userByEmail('user0@example.com')?.id;
+  assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), { kind: 'factor_other_secret', key: 'ext:ext-0', workosUserId: userId });
+  assert.match(run.lines.join(''), /TOTP factors 0 of 1 \(1 with an earlier secret\)/);
 });

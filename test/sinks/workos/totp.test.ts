@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
-import { accepted, runSink, serve, sinkContext, userEnvelope } from './harness.ts';
+import { accepted, runSink, sdkFor, serve, sinkContext, userEnvelope } from './harness.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
 const OTHER_SECRET = 'KRSXG5CTMVRXEZLU';
@@ -120,4 +120,24 @@ test('a secret changed in the source after an enrolment that timed out is not ta
   }
   const user = emulator.store.userByEmail('user0@example.com');
   assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+});
+
+test('a factor found in WorkOS stands for the secret the source had then: a secret changed since fails the row totp_secret_changed', async (t) => {
+  const emulator = await emulatorFor(t);
+  const workos = sdkFor(emulator);
+  const user = await workos.userManagement.createUser({ email: 'user0@example.com' });
+  await workos.userManagement.enrollAuthFactor({ userId: user.id, type: 'totp', totpSecret: SECRET });
+  const run = sinkContext();
+  const found = await runSink(emulator, [userEnvelope(0, { totpSecret: SECRET })], run);
+  assert.deepEqual(found, { written: 1, failed: 0, skipped: 0 });
+
+  const changed = await runSink(emulator, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run);
+  assert.deepEqual(changed, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.equal([...ledger.rows()][0]?.error?.code, 'totp_secret_changed');
+  } finally {
+    ledger.close();
+  }
+  assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.secret), [SECRET]);
 });
