@@ -503,6 +503,16 @@ export class Ledger {
     this.enqueue(key, () => this.statements.rowState.run({ key, state: 'failed', errorClass: error.errorClass, code: error.code, message: error.message, at: this.batchTime }));
   }
 
+  /**
+   * The row recorded under `key` is known as `toKey` from now on, with its memberships and factor: the source gave
+   * its user an identity (an external id) it lacked. No row may be recorded under `toKey` yet.
+   */
+  rowRenamed(key: string, toKey: string): void {
+    this.enqueue(toKey, () => {
+      for (const rename of [this.statements.renameRow, this.statements.renameMemberships, this.statements.renameFactor]) rename.run({ key, toKey });
+    });
+  }
+
   /** The invalid row recorded under `key` goes to `toKey` (its position key): another row of the input takes the key. */
   invalidMoved(key: string, toKey: string): void {
     this.enqueue(key, () => this.statements.moveInvalid.run(toKey, key));
@@ -701,6 +711,9 @@ function prepare(db: Database.Database) {
   return lazily({
     progress: () => db.prepare('SELECT seq, state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
     moveInvalid: () => db.prepare("UPDATE OR REPLACE rows SET key = ? WHERE key = ? AND state = 'invalid'"),
+    renameRow: () => db.prepare('UPDATE rows SET key = @toKey WHERE key = @key'),
+    renameMemberships: () => db.prepare('UPDATE OR REPLACE memberships SET user_key = @toKey WHERE user_key = @key'),
+    renameFactor: () => db.prepare('UPDATE OR REPLACE factors SET user_key = @toKey WHERE user_key = @key'),
     payload: () => db.prepare('SELECT payload FROM rows WHERE key = ?'),
     membership: () => db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
     factor: () => db.prepare(`SELECT state, workos_factor_id, ${hasColumn(db, 'factors', 'secret_hash') ? 'secret_hash' : 'NULL AS secret_hash'} FROM factors WHERE user_key = ?`),

@@ -1,7 +1,7 @@
 // One row, from envelope to ledger: skipped when unchanged, recorded when invalid, otherwise marked
 // `in_flight` (committed) before its user is created, updated or reconciled, then its memberships and
 // TOTP factor, then `done` or `failed` with WorkOS's reason.
-import { hasErrors, positionKey, type Envelope, type UserDraft } from '../../pipelines/record.ts';
+import { hasErrors, keyOf, positionKey, type Envelope, type UserDraft } from '../../pipelines/record.ts';
 import type { Ledger, RowProgress, UserChanges } from '../../state/ledger.ts';
 import { isNotValidated, SECRET_IN_LEDGER } from '../../state/replay.ts';
 import type { WorkosApi } from './api.ts';
@@ -79,9 +79,9 @@ export class RowWriter {
     }
     const payload = JSON.stringify(user);
     const hash = draftHash(user);
-    const progress = ledger.progress(key);
-    const unchanged = progress?.payloadHash === hash;
     const invalid = hasErrors(envelope);
+    const progress = ledger.progress(key) ?? (invalid ? undefined : this.formerRecord(key, user, envelope.seq));
+    const unchanged = progress?.payloadHash === hash;
     if (!invalid && unchanged && progress?.state === 'done') {
       this.counts.unchanged++;
       return;
@@ -122,6 +122,20 @@ export class RowWriter {
         throw error;
       }
     }
+  }
+
+  /**
+   * The record of a user an earlier run knew by its email, which the source has given an external id since: this
+   * row takes it over. Otherwise its create would be refused (the email is taken) and its user found again, and the
+   * old record, left behind with the old payload, would have diff and replay send WorkOS back what the row changed.
+   */
+  private formerRecord(key: string, user: UserDraft, seq: number): RowProgress | undefined {
+    if (user.externalId === undefined || user.email === undefined) return undefined;
+    const formerKey = keyOf({ email: user.email }, seq);
+    const former = formerKey === key ? undefined : this.ledger.progress(formerKey);
+    if (former === undefined || former.state === 'invalid') return undefined;
+    this.ledger.rowRenamed(formerKey, key);
+    return this.ledger.progress(key);
   }
 
   private async writeRow(key: string, user: UserDraft, progress: RowProgress | undefined, pendingUpdate: UserChanges | null, mustReconcile: boolean, onCreateSent: () => void): Promise<WrittenRow> {

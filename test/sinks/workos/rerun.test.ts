@@ -212,3 +212,31 @@ test('rows of one user sharing a key (a row per organization) keep an invalid on
     ledger.close();
   }
 });
+
+test('a user the source gives an external id since an earlier run keeps its record: updated, not created again, and its old record is gone', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const acme = { externalId: 'acme', name: 'Acme', roles: ['member'] };
+  const withoutId = { externalId: undefined, orgs: [acme], totpSecret: 'JBSWY3DPEHPK3PXP' };
+  await runSink(emulator, [userEnvelope(0, withoutId)], run);
+  const sent = emulator.requests.length;
+
+  const result = await runSink(emulator, [userEnvelope(0, { ...withoutId, externalId: 'dora-4' })], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const calls = requestsAfterLedgerCheck(emulator, sent).map(({ method, body }) => ({ method, body }));
+  assert.deepEqual(calls, [{ method: 'PUT', body: { external_id: 'dora-4' } }]);
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    assert.deepEqual(
+      [...ledger.rows()].map((row) => [row.key, row.state]),
+      [['ext:dora-4', 'done']],
+    );
+    assert.equal(ledger.membership('ext:dora-4', 'ext:acme')?.state, 'done');
+    assert.equal(ledger.factor('ext:dora-4')?.state, 'done');
+  } finally {
+    ledger.close();
+  }
+  const unchanged = await runSink(emulator, [userEnvelope(0, { ...withoutId, externalId: 'dora-4' })], run);
+  assert.deepEqual(unchanged, { written: 0, failed: 0, skipped: 1 });
+  assert.equal(emulator.store.users.size, 1);
+});
