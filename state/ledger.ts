@@ -342,6 +342,12 @@ export class Ledger {
     return row && { roles: JSON.parse(row.roles) as string[], state: row.state, workosMembershipId: row.workos_membership_id };
   }
 
+  /** The organizations (their keys) the writer made or found a membership of the user in. */
+  membershipOrgs(userKey: string): string[] {
+    this.commitIfQueued(userKey);
+    return this.statements.membershipOrgs.all(userKey) as string[];
+  }
+
   factor(userKey: string): FactorRecord | undefined {
     this.commitIfQueued(userKey);
     const row = this.statements.factor.get(userKey) as { state: FactorRecord['state']; workos_factor_id: string | null; secret_hash: string | null } | undefined;
@@ -716,6 +722,7 @@ function prepare(db: Database.Database) {
     renameFactor: () => db.prepare('UPDATE OR REPLACE factors SET user_key = @toKey WHERE user_key = @key'),
     payload: () => db.prepare('SELECT payload FROM rows WHERE key = ?'),
     membership: () => db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
+    membershipOrgs: () => db.prepare("SELECT org_key FROM memberships WHERE user_key = ? AND state = 'done' ORDER BY org_key").pluck(),
     factor: () => db.prepare(`SELECT state, workos_factor_id, ${hasColumn(db, 'factors', 'secret_hash') ? 'secret_hash' : 'NULL AS secret_hash'} FROM factors WHERE user_key = ?`),
     org: () => db.prepare('SELECT workos_org_id, name FROM orgs WHERE key = ?'),
     claim: () => db.prepare(

@@ -10,7 +10,7 @@ import { AuthpipeError } from '../../pipelines/errors.ts';
 import { notWorkos, type WorkosApi } from './api.ts';
 import { CallFailed, isNotFound } from './classify.ts';
 import { sameRoles } from './memberships.ts';
-import { orgKeyOf } from './orgs.ts';
+import { knownOrgId, orgKeyOf } from './orgs.ts';
 import { changesBetween } from './payload.ts';
 import { heldAsDraft } from './users.ts';
 import { secretHashOf } from './totp.ts';
@@ -33,6 +33,7 @@ export type Difference =
   | { kind: 'user_unknown'; workosUserId: string; email: string }
   | { kind: 'membership_missing'; key: string; org: string; roles: string[]; workosUserId: string | null; workosOrgId: string | null }
   | { kind: 'membership_roles'; key: string; org: string; roles: string[]; workosRoles: string[] }
+  | { kind: 'membership_not_in_source'; key: string; org: string; workosUserId: string; workosOrgId: string }
   | { kind: 'factor_missing'; key: string; workosUserId: string | null }
   | { kind: 'factor_other_secret'; key: string; workosUserId: string };
 
@@ -48,7 +49,8 @@ export interface DiffCounts {
   invalid: number;
   /** WorkOS users no row of the ledger became (there before the migration, or made another way). */
   unknown: number;
-  memberships: { expected: number; missing: number; otherRoles: number };
+  /** notInSource: memberships the writer made that the row no longer asks for, still in WorkOS (it leaves them). */
+  memberships: { expected: number; missing: number; otherRoles: number; notInSource: number };
   /** otherSecret: factors enrolled (or found) for an earlier secret of the source, which WorkOS keeps. */
   factors: { expected: number; missing: number; otherSecret: number };
   /** WorkOS users read. */
@@ -70,7 +72,7 @@ export function emptyDiffCounts(): DiffCounts {
     mismatchedFields: {},
     invalid: 0,
     unknown: 0,
-    memberships: { expected: 0, missing: 0, otherRoles: 0 },
+    memberships: { expected: 0, missing: 0, otherRoles: 0, notInSource: 0 },
     factors: { expected: 0, missing: 0, otherSecret: 0 },
     workosUsers: 0,
     resent: 0,
@@ -296,7 +298,8 @@ async function findRowUser(api: WorkosApi, scratch: Scratch, row: LedgerRow, sen
 async function* compareRow(api: WorkosApi, ledger: Ledger, scratch: Scratch, row: LedgerRow, sent: UserDraft, counts: DiffCounts): AsyncGenerator<Difference> {
   let differs = false;
   for await (const difference of rowDifferences(api, ledger, scratch, row, sent, counts)) {
-    differs = true;
+    // A membership the source dropped is reported, not recorded: the row has nothing to send again for it.
+    if (difference.kind !== 'membership_not_in_source') differs = true;
     yield difference;
   }
   if (differs && row.state === 'done') counts.resent++;
@@ -329,6 +332,7 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
     }
   }
   const userId = user?.id ?? null;
+  if (userId !== null) yield* membershipsNotInSource(api, ledger, scratch, key, userId, sent, counts);
   for (const org of sent.orgs ?? []) {
     const orgKey = orgKeyOf(org);
     if (orgKey === null) continue;
@@ -364,6 +368,22 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
       if (done) ledger.diffFound(key, found('diff.factor_other_secret', 'the diff found the TOTP factor holds an earlier secret of the source'), false, null);
       yield { kind: 'factor_other_secret', key, workosUserId: userId };
     }
+  }
+}
+
+/**
+ * The memberships the writer made for a row whose source no longer names their organization: the writer leaves them
+ * (a membership is access; whether it ends is the migration owner's call), so the diff names each still in WorkOS.
+ */
+async function* membershipsNotInSource(api: WorkosApi, ledger: Ledger, scratch: Scratch, key: string, userId: string, sent: UserDraft, counts: DiffCounts): AsyncGenerator<Difference> {
+  const asked = new Set((sent.orgs ?? []).map(orgKeyOf));
+  for (const orgKey of ledger.membershipOrgs(key)) {
+    const orgId = asked.has(orgKey) ? undefined : knownOrgId(ledger, orgKey);
+    if (orgId === undefined) continue;
+    await scratch.listMembershipsOf(api, orgId);
+    if (scratch.rolesOf(userId, orgId) === undefined) continue;
+    counts.memberships.notInSource++;
+    yield { kind: 'membership_not_in_source', key, org: orgKey, workosUserId: userId, workosOrgId: orgId };
   }
 }
 

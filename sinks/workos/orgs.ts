@@ -13,6 +13,11 @@ export function orgKeyOf(org: OrgRef): string | null {
   return null;
 }
 
+/** The WorkOS id an org key stands for: its own for an org given by id, else the one the ledger resolved it to. */
+export function knownOrgId(ledger: Ledger, orgKey: string): string | undefined {
+  return orgKey.startsWith('id:') ? orgKey.slice('id:'.length) : ledger.org(orgKey)?.workosOrgId;
+}
+
 /** The same org key always sends the same key, so a create retried after a lost answer makes one org. */
 function idempotencyKeyOf(orgKey: string): string {
   return `authpipe-org-${createHash('sha256').update(orgKey).digest('base64url')}`;

@@ -26,7 +26,7 @@ test('after a clean import the diff reads every WorkOS user, page after page, an
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
   assert.equal(counts.workosUsers, 247);
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.mismatched, counts.invalid, counts.unknown], [247, 247, 0, 0, 3, 0]);
-  assert.deepEqual(counts.memberships, { expected: 50, missing: 0, otherRoles: 0 });
+  assert.deepEqual(counts.memberships, { expected: 50, missing: 0, otherRoles: 0, notInSource: 0 });
   assert.deepEqual(counts.factors, { expected: 13, missing: 0, otherSecret: 0 });
   assert.equal(hasDifferences(counts), false);
   assert.equal(readFileSync(report, 'utf8'), '');
@@ -62,7 +62,7 @@ test('a user deleted, renamed or given other metadata, a membership removed or g
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.mismatched, counts.unknown], [5, 3, 1, 1, 1]);
   assert.deepEqual(counts.mismatchedFields, { firstName: 1, metadata: 1 });
-  assert.deepEqual(counts.memberships, { expected: 2, missing: 1, otherRoles: 1 });
+  assert.deepEqual(counts.memberships, { expected: 2, missing: 1, otherRoles: 1, notInSource: 0 });
   assert.deepEqual(counts.factors, { expected: 1, missing: 1, otherSecret: 0 });
   assert.equal(hasDifferences(counts), true);
 
@@ -152,7 +152,7 @@ test('only what a row sent is compared: a user that was in WorkOS before keeps i
   assert.deepEqual(emulator.store.userByEmail('user0@example.com')?.metadata, { legacy: 'keep', plan: 'gold' });
 });
 
-test('the memberships expected are those a row asks for now: one its source dropped, removed in WorkOS since, is no difference', async (t) => {
+test('the memberships expected are those a row asks for now: one its source dropped is named while WorkOS still has it, and is no difference', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
   const acme = { externalId: 'acme', name: 'Acme', roles: ['admin'] };
@@ -161,10 +161,19 @@ test('the memberships expected are those a row asks for now: one its source drop
   await runSink(emulator, [userEnvelope(0, { orgs: [globex] })], sinkContext({}, run.ledgerPath));
   const userId = emulator.store.userByEmail('user0@example.com')?.id ?? '';
   const acmeId = emulator.store.organizationByExternalId('acme')?.id ?? '';
-  await sdkFor(emulator).userManagement.deleteOrganizationMembership(emulator.store.membershipOf(userId, acmeId)?.id ?? '');
-  const counts = await runDiff(run.ledgerPath, connectionTo(emulator), undefined, run.ctx);
-  assert.deepEqual(counts.memberships, { expected: 1, missing: 0, otherRoles: 0 });
+
+  const report = path.join(path.dirname(run.ledgerPath), 'report.ndjson');
+  const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
+  assert.deepEqual(counts.memberships, { expected: 1, missing: 0, otherRoles: 0, notInSource: 1 });
   assert.equal(hasDifferences(counts), false);
+  assert.equal(counts.resent, 0);
+  assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), { kind: 'membership_not_in_source', key: 'ext:ext-0', org: 'ext:acme', workosUserId: userId, workosOrgId: acmeId });
+  assert.match(run.lines.join(''), /1 the source no longer names are still in WorkOS, left as they are/);
+
+  await sdkFor(emulator).userManagement.deleteOrganizationMembership(emulator.store.membershipOf(userId, acmeId)?.id ?? '');
+  const removed = await runDiff(run.ledgerPath, connectionTo(emulator), undefined, run.ctx);
+  assert.deepEqual(removed.memberships, { expected: 1, missing: 0, otherRoles: 0, notInSource: 0 });
+  assert.equal(hasDifferences(removed), false);
 });
 
 test('a factor WorkOS holds for an earlier secret of the source is a difference, though the row failed for it: the new secret is not in WorkOS', async (t) => {
