@@ -79,6 +79,7 @@ export class WorkosApi {
   /** The one read in flight that asks whether the server answers at all. */
   private probing: Promise<boolean> | null = null;
   private readonly lastRecoveryAt: Record<CallKind, number> = { write: -Infinity, read: -Infinity };
+  private readonly lastLoweredAt: Record<CallKind, number> = { write: -Infinity, read: -Infinity };
   private readonly stopOnAbort = () => this.close();
 
   constructor(private readonly settings: ApiSettings) {
@@ -288,7 +289,10 @@ export class WorkosApi {
     const reason =
       hintMs === null ? 'no Retry-After, backing off' : hintMs > RATE_LIMIT_CAP_MS ? `Retry-After ${Math.round(hintMs / 1000)} s, capped` : honoured ? 'Retry-After' : 'Retry-After too short, backing off';
     log.info(`workos: rate limited (429); pausing every call for ${(waitMs / 1000).toFixed(1)} s (${reason})`);
-    if (!repeated) return;
+    // Lowered once a window at most: the pauses of one storm come a Retry-After apart, with far fewer calls between
+    // them than any budget, and lowering at each took the budget to its floor within seconds.
+    if (!repeated || now - this.lastLoweredAt[kind] < this.windows[kind]) return;
+    this.lastLoweredAt[kind] = now;
     const lowered = this.limiters[kind].slowDown();
     if (lowered === null) log.warn(`workos: 429s keep coming with no ${kind} budget set; set a ${kind === 'write' ? 'rate' : 'readRate'} such as 500/10s`);
     else log.warn(`workos: 429s keep coming; ${kind} budget lowered to ${formatRate(lowered)}`);
