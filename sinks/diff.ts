@@ -91,7 +91,7 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
   const examples: string[] = [];
   let server: string;
   try {
-    const reading = await readingApi(connection, ctx);
+    const reading = await readingApi(connection, ledger, ctx);
     server = reading.server;
     try {
       await checkSameServer(reading.api, ledger, server, ctx);

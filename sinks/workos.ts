@@ -9,7 +9,7 @@ import type { Logger } from '../pipelines/log.ts';
 import { formatRate, formatWindow, isBudget, parseBudget, type RateBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type CallKind, type Ledger, type SinkSettings } from '../state/ledger.ts';
-import { WorkosApi } from './workos/api.ts';
+import { WorkosApi, type ApiSettings } from './workos/api.ts';
 import { createWorkosClient, serverAddress } from './workos/client.ts';
 import { checkLedgerServer, writtenUsers } from './workos/ledger-server.ts';
 import { OrgResolver } from './workos/orgs.ts';
@@ -62,10 +62,11 @@ const options = z.object({
   maxOutage: z
     .number()
     .int()
-    .min(0)
+    // A single 429 is a pause, not an outage: under a second, the first one stopped the run.
+    .min(1000)
     .default(600_000)
     .describe(
-      'Milliseconds WorkOS may fail every call (5xx, timeouts, network errors) or answer only 429 before the run stops; until then every call pauses and tries again, and no row is failed for the outage. Default 600000 (10 minutes)',
+      'Milliseconds WorkOS may fail every call (5xx, timeouts, network errors) or answer only 429 before the run stops; until then every call pauses and tries again, and no row is failed for the outage. At least 1000; default 600000 (10 minutes)',
     ),
   live: z.boolean().default(false).describe('Allow a live (sk_live_) key, i.e. writing to production. Default false'),
   totpIssuer: z.string().min(1).optional().describe('Issuer shown in authenticator apps for imported TOTP factors; default: WorkOS picks one'),
@@ -147,21 +148,27 @@ function embeddedEmulator(ctx: Context) {
 }
 
 /** WorkOS for reads alone (the diff), reached as the sink's options say; `close` ends its budget and connections. */
-export async function readingApi(options: WorkosOptions, ctx: Context): Promise<{ api: WorkosApi; server: string; close(): void }> {
+/**
+ * A reading WorkOS client (the diff's) on the read budget the ledger's runs share: the calls a run just made count
+ * against it, and its own count against a run started right after.
+ */
+export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Context): Promise<{ api: WorkosApi; server: string; close(): void }> {
   const baseUrl = baseUrlOf(options, ctx);
   const apiKey = apiKeyOf(options, baseUrl, ctx);
   ctx.log.redact(apiKey);
   const key = requireKey(apiKey);
   const emulator = baseUrl === EMBEDDED ? await embeddedEmulator(ctx) : null;
   const transport = createTransport();
+  const budgets = { write: null, read: parseBudget(options.readRate) };
   const api = new WorkosApi({
     sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
     writes: null,
-    reads: parseBudget(options.readRate),
+    reads: budgets.read,
     retries: options.retries,
     maxOutageMs: options.maxOutage,
     log: ctx.log,
     signal: ctx.signal,
+    ...callsOfOtherRuns(ledger, baseUrl, budgets, emulator === null, ctx.log),
   });
   const close = () => {
     api.close();
@@ -234,6 +241,18 @@ function spentBefore(ledger: Ledger, server: string, budgets: Record<CallKind, R
   return spent;
 }
 
+/**
+ * The calls earlier processes made (spentBefore) and a hook keeping this one's for later ones: a budget is the
+ * server's, whichever process spends it. `carried`: false for the embedded emulator, a new server each run.
+ */
+function callsOfOtherRuns(ledger: Ledger, server: string, budgets: Record<CallKind, RateBudget | null>, carried: boolean, log: Logger): Pick<ApiSettings, 'spentBefore' | 'onAnswered'> {
+  if (!carried) return {};
+  return {
+    spentBefore: spentBefore(ledger, server, budgets, log),
+    onAnswered: (kind, budget) => ledger.callAnswered(kind, server, Date.now(), budget.windowMs),
+  };
+}
+
 /** What an earlier run left, said before this one starts: a run after a crash or a kill is a resume. */
 function resumeNote(ledger: Ledger): string | null {
   const { rows, byState } = ledger.status();
@@ -283,8 +302,7 @@ export const workosSink = defineSink({
           answeredBefore: carried && ledger.lastSinkSettings()?.baseUrl === baseUrl && written.last.length > 0,
           log: ctx.log,
           signal: ctx.signal,
-          spentBefore: carried ? spentBefore(ledger, baseUrl, budgets, ctx.log) : undefined,
-          onAnswered: carried ? (kind, budget) => ledger.callAnswered(kind, baseUrl, Date.now(), budget.windowMs) : undefined,
+          ...callsOfOtherRuns(ledger, baseUrl, budgets, carried, ctx.log),
         });
         // The embedded emulator starts empty each run: a ledger of an earlier run has users it never held.
         await checkLedgerServer(api, ledger, written, emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator (new and empty each run)', ctx.log);

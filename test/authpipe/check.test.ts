@@ -110,3 +110,12 @@ test('an emulator port that is not a port number is a usage error, exit 2', asyn
     assert.match(result.stderr, new RegExp(`^error: option '--port <n>' argument '${port}' is invalid\\. expected a port number from 0 to 65535$`, 'm'));
   }
 });
+
+test('a maxOutage under a second is refused at its place: a single 429 would stop the run', async () => {
+  const file = path.join(dir, 'max-outage.yaml');
+  writeFileSync(file, 'version: 1\nname: outage\nsource: { use: csv, path: users.csv }\nsink: { use: workos, apiKey: sk_test_x, maxOutage: 0 }\nledger: out.db\n');
+  writeFileSync(path.join(dir, 'users.csv'), 'email\nana@example.com\n');
+  const result = await runCli(['check', file]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /max-outage\.yaml:4:52: sink "workos" option maxOutage: Too small: expected number to be >=1000/);
+});

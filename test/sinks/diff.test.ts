@@ -191,3 +191,28 @@ test('a factor WorkOS holds for an earlier secret of the source is a difference,
   assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), { kind: 'factor_other_secret', key: 'ext:ext-0', workosUserId: userId });
   assert.match(run.lines.join(''), /TOTP factors 0 of 1 \(1 with an earlier secret\)/);
 });
+
+test('a diff right after a run spends what is left of the read budget the run used: no window holds more reads than it allows', async (t) => {
+  const emulator = await emulatorFor(t);
+  const workos = sdkFor(emulator);
+  const secret = 'JBSWY3DPEHPK3PXP';
+  const rows = Array.from({ length: 15 }, (_, seq) => userEnvelope(seq, { totpSecret: secret }));
+  // Users already in WorkOS: each row reads to find its user and its factor, so the run ends with its budget spent.
+  for (const { user } of rows) {
+    const created = await workos.userManagement.createUser({ email: user.email ?? '', externalId: user.externalId });
+    await workos.userManagement.enrollAuthFactor({ userId: created.id, type: 'totp', totpSecret: secret });
+  }
+  const from = emulator.requests.length;
+  const run = sinkContext();
+  await runSink(emulator, rows, run, { readRate: '20/2s' });
+  const counts = await runDiff(run.ledgerPath, workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator.url, readRate: '20/2s' }), undefined, run.ctx);
+  assert.equal(hasDifferences(counts), false);
+  const reads = emulator.requests.slice(from).filter((request) => request.method === 'GET');
+  assert.ok(reads.length > 40, `${reads.length} reads`);
+  let busiest = 0;
+  for (let start = 0, end = 0; end < reads.length; end++) {
+    while (reads[end].at - reads[start].at >= 2000) start++;
+    busiest = Math.max(busiest, end - start + 1);
+  }
+  assert.ok(busiest <= 20, `a 2 s window held ${busiest} reads`);
+});
