@@ -413,7 +413,7 @@ test('with --json, a run stopped by an outage counts the rows it wrote before it
   });
   const ledger = path.join(tempDir(), 'outage.db');
   const input = Array.from({ length: 10 }, (_, seq) => envelopeLine(seq)).join('\n');
-  const result = await runCli(['write', 'workos', '--ledger', ledger, '--json', '--base-url', baseUrl, '--retries', '0', '--max-outage', '300', '--concurrency', '1'], {
+  const result = await runCli(['write', 'workos', '--ledger', ledger, '--json', '--base-url', baseUrl, '--retries', '0', '--max-outage', '1000', '--concurrency', '1'], {
     input,
     env: { WORKOS_API_KEY: 'sk_test_cli' },
   });
