@@ -1,6 +1,7 @@
 // Turns each source record (`raw`) into a WorkOS user draft: a provider preset first, then the declarative
 // mapping on top, then memberships joined from the org and role mapping files.
 import { pipeline } from 'node:stream';
+import Database from 'better-sqlite3';
 import { CsvError, parse } from 'csv-parse';
 import { z } from 'zod';
 import { defineStage, inputPath, type Context } from '../pipelines/component.ts';
@@ -11,8 +12,8 @@ import { didYouMean } from '../pipelines/suggest.ts';
 import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
 
-// Mapping files are read whole into memory at create(): they hold a few short ids per membership, small next to
-// the export that streams through, and every record must be able to look its user up.
+// Mapping files are read whole at create(), into a temporary database (MappedMemberships): every record must be able
+// to look its user up, in whatever order the export lists users.
 interface MappingFileLayout {
   /** The option that names the file. */
   option: 'orgs' | 'roles';
@@ -84,8 +85,8 @@ function columnPositions(file: string, header: string[], layout: MappingFileLayo
   });
 }
 
-/** Yields, per data line, the layout's columns in layout order and the line's place; any malformed line stops the run with its place. */
-async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Context): AsyncGenerator<{ values: string[]; place: string }> {
+/** Yields, per data line, the layout's columns in layout order, the file's name and the line; any malformed line stops the run with its place. */
+async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Context): AsyncGenerator<{ values: string[]; file: string; line: number }> {
   let input: Input;
   try {
     input = await openInput(file, ctx);
@@ -115,7 +116,7 @@ async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Co
       }
       const problem = layout.lineProblem?.(values);
       if (problem !== undefined) throw invalidMappingFile(layout, place, problem);
-      yield { values, place };
+      yield { values, file: input.name, line: info.lines };
     }
   } catch (error) {
     if (error instanceof CsvError) throw invalidMappingFile(layout, `${input.name}:${error.lines}`, `not valid CSV (${error.code})`);
@@ -126,48 +127,107 @@ async function* readMappingFile(file: string, layout: MappingFileLayout, ctx: Co
   }
 }
 
-/** Role slugs by org external id, by source user id. */
-type Memberships = Map<string, Map<string, Set<string>>>;
+/**
+ * The org and role files joined by source user id, in a temporary database rather than in memory: a mapping file may
+ * list every user of a million-row export. Lines are appended as read and indexed once all are in, and the users that
+ * records meet are appended too: with users in random order, each insert or update in place missed SQLite's cache
+ * (a million took minutes). Memberships keep the order the files give them, roles the order of their lines.
+ */
+const MET_BATCH = 4096;
 
-function membershipRoles(memberships: Memberships, userId: string, orgExternalId: string): Set<string> {
-  let orgs = memberships.get(userId);
-  if (orgs === undefined) memberships.set(userId, (orgs = new Map()));
-  let roles = orgs.get(orgExternalId);
-  if (roles === undefined) orgs.set(orgExternalId, (roles = new Set()));
-  return roles;
-}
+class MappedMemberships {
+  private readonly db = new Database('');
+  private readonly statements;
+  /** The mapping files as their lines name them; a line's `file` is its index here. */
+  private readonly files: string[] = [];
+  /** Names belong to orgs, not to memberships: a role-only membership still gets the name another line gave. */
+  private readonly orgNames = new Map<string, string>();
+  /** Users met since the last batch was written: a transaction per insert cost more than the lookups. */
+  private metBatch: string[] = [];
 
-/** Per source user id of the mapping files: their memberships, and the first line that names the user. */
-type MembershipsByUser = Map<string, { orgs: OrgRef[]; place: string }>;
+  private constructor() {
+    // A throwaway file: no journal to keep, nothing to sync.
+    this.db.pragma('journal_mode = OFF');
+    this.db.pragma('synchronous = OFF');
+    this.db.exec(`
+      CREATE TABLE lines (user_id TEXT NOT NULL, org TEXT NOT NULL, role TEXT, file INTEGER NOT NULL, line INTEGER NOT NULL);
+      CREATE TABLE met (user_id TEXT NOT NULL);
+    `);
+    this.statements = {
+      addLine: this.db.prepare('INSERT INTO lines (user_id, org, role, file, line) VALUES (?, ?, ?, ?, ?)'),
+      linesOf: this.db.prepare('SELECT org, role FROM lines WHERE user_id = ? ORDER BY rowid'),
+      met: this.db.prepare('INSERT INTO met (user_id) VALUES (?)'),
+    };
+  }
 
-async function loadMemberships(orgFile: string | undefined, roleFile: string | undefined, ctx: Context): Promise<MembershipsByUser> {
-  const memberships: Memberships = new Map();
-  const places = new Map<string, string>();
-  // Names belong to orgs, not to memberships: a role-only membership still gets the name another line gave.
-  const orgNames = new Map<string, string>();
-  if (orgFile !== undefined) {
-    for await (const { values: [userId, orgExternalId, orgName], place } of readMappingFile(orgFile, ORG_FILE, ctx)) {
-      membershipRoles(memberships, userId, orgExternalId);
-      if (!places.has(userId)) places.set(userId, place);
-      if (orgName !== '' && !orgNames.has(orgExternalId)) orgNames.set(orgExternalId, orgName);
+  static async load(orgFile: string | undefined, roleFile: string | undefined, ctx: Context): Promise<MappedMemberships> {
+    const index = new MappedMemberships();
+    try {
+      index.db.exec('BEGIN');
+      if (orgFile !== undefined) {
+        for await (const { values: [userId, org, name], file, line } of readMappingFile(orgFile, ORG_FILE, ctx)) {
+          index.statements.addLine.run(userId, org, null, index.fileNumber(file), line);
+          if (name !== '' && !index.orgNames.has(org)) index.orgNames.set(org, name);
+        }
+      }
+      if (roleFile !== undefined) {
+        for await (const { values: [userId, org, role], file, line } of readMappingFile(roleFile, ROLE_FILE, ctx)) {
+          index.statements.addLine.run(userId, org, role, index.fileNumber(file), line);
+        }
+      }
+      // Covering: a record's lookup reads the index alone.
+      index.db.exec('COMMIT; CREATE INDEX lines_by_user ON lines (user_id, org, role, file, line);');
+      return index;
+    } catch (error) {
+      index.close();
+      throw error;
     }
   }
-  if (roleFile !== undefined) {
-    for await (const { values: [userId, orgExternalId, roleSlug], place } of readMappingFile(roleFile, ROLE_FILE, ctx)) {
-      membershipRoles(memberships, userId, orgExternalId).add(roleSlug);
-      if (!places.has(userId)) places.set(userId, place);
+
+  /** The user's memberships, new objects each time (a later stage may annotate them); the user counts as met. */
+  orgsOf(userId: string): OrgRef[] {
+    const lines = this.statements.linesOf.all(userId) as { org: string; role: string | null }[];
+    if (lines.length === 0) return [];
+    this.metBatch.push(userId);
+    if (this.metBatch.length >= MET_BATCH) this.writeMet();
+    const byOrg = new Map<string, OrgRef>();
+    for (const { org, role } of lines) {
+      let ref = byOrg.get(org);
+      if (ref === undefined) {
+        const name = this.orgNames.get(org);
+        ref = name === undefined ? { externalId: org, roles: [] } : { externalId: org, name, roles: [] };
+        byOrg.set(org, ref);
+      }
+      if (role !== null && !ref.roles.includes(role)) ref.roles.push(role);
     }
+    return [...byOrg.values()];
   }
-  const byUser: MembershipsByUser = new Map();
-  for (const [userId, orgs] of memberships) {
-    const refs: OrgRef[] = [];
-    for (const [externalId, roles] of orgs) {
-      const name = orgNames.get(externalId);
-      refs.push(name === undefined ? { externalId, roles: [...roles] } : { externalId, name, roles: [...roles] });
-    }
-    byUser.set(userId, { orgs: refs, place: places.get(userId) ?? '' });
+
+  /** Up to `shown` users no record met, at the first line naming each, and how many there are in all. */
+  unmatched(shown: number): { users: { userId: string; place: string }[]; count: number } {
+    this.writeMet();
+    this.db.exec('CREATE INDEX met_users ON met (user_id)');
+    const unmet = 'FROM lines WHERE user_id NOT IN (SELECT user_id FROM met)';
+    const count = this.db.prepare(`SELECT count(DISTINCT user_id) ${unmet}`).pluck().get() as number;
+    const first = this.db.prepare(`SELECT user_id AS userId, file, line FROM lines WHERE rowid IN (SELECT min(rowid) ${unmet} GROUP BY user_id) ORDER BY rowid LIMIT ?`);
+    const users = (first.all(shown) as { userId: string; file: number; line: number }[]).map(({ userId, file, line }) => ({ userId, place: `${this.files[file]}:${line}` }));
+    return { users, count };
   }
-  return byUser;
+
+  close(): void {
+    this.db.close();
+  }
+
+  private writeMet(): void {
+    const batch = this.metBatch;
+    this.metBatch = [];
+    this.db.transaction(() => batch.forEach((userId) => this.statements.met.run(userId)))();
+  }
+
+  private fileNumber(file: string): number {
+    const known = this.files.indexOf(file);
+    return known === -1 ? this.files.push(file) - 1 : known;
+  }
 }
 
 /** Mapping-file users quoted by place in the warning about users no record had. */
@@ -177,24 +237,21 @@ const UNMATCHED_SHOWN = 3;
  * Says which users of the mapping files no record had: their memberships were not imported. Ids copied from
  * another system in another case (`USER_2A...`), or with stray spaces, otherwise lose every membership silently.
  */
-function reportUnmatched(byUser: MembershipsByUser, matched: Set<string>, ctx: Context): void {
-  const unmatched = [...byUser].filter(([userId]) => !matched.has(userId));
-  if (unmatched.length === 0) return;
-  const shown = unmatched.slice(0, UNMATCHED_SHOWN).map(([userId, { place }]) => `${place} ${JSON.stringify(userId)}`);
-  const more = unmatched.length > UNMATCHED_SHOWN ? `, and ${unmatched.length - UNMATCHED_SHOWN} more` : '';
+function reportUnmatched(memberships: MappedMemberships, ctx: Context): void {
+  const { users, count } = memberships.unmatched(UNMATCHED_SHOWN);
+  if (count === 0) return;
+  const shown = users.map(({ userId, place }) => `${place} ${JSON.stringify(userId)}`);
+  const more = count > UNMATCHED_SHOWN ? `, and ${count - UNMATCHED_SHOWN} more` : '';
   ctx.log.warn(
-    `map: ${unmatched.length} ${unmatched.length === 1 ? 'user' : 'users'} of the mapping files matched no record's externalId (ids are compared exactly), so their memberships were not imported: ${shown.join(', ')}${more}`,
+    `map: ${count} ${count === 1 ? 'user' : 'users'} of the mapping files matched no record's externalId (ids are compared exactly), so their memberships were not imported: ${shown.join(', ')}${more}`,
   );
 }
 
-function joinMemberships(byUser: MembershipsByUser, user: UserDraft, matched: Set<string>): void {
+function joinMemberships(memberships: MappedMemberships, user: UserDraft): void {
   if (user.externalId === undefined) return;
-  const orgs = byUser.get(user.externalId)?.orgs;
-  if (orgs === undefined) return;
-  matched.add(user.externalId);
-  // Copies, so a later stage that annotates one user's orgs never touches another user's.
-  const copies = orgs.map((org) => ({ ...org, roles: [...org.roles] }));
-  user.orgs = user.orgs === undefined ? copies : user.orgs.concat(copies);
+  const orgs = memberships.orgsOf(user.externalId);
+  if (orgs.length === 0) return;
+  user.orgs = user.orgs === undefined ? orgs : user.orgs.concat(orgs);
 }
 
 /** A header as a person or a tool may write it: `First Name`, ` EMAIL `, `first-name` and `firstName` all mean `first_name`. */
@@ -308,38 +365,39 @@ export const mapStage = defineStage({
   async create(options, ctx) {
     const preset = options.preset === undefined ? undefined : presets[options.preset];
     const mapping = compileMapping(options);
-    const membershipsByUser =
-      options.orgs === undefined && options.roles === undefined ? undefined : await loadMemberships(options.orgs, options.roles, ctx);
-    /** The mapping files' users some record had. */
-    const matched = new Set<string>();
+    const memberships = options.orgs === undefined && options.roles === undefined ? undefined : await MappedMemberships.load(options.orgs, options.roles, ctx);
 
     return async function* mapRecords(input) {
       const plainNames = new PlainNames();
       let firstRecord = true;
-      for await (const envelope of input) {
-        const raw = envelope.raw;
-        // A record the source already rejected has nothing trustworthy to map.
-        if (hasErrors(envelope)) {
+      try {
+        for await (const envelope of input) {
+          const raw = envelope.raw;
+          // A record the source already rejected has nothing trustworthy to map.
+          if (hasErrors(envelope)) {
+            yield envelope;
+            continue;
+          }
+          if (raw === undefined) {
+            addIssue(envelope, 'error', 'map.no_source_record', 'raw', 'the record carries no source fields (raw) to map');
+            yield envelope;
+            continue;
+          }
+          reportAliases(plainNames.learn(raw), ctx);
+          const named = plainNames.named(raw);
+          if (firstRecord) reportColumns(envelope, raw, named, preset, mapping, ctx);
+          firstRecord = false;
+          envelope.user = {};
+          preset?.map(named, envelope);
+          applyMapping(mapping, named, envelope);
+          if (memberships !== undefined) joinMemberships(memberships, envelope.user);
+          envelope.key = keyOf(envelope.user, envelope.seq);
           yield envelope;
-          continue;
         }
-        if (raw === undefined) {
-          addIssue(envelope, 'error', 'map.no_source_record', 'raw', 'the record carries no source fields (raw) to map');
-          yield envelope;
-          continue;
-        }
-        reportAliases(plainNames.learn(raw), ctx);
-        const named = plainNames.named(raw);
-        if (firstRecord) reportColumns(envelope, raw, named, preset, mapping, ctx);
-        firstRecord = false;
-        envelope.user = {};
-        preset?.map(named, envelope);
-        applyMapping(mapping, named, envelope);
-        if (membershipsByUser !== undefined) joinMemberships(membershipsByUser, envelope.user, matched);
-        envelope.key = keyOf(envelope.user, envelope.seq);
-        yield envelope;
+        if (memberships !== undefined && !ctx.signal.aborted && !ctx.incomplete.signal.aborted) reportUnmatched(memberships, ctx);
+      } finally {
+        memberships?.close();
       }
-      if (membershipsByUser !== undefined && !ctx.signal.aborted && !ctx.incomplete.signal.aborted) reportUnmatched(membershipsByUser, matched, ctx);
     };
   },
 });
