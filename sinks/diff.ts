@@ -22,6 +22,8 @@ const options = z.object({
 
 /** Enough to see what kind of difference there is, few enough to read. */
 const MAX_EXAMPLES = 10;
+/** A line this often while the diff reads or compares, as the run's progress lines come when not on a terminal. */
+const PROGRESS_EVERY_MS = 10_000;
 
 const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
@@ -99,7 +101,7 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
         ctx.log.warn(`diff: the ledger's last run did not end (killed, or still running): rows it had not read yet are not in the ledger, so not compared`);
       }
       ctx.log.info(`diff: reading WorkOS at ${server} and comparing it with ledger ${ledger.file}`);
-      const differences = diffLedger(reading.api, ledger, counts, { onStep: (message) => ctx.log.info(message) });
+      const differences = diffLedger(reading.api, ledger, counts, { onStep: (message) => ctx.log.info(message), everyMs: PROGRESS_EVERY_MS });
       const seen = (difference: Difference) => {
         if (examples.length < MAX_EXAMPLES && difference.kind !== 'user_unknown') examples.push(example(difference));
       };

@@ -233,6 +233,19 @@ class Scratch {
 export interface DiffProgress {
   /** Hears how far the diff is, for people watching a long one. */
   onStep(message: string): void;
+  /** Milliseconds between two lines while a step goes on: a million users take minutes to read, and to compare. */
+  everyMs: number;
+}
+
+/** Whether a line is due: true at most once per `everyMs`. */
+function pacer(everyMs: number): () => boolean {
+  let saidAt = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - saidAt < everyMs) return false;
+    saidAt = now;
+    return true;
+  };
 }
 
 /** A finding as the ledger records it: failed/retryable, so that the next run or `replay` sends it again. */
@@ -248,12 +261,18 @@ export async function* diffLedger(api: WorkosApi, ledger: Ledger, counts: DiffCo
   const scratch = new Scratch();
   try {
     const { userManagement } = api.sdk;
+    const due = pacer(progress.everyMs);
     for await (const users of pagesOf(api, 'the WorkOS users', false, (after) => userManagement.listUsers({ limit: 100, after }))) {
       scratch.addUsers(users);
       counts.workosUsers += users.length;
+      if (due()) progress.onStep(`diff: read ${counts.workosUsers} WorkOS users so far`);
     }
     progress.onStep(`diff: read ${counts.workosUsers} WorkOS users`);
+    const rows = ledger.status().rows;
+    let compared = 0;
     for (const row of ledger.rows()) {
+      if (due()) progress.onStep(`diff: compared ${compared} of the ledger's ${rows} rows`);
+      compared++;
       if (row.state === 'invalid' || row.payload === null) {
         counts.invalid++;
         // A user written before its row became invalid (its source changed since) is still the ledger's.

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runDiff } from '../../sinks/diff.ts';
 import { openLedger } from '../../state/ledger.ts';
-import { workosSink } from '../../sinks/workos.ts';
-import { hasDifferences, type Difference } from '../../sinks/workos/diff.ts';
+import { readingApi, workosSink } from '../../sinks/workos.ts';
+import { diffLedger, emptyDiffCounts, hasDifferences, type Difference } from '../../sinks/workos/diff.ts';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { WorkosEmulator } from '../../emulators/workos/server.ts';
-import { API_KEY, BCRYPT_HASH, mixedRows, runSink, sdkFor, sinkContext, userEnvelope } from './workos/harness.ts';
+import { API_KEY, BCRYPT_HASH, mixedRows, runSink, sdkFor, sinkContext, userEnvelope, userEnvelopes } from './workos/harness.ts';
 
 const connectionTo = (emulator: WorkosEmulator) => workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator.url, retries: 0 });
 
@@ -215,4 +215,23 @@ test('a diff right after a run spends what is left of the read budget the run us
     busiest = Math.max(busiest, end - start + 1);
   }
   assert.ok(busiest <= 20, `a 2 s window held ${busiest} reads`);
+});
+
+test('a long diff says how far it is while it reads WorkOS and while it compares the ledger', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, userEnvelopes(150), run);
+  const ledger = openLedger(run.ledgerPath);
+  const reading = await readingApi(connectionTo(emulator), ledger, run.ctx);
+  const steps: string[] = [];
+  try {
+    const counts = emptyDiffCounts();
+    for await (const difference of diffLedger(reading.api, ledger, counts, { onStep: (message) => steps.push(message), everyMs: 0 })) assert.fail(JSON.stringify(difference));
+  } finally {
+    reading.close();
+    ledger.close();
+  }
+  assert.deepEqual(steps.slice(0, 3), ['diff: read 100 WorkOS users so far', 'diff: read 150 WorkOS users so far', 'diff: read 150 WorkOS users']);
+  assert.deepEqual(steps.slice(3, 5), ["diff: compared 0 of the ledger's 150 rows", "diff: compared 1 of the ledger's 150 rows"]);
+  assert.equal(steps.length, 3 + 150);
 });
