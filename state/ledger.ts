@@ -268,6 +268,8 @@ export class Ledger {
   private failure: unknown = null;
   /** The timestamp of every write in the batch being committed. */
   private batchTime = '';
+  /** When the run writing now started (startRun): rows no write of it touched were updated before. */
+  private runStartedAt: string | undefined;
   private readonly callsSincePrune: Record<CallKind, number> = { read: 0, write: 0 };
 
   constructor(file: string, options: OpenOptions = {}) {
@@ -518,12 +520,16 @@ export class Ledger {
   }
 
   /**
-   * The row recorded under `key` is known as `toKey` from now on, with its memberships and factor: the source gave
-   * its user an identity (an external id) it lacked. No row may be recorded under `toKey` yet.
+   * Forgets the row recorded under `key` (with its memberships and factor) when it is done with WorkOS user `userId`
+   * and no write of this run touched it: another row now stands for that user.
    */
-  rowRenamed(key: string, toKey: string): void {
-    this.enqueue(toKey, () => {
-      for (const rename of [this.statements.renameRow, this.statements.renameMemberships, this.statements.renameFactor]) rename.run({ key, toKey });
+  formerRecordRetired(key: string, userId: string): void {
+    const since = this.runStartedAt;
+    if (since === undefined) return;
+    this.enqueue(key, () => {
+      if (this.statements.retireRow.run({ key, userId, since }).changes === 0) return;
+      this.statements.forgetMemberships.run(key);
+      this.statements.forgetFactor.run(key);
     });
   }
 
@@ -615,7 +621,8 @@ export class Ledger {
 
   startRun(settings: SinkSettings, pipelineHash: string | null = null): number {
     this.commitQueued();
-    return Number(this.statements.startRun.run(new Date().toISOString(), pipelineHash, json(settings)).lastInsertRowid);
+    this.runStartedAt = new Date().toISOString();
+    return Number(this.statements.startRun.run(this.runStartedAt, pipelineHash, json(settings)).lastInsertRowid);
   }
 
   finishRun(runId: number, counts: Record<string, number>): void {
@@ -725,9 +732,9 @@ function prepare(db: Database.Database) {
   return lazily({
     progress: () => db.prepare('SELECT seq, state, error_class, payload_hash, workos_user_id, pending_update FROM rows WHERE key = ?'),
     moveInvalid: () => db.prepare("UPDATE OR REPLACE rows SET key = ? WHERE key = ? AND state = 'invalid'"),
-    renameRow: () => db.prepare('UPDATE rows SET key = @toKey WHERE key = @key'),
-    renameMemberships: () => db.prepare('UPDATE OR REPLACE memberships SET user_key = @toKey WHERE user_key = @key'),
-    renameFactor: () => db.prepare('UPDATE OR REPLACE factors SET user_key = @toKey WHERE user_key = @key'),
+    retireRow: () => db.prepare("DELETE FROM rows WHERE key = @key AND state = 'done' AND workos_user_id = @userId AND updated_at < @since"),
+    forgetMemberships: () => db.prepare('DELETE FROM memberships WHERE user_key = ?'),
+    forgetFactor: () => db.prepare('DELETE FROM factors WHERE user_key = ?'),
     payload: () => db.prepare('SELECT payload FROM rows WHERE key = ?'),
     membership: () => db.prepare('SELECT roles, state, workos_membership_id FROM memberships WHERE user_key = ? AND org_key = ?'),
     membershipOrgs: () => db.prepare("SELECT org_key FROM memberships WHERE user_key = ? AND state = 'done' ORDER BY org_key").pluck(),

@@ -79,9 +79,9 @@ export class RowWriter {
     }
     const payload = JSON.stringify(user);
     const hash = draftHash(user);
-    const invalid = hasErrors(envelope);
-    const progress = ledger.progress(key) ?? (invalid ? undefined : this.formerRecord(key, user, envelope.seq));
+    const progress = ledger.progress(key);
     const unchanged = progress?.payloadHash === hash;
+    const invalid = hasErrors(envelope);
     if (!invalid && unchanged && progress?.state === 'done') {
       this.counts.unchanged++;
       return;
@@ -110,6 +110,7 @@ export class RowWriter {
       });
       this.counts[outcome]++;
       ledger.rowDone(key, userId);
+      this.retireFormerRecord(key, user, userId);
     } catch (error) {
       if (error instanceof CallFailed) {
         this.fail(key, withoutUserSecrets(error.failure, user));
@@ -125,17 +126,15 @@ export class RowWriter {
   }
 
   /**
-   * The record of a user an earlier run knew by its email, which the source has given an external id since: this
-   * row takes it over. Otherwise its create would be refused (the email is taken) and its user found again, and the
-   * old record, left behind with the old payload, would have diff and replay send WorkOS back what the row changed.
+   * The record an earlier run kept of this user under its email, before the source gave it an external id: retired
+   * once this row is done with the same WorkOS user (found by the usual lookup, which also refuses a user holding
+   * another external id). Left behind with its old payload, diff and replay would send WorkOS back what the row
+   * changed since.
    */
-  private formerRecord(key: string, user: UserDraft, seq: number): RowProgress | undefined {
-    if (user.externalId === undefined || user.email === undefined) return undefined;
-    const formerKey = keyOf({ email: user.email }, seq);
-    const former = formerKey === key ? undefined : this.ledger.progress(formerKey);
-    if (former === undefined || former.state === 'invalid') return undefined;
-    this.ledger.rowRenamed(formerKey, key);
-    return this.ledger.progress(key);
+  private retireFormerRecord(key: string, user: UserDraft, userId: string): void {
+    if (user.externalId === undefined || user.email === undefined) return;
+    const formerKey = keyOf({ email: user.email }, 0);
+    if (formerKey !== key) this.ledger.formerRecordRetired(formerKey, userId);
   }
 
   private async writeRow(key: string, user: UserDraft, progress: RowProgress | undefined, pendingUpdate: UserChanges | null, mustReconcile: boolean, onCreateSent: () => void): Promise<WrittenRow> {

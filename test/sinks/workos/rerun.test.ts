@@ -213,30 +213,55 @@ test('rows of one user sharing a key (a row per organization) keep an invalid on
   }
 });
 
-test('a user the source gives an external id since an earlier run keeps its record: updated, not created again, and its old record is gone', async (t) => {
+function recordedRows(ledgerPath: string): [string, string][] {
+  const ledger = openLedger(ledgerPath, { readonly: true });
+  try {
+    return [...ledger.rows()].map((row) => [row.key, row.state]);
+  } finally {
+    ledger.close();
+  }
+}
+
+test('a user the source gives an external id since an earlier run is found, given the id, and its email-keyed record is retired', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
   const acme = { externalId: 'acme', name: 'Acme', roles: ['member'] };
   const withoutId = { externalId: undefined, orgs: [acme], totpSecret: 'JBSWY3DPEHPK3PXP' };
   await runSink(emulator, [userEnvelope(0, withoutId)], run);
-  const sent = emulator.requests.length;
 
   const result = await runSink(emulator, [userEnvelope(0, { ...withoutId, externalId: 'dora-4' })], run);
   assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
-  const calls = requestsAfterLedgerCheck(emulator, sent).map(({ method, body }) => ({ method, body }));
-  assert.deepEqual(calls, [{ method: 'PUT', body: { external_id: 'dora-4' } }]);
+  assert.deepEqual([...emulator.store.users.values()].map((user) => [user.email, user.external_id]), [['user0@example.com', 'dora-4']]);
+  assert.deepEqual(recordedRows(run.ledgerPath), [['ext:dora-4', 'done']]);
   const ledger = openLedger(run.ledgerPath, { readonly: true });
   try {
-    assert.deepEqual(
-      [...ledger.rows()].map((row) => [row.key, row.state]),
-      [['ext:dora-4', 'done']],
-    );
     assert.equal(ledger.membership('ext:dora-4', 'ext:acme')?.state, 'done');
     assert.equal(ledger.factor('ext:dora-4')?.state, 'done');
+    assert.equal(ledger.membership('email:user0@example.com', 'ext:acme'), undefined);
   } finally {
     ledger.close();
   }
   const unchanged = await runSink(emulator, [userEnvelope(0, { ...withoutId, externalId: 'dora-4' })], run);
   assert.deepEqual(unchanged, { written: 0, failed: 0, skipped: 1 });
-  assert.equal(emulator.store.users.size, 1);
+});
+
+test('an external id given to a user found by email that holds another one is an identity conflict, and the earlier record stays', async (t) => {
+  const emulator = await emulatorFor(t);
+  await sdkFor(emulator).userManagement.createUser({ email: 'a@example.com', externalId: 'Y' });
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { externalId: undefined, email: 'a@example.com' })], run);
+  const result = await runSink(emulator, [userEnvelope(0, { externalId: 'X', email: 'a@example.com' })], run);
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  assert.deepEqual([...emulator.store.users.values()].map((user) => user.external_id), ['Y']);
+  assert.deepEqual(recordedRows(run.ledgerPath), [['email:a@example.com', 'done'], ['ext:X', 'failed']]);
+});
+
+test('a row still keyed by its email, written in the same run as a row with that email and an external id, keeps its record', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { externalId: undefined, email: 'a@example.com' })], run);
+  const rows = [userEnvelope(0, { externalId: undefined, email: 'a@example.com', lastName: 'Changed' }), userEnvelope(1, { externalId: 'X', email: 'a@example.com' })];
+  await runSink(emulator, rows, run);
+  assert.deepEqual(recordedRows(run.ledgerPath), [['email:a@example.com', 'done'], ['ext:X', 'done']]);
+  assert.deepEqual(await runSink(emulator, rows, run), { written: 0, failed: 0, skipped: 2 });
 });
