@@ -92,21 +92,14 @@ export class RequestLimiter {
 
   /**
    * Lowers the budget by a fifth (not below a tenth of the configured one); the new budget, or null if there is none.
-   * The tokens it takes are taken from those free now first, then from those that come back: otherwise the window
-   * after a lowering could still hold the whole old budget.
+   * The tokens it takes leave the reservoir at once, which may go below zero until calls answered pay it back:
+   * otherwise the window after a lowering could still hold the whole old budget.
    */
   slowDown(): RateBudget | null {
     if (this.budget === null || this.bottleneck === null) return null;
     const lowered = Math.max(this.floor, Math.floor(this.limit * 0.8));
-    const cut = this.limit - lowered;
+    void this.bottleneck.incrementReservoir(lowered - this.limit);
     this.limit = lowered;
-    const bottleneck = this.bottleneck;
-    // Bottleneck's reservoir is read and changed asynchronously; calls it hands out meanwhile count as spent.
-    void bottleneck.currentReservoir().then((free) => {
-      const taken = Math.min(free ?? 0, cut);
-      this.debt += cut - taken;
-      if (taken > 0) return bottleneck.incrementReservoir(-taken);
-    });
     return { limit: lowered, windowMs: this.budget.windowMs };
   }
 

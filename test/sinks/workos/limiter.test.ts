@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { PauseGate, RequestLimiter } from '../../../sinks/workos/limiter.ts';
 
@@ -11,6 +11,27 @@ test('a budget lowered before its window is spent holds in that window: the toke
     const started = performance.now();
     const answeredAfter = await Promise.all(Array.from({ length: 10 }, () => limiter.schedule(async () => performance.now() - started)));
     assert.equal(answeredAfter.filter((ms) => ms < 900).length, 8, `answered after ${answeredAfter.map(Math.round).join(', ')} ms`);
+  } finally {
+    limiter.stop();
+  }
+});
+
+test('budgets lowered while calls hold most tokens, and raised again, give every token back: none is lost', async () => {
+  const limiter = new RequestLimiter({ limit: 10, windowMs: 300 }, new PauseGate(new AbortController().signal));
+  try {
+    const held = Array.from({ length: 8 }, () => limiter.schedule(() => sleep(400)));
+    await sleep(30);
+    // Two more calls take the last free tokens in the same turn as the lowering, and a second one comes a window later.
+    held.push(limiter.schedule(() => sleep(400)), limiter.schedule(() => sleep(400)));
+    limiter.slowDown();
+    await sleep(30);
+    limiter.slowDown();
+    await Promise.all(held);
+    await sleep(700);
+    while (limiter.speedUp() !== null);
+    const started = performance.now();
+    const answeredAfter = await Promise.all(Array.from({ length: 10 }, () => limiter.schedule(async () => performance.now() - started)));
+    assert.ok(Math.max(...answeredAfter) < 250, `answered after ${answeredAfter.map(Math.round).join(', ')} ms: the budget lost tokens`);
   } finally {
     limiter.stop();
   }
