@@ -57,6 +57,7 @@ const blockParts = z.looseObject({
 
 class ProblemCollector {
   readonly problems: Problem[] = [];
+  private readonly placesWithProblems: PathSegment[][] = [];
   /** Values given by `--set`: a problem in one is theirs, not the file's, though it is reported at its place. */
   private readonly sets: { where: PathSegment[]; assignment: string }[] = [];
 
@@ -82,7 +83,13 @@ class ProblemCollector {
 
   /** Reports at the node found at `where`, or at its nearest existing parent when the key is absent. */
   atPath(where: PathSegment[], code: string, message: string): void {
+    this.placesWithProblems.push(where);
     this.at(this.offsetOf(where), code, this.withSetter(where, message));
+  }
+
+  /** Whether a problem was reported at `where` or within it (unknown keys aside). */
+  hasProblemsWithin(where: PathSegment[]): boolean {
+    return this.placesWithProblems.some((place) => where.every((segment, index) => place[index] === segment));
   }
 
   /** Reports at a key of a mapping, for unknown keys. */
@@ -421,6 +428,8 @@ export async function checkPipeline(file: string, options: LoadOptions, contextI
   const { report, spec, baseDir, validBlocks } = examinePipeline(file, options);
   const ctx = contextIn(baseDir);
   for (const { block, where } of validBlocks) {
+    // A block whose options named a missing file has said so: reading it again would say it twice.
+    if (report.hasProblemsWithin(where)) continue;
     for (const problem of (await block.component.verify?.(block.options, ctx)) ?? []) report.atPath([...where, problem.option], problem.code, problem.message);
   }
   if (report.problems.length > 0 || spec === undefined) throw report.error();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -109,6 +109,19 @@ test('an emulator port that is not a port number is a usage error, exit 2', asyn
     assert.equal(result.code, 2);
     assert.match(result.stderr, new RegExp(`^error: option '--port <n>' argument '${port}' is invalid\\. expected a port number from 0 to 65535$`, 'm'));
   }
+});
+
+test('a mapping file that is missing or a folder is one problem, not one from the file check and another from reading it', async () => {
+  mkdirSync(path.join(dir, 'a-folder'), { recursive: true });
+  const file = path.join(dir, 'unreadable.yaml');
+  writeFileSync(file, 'version: 1\nname: unreadable\nsource: { use: csv, path: users.csv }\nstages: [{ use: map, orgs: a-folder, roles: absent.csv }]\nsink: { use: ndjson }\n');
+  writeFileSync(path.join(dir, 'users.csv'), 'email\nana@example.com\n');
+  const result = await runCli(['check', file]);
+  assert.equal(result.code, 2);
+  assert.deepEqual(
+    result.stderr.trimEnd().split('\n').map((line) => line.replace(/^.*?: /, '').replace(/: \/.*(?= \[)/, '')),
+    ['stage "map" option orgs: is a folder, not a file [pipeline.path_is_folder]', 'stage "map" option roles: file not found [pipeline.file_not_found]'],
+  );
 });
 
 test('a maxOutage under a second is refused at its place: a single 429 would stop the run', async () => {
