@@ -28,6 +28,13 @@ export interface Context {
    * steps read from), opened by the first to ask and closed when the run ends.
    */
   shared<T extends Closable>(name: string, open: () => Promise<T>): Promise<T>;
+  /** What the sink has written and failed so far, for the progress line: a sink writing slowly (WorkOS) keeps it current. */
+  sinkProgress: SinkProgress;
+}
+
+export interface SinkProgress {
+  written: number;
+  failed: number;
 }
 
 export interface Closable {

@@ -190,7 +190,8 @@ function summary(rows: RowWriter, ledger: Ledger): string {
 }
 
 /** Reads rows only while fewer than `concurrency` are being written: a slow API pauses the source. */
-async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concurrency: number, signal: AbortSignal): Promise<void> {
+async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concurrency: number, ctx: Context): Promise<void> {
+  const { signal, sinkProgress } = ctx;
   const limit = pLimit(concurrency);
   // Rows in progress by key: a second row with the same key waits for the first one.
   const inProgress = new Map<string, Promise<void>>();
@@ -210,6 +211,8 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
         })
         .finally(() => {
           if (inProgress.get(key) === task) inProgress.delete(key);
+          sinkProgress.written = rows.written;
+          sinkProgress.failed = rows.counts.failed;
         });
       inProgress.set(key, task);
       if (limit.activeCount + limit.pendingCount >= concurrency) await Promise.race(inProgress.values());
@@ -311,7 +314,7 @@ export const workosSink = defineSink({
         ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
         const resuming = resumeNote(ledger);
         if (resuming !== null) ctx.log.info(resuming);
-        await writeAll(records, rows, options.concurrency, ctx.signal).catch((error: unknown) => {
+        await writeAll(records, rows, options.concurrency, ctx).catch((error: unknown) => {
           if (rows === undefined) throw error;
           throw failedAfterWriting(error, { written: rows.written, failed: rows.counts.failed, skipped: rows.counts.unchanged });
         });

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { startProgress } from '../../pipelines/progress.ts';
+import { emptyStats } from '../../pipelines/run.ts';
+
+/** A terminal's stderr: the progress line is rewritten four times a second. */
+function terminal(): { stream: NodeJS.WriteStream; text: () => string } {
+  const stream = Object.assign(new PassThrough(), { isTTY: true }) as unknown as NodeJS.WriteStream;
+  const chunks: string[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  return { stream, text: () => chunks.join('') };
+}
+
+test('the progress line counts what the sink has written and failed so far, once it says; a file sink is not shown as 0 written', async () => {
+  const stats = { ...emptyStats(), read: 40, invalidRows: 2 };
+  const sink = { written: 0, failed: 0 };
+  const { stream, text } = terminal();
+  const stop = startProgress(stats, sink, stream);
+  try {
+    await sleep(300);
+    assert.match(text(), /read 40 rows, \d+ rows\/s, invalid 2, \d+ s/);
+    sink.written = 30;
+    sink.failed = 1;
+    await sleep(300);
+    assert.match(text(), /read 40 rows, \d+ rows\/s, written 30, failed 1, invalid 2, \d+ s/);
+  } finally {
+    stop();
+  }
+});
