@@ -28,13 +28,15 @@ export interface Context {
    * steps read from), opened by the first to ask and closed when the run ends.
    */
   shared<T extends Closable>(name: string, open: () => Promise<T>): Promise<T>;
-  /** What the sink has written and failed so far, for the progress line: a sink writing slowly (WorkOS) keeps it current. */
-  sinkProgress: SinkProgress;
+  /** How far the run is, for the progress line: kept current by the source and a sink that writes slowly (WorkOS). */
+  runProgress: RunProgress;
 }
 
-export interface SinkProgress {
+export interface RunProgress {
   written: number;
   failed: number;
+  /** The share of the source's input file read so far (0 to 1); unset for stdin. */
+  inputShare?: () => number;
 }
 
 export interface Closable {

@@ -1,6 +1,6 @@
 // Runs a plan as a command: context, signals, progress, summary and exit code.
 import { setMaxListeners } from 'node:events';
-import { sharedResources, type Context, type SinkProgress, type SinkWriter } from './component.ts';
+import { sharedResources, type Context, type RunProgress, type SinkWriter } from './component.ts';
 import { createLogger } from './log.ts';
 import { startProgress } from './progress.ts';
 import { emptyStats, exitCodeOf, runPipeline, type RunPlan, type RunStats } from './run.ts';
@@ -15,7 +15,7 @@ export interface RunFlags {
   ledger?: string;
 }
 
-export function createContext(flags: RunFlags, baseDir: string, signal: AbortSignal, resources = sharedResources(), sinkProgress: SinkProgress = { written: 0, failed: 0 }): Context {
+export function createContext(flags: RunFlags, baseDir: string, signal: AbortSignal, resources = sharedResources(), runProgress: RunProgress = { written: 0, failed: 0 }): Context {
   return {
     baseDir,
     env: process.env,
@@ -27,7 +27,7 @@ export function createContext(flags: RunFlags, baseDir: string, signal: AbortSig
     live: flags.live === true,
     ledgerPath: flags.ledger,
     shared: resources.shared,
-    sinkProgress,
+    runProgress,
   };
 }
 
@@ -113,8 +113,8 @@ export async function execute(execution: Execution): Promise<number> {
 async function executeHeard(execution: Execution, resources: ReturnType<typeof sharedResources>, controller: AbortController, onContext: (ctx: Context) => void): Promise<number> {
   let ctx: Context | undefined;
   const stats = emptyStats();
-  const sinkProgress: SinkProgress = { written: 0, failed: 0 };
-  const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats, sinkProgress) : () => undefined;
+  const runProgress: RunProgress = { written: 0, failed: 0 };
+  const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats, runProgress) : () => undefined;
   let after: AfterSteps | undefined;
   // A run stopped partway has written part of its input, a dry run none: there is nothing to prove yet.
   const runAfterSteps = async () => {
@@ -124,7 +124,7 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
     stats.interrupted = controller.signal.aborted;
   };
   try {
-    ctx = createContext(execution.flags, execution.baseDir, controller.signal, resources, sinkProgress);
+    ctx = createContext(execution.flags, execution.baseDir, controller.signal, resources, runProgress);
     onContext(ctx);
     const plan = await execution.build(ctx);
     after = plan.after;

@@ -191,7 +191,7 @@ function summary(rows: RowWriter, ledger: Ledger): string {
 
 /** Reads rows only while fewer than `concurrency` are being written: a slow API pauses the source. */
 async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concurrency: number, ctx: Context): Promise<void> {
-  const { signal, sinkProgress } = ctx;
+  const { signal, runProgress } = ctx;
   const limit = pLimit(concurrency);
   // Rows in progress by key: a second row with the same key waits for the first one.
   const inProgress = new Map<string, Promise<void>>();
@@ -211,8 +211,8 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
         })
         .finally(() => {
           if (inProgress.get(key) === task) inProgress.delete(key);
-          sinkProgress.written = rows.written;
-          sinkProgress.failed = rows.counts.failed;
+          runProgress.written = rows.written;
+          runProgress.failed = rows.counts.failed;
         });
       inProgress.set(key, task);
       if (limit.activeCount + limit.pendingCount >= concurrency) await Promise.race(inProgress.values());

@@ -160,6 +160,7 @@ export const csvSource = defineSource({
   async *create(options, ctx) {
     const delimiter = delimiterOf(options.delimiter);
     const input = await openInput(options.path, ctx);
+    ctx.runProgress.inputShare = input.share;
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {

@@ -12,6 +12,8 @@ export interface Input {
   stream: Readable;
   /** How origins and messages name the input: the path as written (relative to the base folder), or `stdin`. */
   name: string;
+  /** The share of a file read so far (0 to 1), as its bytes (compressed, for gzip) are taken; none for stdin. */
+  share?: () => number;
 }
 
 function hasErrnoCode(error: unknown, code: string): boolean {
@@ -43,7 +45,7 @@ function unreadFormat(bytes: Buffer): string | undefined {
  * it; so does `gzip`), told by its first two bytes rather than its name. A Transform rather than a generator: a
  * stopped run must be able to end it while stdin waits for bytes that never come.
  */
-function gunzipIfCompressed(name: string): Transform {
+function gunzipIfCompressed(name: string, counted: { bytes: number }): Transform {
   /** The first bytes, held until there are enough to tell the format by (a pipe may hand over one byte at a time). */
   let opening: Buffer | undefined = Buffer.alloc(0);
   let gunzip: Gunzip | undefined;
@@ -64,6 +66,7 @@ function gunzipIfCompressed(name: string): Transform {
   };
   const output = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      counted.bytes += chunk.length;
       if (opening === undefined) return pass(chunk, done);
       const bytes = Buffer.concat([opening, chunk]);
       if (bytes.length < OPENING_BYTES) {
@@ -114,9 +117,11 @@ function gunzipIfCompressed(name: string): Transform {
   return output;
 }
 
-function openedInput(stream: Readable, name: string): Input {
+function openedInput(stream: Readable, name: string, size?: number): Input {
+  const counted = { bytes: 0 };
   // Errors of either side reach whoever reads the output; ending it early ends the input too.
-  return { stream: pipeline(stream, gunzipIfCompressed(name), () => undefined), name };
+  const input: Input = { stream: pipeline(stream, gunzipIfCompressed(name, counted), () => undefined), name };
+  return size === undefined ? input : { ...input, share: () => (size === 0 ? 1 : Math.min(1, counted.bytes / size)) };
 }
 
 /** Opens the file before any row is read, so a missing or unreadable file fails with a coded error at once. */
@@ -137,11 +142,13 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
     throw error;
   }
   // Opening a folder succeeds on Linux; only the first read would fail, with a message that names no file.
-  if ((await handle.stat()).isDirectory()) {
+  const stats = await handle.stat();
+  if (stats.isDirectory()) {
     await handle.close();
     throw new AuthpipeError('source.file_unreadable', `input path is a folder, not a file: ${absolute}`);
   }
-  return openedInput(handle.createReadStream(), name);
+  // A FIFO or a device has no size to measure progress by.
+  return openedInput(handle.createReadStream(), name, stats.isFile() ? stats.size : undefined);
 }
 
 /** Why a record holding REPLACEMENT_CHARACTER (from pipelines/record.ts) is refused. */

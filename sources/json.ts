@@ -182,6 +182,7 @@ export const jsonSource = defineSource({
   async *create(options, ctx) {
     const { key } = options;
     const input = await openInput(options.path, ctx);
+    ctx.runProgress.inputShare = input.share;
     const where = key === undefined ? 'the top level' : `\`${key}\``;
     // The first token that reaches the streamer says whether an array is there at all.
     let first: TokenName | undefined;

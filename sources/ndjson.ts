@@ -131,6 +131,7 @@ export const ndjsonSource = defineSource({
   options,
   async *create(options, ctx) {
     const input = await openInput(options.path, ctx);
+    ctx.runProgress.inputShare = input.share;
     let line = 0;
     let seq = 0;
     try {

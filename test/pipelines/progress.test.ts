@@ -29,3 +29,16 @@ test('the progress line counts what the sink has written and failed so far, once
     stop();
   }
 });
+
+test('with the share of the input file read, the progress line says how much is read and about how long is left', async () => {
+  const stats = { ...emptyStats(), read: 10 };
+  const { stream, text } = terminal();
+  const stop = startProgress(stats, { written: 0, failed: 0, inputShare: () => 0.25 }, stream);
+  try {
+    await sleep(1100);
+    // A quarter read in about a second: about three seconds left.
+    assert.match(text(), /read 10 rows, \d+ rows\/s, 25% of the input, about [34] s left, invalid 0, 1 s/);
+  } finally {
+    stop();
+  }
+});

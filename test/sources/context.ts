@@ -13,7 +13,7 @@ export function tempDir(): string {
 }
 
 export function contextIn(baseDir: string, signal: AbortSignal = new AbortController().signal): Context {
-  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, sinkProgress: { written: 0, failed: 0 } };
+  return { baseDir, env: {}, log: createLogger({ quiet: true }), signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, runProgress: { written: 0, failed: 0 } };
 }
 
 /** Writes `content` to `name` in a fresh temp folder and returns the folder and the file's absolute path. */

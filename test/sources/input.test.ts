@@ -128,3 +128,20 @@ test('names a file by its path from the pipeline\'s folder, and one outside that
   const named = await collect(csvSource.create(csvSource.options.parse({ path: dotted.file }), contextIn(dotted.dir)));
   assert.equal(named[0].origin.file, '..users.csv');
 });
+
+test('a file source says how much of its file it has read, gzip or not, for the progress line', async () => {
+  for (const [name, content] of [
+    ['users.csv', Buffer.from(CSV)],
+    ['users.csv.gz', gzipSync(CSV)],
+  ] as const) {
+    const { dir, file } = fileWith(name, content);
+    const ctx = contextIn(dir);
+    let shareWhileReading: (() => number) | undefined;
+    for await (const record of csvSource.create(csvSource.options.parse({ path: file }), ctx)) {
+      assert.ok(record);
+      shareWhileReading ??= ctx.runProgress.inputShare;
+    }
+    assert.ok(shareWhileReading !== undefined, name);
+    assert.equal(shareWhileReading(), 1, name);
+  }
+});

@@ -5,7 +5,7 @@ import { createLogger } from '../../pipelines/log.ts';
 import type { Envelope, OrgRef } from '../../pipelines/record.ts';
 import { dedupeStage } from '../../stages/dedupe.ts';
 
-const ctx: Context = { baseDir: '.', env: {}, log: createLogger({ quiet: true }), signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, sinkProgress: { written: 0, failed: 0 } };
+const ctx: Context = { baseDir: '.', env: {}, log: createLogger({ quiet: true }), signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, runProgress: { written: 0, failed: 0 } };
 
 function row(line: number, externalId: string, orgs: OrgRef[], firstName = 'Ana'): Envelope {
   return { seq: line - 1, key: `ext:${externalId}`, origin: { file: 'users.csv', line }, user: { email: `${externalId}@example.com`, externalId, firstName, orgs }, issues: [] };

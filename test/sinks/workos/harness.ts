@@ -49,7 +49,7 @@ export function sinkContext(overrides: Partial<Context> = {}, ledgerPath = path.
       return true;
     },
   });
-  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, sinkProgress: { written: 0, failed: 0 }, ledgerPath, ...overrides };
+  const ctx: Context = { baseDir: path.dirname(ledgerPath), env: {}, log, signal: new AbortController().signal, incomplete: new AbortController(), dryRun: false, live: false, shared: sharedResources().shared, runProgress: { written: 0, failed: 0 }, ledgerPath, ...overrides };
   return { ctx, lines, ledgerPath };
 }
 

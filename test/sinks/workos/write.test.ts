@@ -56,5 +56,5 @@ test('keeps the run\'s progress counts of rows written and failed current as row
   const rows = [...userEnvelopes(5).map((row) => ({ ...row, seq: row.seq + 100, key: `ext:progress-${row.seq}`, user: { ...row.user, email: `progress${row.seq}@example.com`, externalId: `progress-${row.seq}` } })), userEnvelope(200, { email: 'not an email' })];
   const result = await runSink(emulator, rows, run);
   assert.deepEqual(result, { written: 5, failed: 1, skipped: 0 });
-  assert.deepEqual(run.ctx.sinkProgress, { written: 5, failed: 1 });
+  assert.deepEqual(run.ctx.runProgress, { written: 5, failed: 1 });
 });
