@@ -147,10 +147,10 @@ function embeddedEmulator(ctx: Context) {
   });
 }
 
-/** WorkOS for reads alone (the diff), reached as the sink's options say; `close` ends its budget and connections. */
 /**
- * A reading WorkOS client (the diff's) on the read budget the ledger's runs share: the calls a run just made count
- * against it, and its own count against a run started right after.
+ * WorkOS for reads alone (the diff), reached as the sink's options say, on the read budget the ledger's runs share:
+ * the calls a run just made count against it, and its own against a run started right after. `close` ends its budget
+ * and connections.
  */
 export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Context): Promise<{ api: WorkosApi; server: string; close(): void }> {
   const baseUrl = baseUrlOf(options, ctx);

@@ -357,7 +357,7 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
     if (orgKey === null) continue;
     counts.memberships.expected++;
     const roles = [...new Set(org.roles)];
-    const orgId = org.id ?? ledger.org(orgKey)?.workosOrgId ?? null;
+    const orgId = knownOrgId(ledger, orgKey) ?? null;
     if (orgId !== null) await scratch.listMembershipsOf(api, orgId);
     const held = userId === null || orgId === null ? undefined : scratch.rolesOf(userId, orgId);
     if (held === undefined) {
@@ -378,8 +378,9 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
     const known = ledger.factor(key);
     if (userId === null || !(await hasTotpFactor(api, userId, known?.workosFactorId ?? null))) {
       counts.factors.missing++;
-      ledger.factorFailed(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), null);
-      if (done) ledger.diffFound(key, found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS'), false, null);
+      const missing = found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS');
+      ledger.factorFailed(key, missing, null);
+      if (done) ledger.diffFound(key, missing, false, null);
       yield { kind: 'factor_missing', key, workosUserId: userId };
     } else if (known?.secretHash != null && known.secretHash !== secretHashOf(sent.totpSecret)) {
       // WorkOS keeps the factor it has: the writer fails such a row (totp_secret_changed) until it is removed there.

@@ -23,6 +23,16 @@ function lateEnrolmentAnswers(t: TestContext, emulator: WorkosEmulator): Promise
   });
 }
 
+/** The error code of the ledger's one failed row (these tests write a single user). */
+function failureOfFailedRow(ledgerPath: string): string | undefined {
+  const ledger = openLedger(ledgerPath, { readonly: true });
+  try {
+    return [...ledger.rows({ states: ['failed'] })][0]?.error?.code;
+  } finally {
+    ledger.close();
+  }
+}
+
 test('a TOTP secret is enrolled once for its user, named by email, and a changed row does not enrol it again', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
@@ -50,12 +60,7 @@ test('a TOTP secret changed in the source since it was enrolled fails the row un
     assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 }, `rerun ${rerun}`);
     assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.secret), [SECRET]);
   }
-  const ledger = openLedger(run.ledgerPath, { readonly: true });
-  try {
-    assert.equal([...ledger.rows({ states: ['failed'] })][0]?.error?.code, 'totp_secret_changed');
-  } finally {
-    ledger.close();
-  }
+  assert.equal(failureOfFailedRow(run.ledgerPath), 'totp_secret_changed');
 
   emulator.store.deleteAuthFactor(enrolled.id);
   const result = await runSink(emulator, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run);
@@ -112,12 +117,7 @@ test('a secret changed in the source after an enrolment that timed out is not ta
 
   const second = await runSink(null, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run, { baseUrl, timeout: 1000 });
   assert.deepEqual(second, { written: 0, failed: 1, skipped: 0 });
-  const ledger = openLedger(run.ledgerPath, { readonly: true });
-  try {
-    assert.equal([...ledger.rows()][0]?.error?.code, 'totp_secret_changed');
-  } finally {
-    ledger.close();
-  }
+  assert.equal(failureOfFailedRow(run.ledgerPath), 'totp_secret_changed');
   const user = emulator.store.userByEmail('user0@example.com');
   assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
 });
@@ -133,11 +133,6 @@ test('a factor found in WorkOS stands for the secret the source had then: a secr
 
   const changed = await runSink(emulator, [userEnvelope(0, { totpSecret: OTHER_SECRET })], run);
   assert.deepEqual(changed, { written: 0, failed: 1, skipped: 0 });
-  const ledger = openLedger(run.ledgerPath, { readonly: true });
-  try {
-    assert.equal([...ledger.rows()][0]?.error?.code, 'totp_secret_changed');
-  } finally {
-    ledger.close();
-  }
+  assert.equal(failureOfFailedRow(run.ledgerPath), 'totp_secret_changed');
   assert.deepEqual(emulator.store.authFactorsOfUser(user.id).map((factor) => factor.totp.secret), [SECRET]);
 });
