@@ -43,11 +43,18 @@ const RECOVERY_WINDOWS = 3;
 const OUTAGE_PAUSE_BASE_MS = 5_000;
 const LOOK_AGAIN_BASE_MS = 1000;
 const OUTAGE_PAUSE_CAP_MS = 60_000;
+/**
+ * Writes in a row that spent their retries while WorkOS answered reads, after which the writes are down, not those
+ * rows: a server bug on a few records fails those rows, a server that takes no write must not fail the whole input.
+ */
+const WRITES_DOWN_AFTER = 10;
 
 /** Exponential, with jitter so that calls failed together do not come back together. */
 function backoffMs(attempt: number, baseMs: number, capMs: number): number {
   return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
+
+type Outage = 'calls' | 'writes';
 
 /** The run stops: `detail` says what the server answered that the WorkOS API never does. */
 export function notWorkos(detail: string): AuthpipeError {
@@ -73,8 +80,12 @@ export class WorkosApi {
    * 429s; null while calls are answered.
    */
   private troubleSince: number | null = null;
-  private outagePauses = 0;
-  /** When WorkOS last answered again after an outage pause. */
+  /** Pauses of the current outage: of every call, or of writes only (reads answered). */
+  private readonly outagePauses: Record<Outage, number> = { calls: 0, writes: 0 };
+  /** Writes in a row that spent their retries while reads were answered, and since when; reset by an answered write. */
+  private writesFailedInARow = 0;
+  private writesFailingSince: number | null = null;
+  /** When WorkOS last answered again (or took writes again) after an outage pause. */
   private outageEndedAt = -Infinity;
   /** The one read in flight that asks whether the server answers at all. */
   private probing: Promise<boolean> | null = null;
@@ -101,6 +112,7 @@ export class WorkosApi {
         const result = await this.limiters[kind].schedule(request);
         this.reached = true;
         this.answered();
+        if (kind === 'write') this.writeAnswered();
         this.rateLimitedInARow = 0;
         this.recover(kind);
         return result;
@@ -129,7 +141,7 @@ export class WorkosApi {
         return await this.send(kind, request);
       } catch (error) {
         const failure = this.failureOf(error);
-        if (!(await this.retryAfter(failure, retry))) throw new CallFailed(failure);
+        if (!(await this.retryAfter(failure, retry, kind))) throw new CallFailed(failure);
       }
     }
   }
@@ -158,32 +170,67 @@ export class WorkosApi {
   }
 
   /**
-   * Whether a call that failed with `failure` after `retry` retries is sent again; waits first. Its own retries come
-   * first, with backoff. Once they are spent, the row fails if the server answers a plain read: the trouble is this
-   * request's own. If it does not, the server is down for every call, and failing each row in turn would fail the
-   * whole input: every call pauses instead, longer each time, until the server answers again or has been silent for
+   * Whether a call of `kind` that failed with `failure` after `retry` retries is sent again; waits first. Its own
+   * retries come first, with backoff. Once they are spent, the row fails if the server answers a plain read: the
+   * trouble is this request's own, unless writes have failed so WRITES_DOWN_AFTER times in a row. If the server
+   * answers no read, it is down for every call, and failing each row in turn would fail the whole input: every call
+   * pauses instead, longer each time, until the server answers again (takes writes again) or has failed them for
    * `maxOutageMs`. A call that failed before an outage ended (its answer lost to it, or sent just before WorkOS came
    * back) is sent again: the failure was the outage's, not its own.
    */
-  async retryAfter(failure: Failure, retry: number): Promise<boolean> {
-    if (failure.errorClass !== 'retryable') return false;
+  async retryAfter(failure: Failure, retry: number, kind: CallKind): Promise<boolean> {
+    if (failure.errorClass !== 'retryable') {
+      if (kind === 'write') this.writeAnswered();
+      return false;
+    }
     if (retry < this.retries) {
       await this.delay(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
       return true;
     }
     const failedAt = performance.now();
-    if (await this.serverAnswers()) return failedAt <= this.outageEndedAt;
+    if (await this.serverAnswers()) {
+      if (kind === 'read' || !this.writesDown(failedAt)) return failedAt <= this.outageEndedAt;
+      const failingMs = performance.now() - (this.writesFailingSince ?? failedAt);
+      if (failingMs >= this.settings.maxOutageMs) {
+        throw new AuthpipeError(
+          'workos.outage',
+          `WorkOS has failed every write (last: ${failure.code}: ${failure.message}) for ${formatMs(failingMs)} while it answered reads; the run stops here, and the next run takes up the rows not written`,
+        );
+      }
+      await this.waitOutOutage('writes', failingMs, `WorkOS answers reads but fails every write (${failure.code})`, 'of failed writes');
+      return true;
+    }
     this.stopIfSilentTooLong('workos.outage', `failed every call (last: ${failure.code}: ${failure.message})`);
+    await this.waitOutOutage('calls', this.silentMs(), `WorkOS fails every call (${failure.code})`, 'without an answer');
+    return true;
+  }
+
+  /**
+   * Pauses every call, longer at each pause of this outage (already `outageMs` long), for at most what is left of
+   * maxOutage; a call failed while the pause holds only waits for it.
+   */
+  private async waitOutOutage(outage: Outage, outageMs: number, what: string, stopsAfter: string): Promise<void> {
     if (!this.pause.paused) {
-      const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses, this.settings.maxOutageMs - this.silentMs());
-      this.outagePauses++;
+      const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses[outage]++, this.settings.maxOutageMs - outageMs);
       this.pause.pauseFor(waitMs);
-      this.settings.log.warn(
-        `workos: WorkOS fails every call (${failure.code}); pausing every call for ${formatMs(waitMs)}, and the run stops after ${formatMs(this.settings.maxOutageMs)} without an answer`,
-      );
+      this.settings.log.warn(`workos: ${what}; pausing every call for ${formatMs(waitMs)}, and the run stops after ${formatMs(this.settings.maxOutageMs)} ${stopsAfter}`);
     }
     await this.pause.passed();
-    return true;
+  }
+
+  /** Counts a write that spent its retries while reads were answered; whether writes are down. */
+  private writesDown(failedAt: number): boolean {
+    this.writesFailingSince ??= failedAt;
+    return ++this.writesFailedInARow > WRITES_DOWN_AFTER;
+  }
+
+  private writeAnswered(): void {
+    this.writesFailedInARow = 0;
+    this.writesFailingSince = null;
+    if (this.outagePauses.writes === 0) return;
+    this.outagePauses.writes = 0;
+    this.outageEndedAt = performance.now();
+    this.settings.log.info('workos: WorkOS takes writes again; the run goes on');
   }
 
   /**
@@ -230,8 +277,8 @@ export class WorkosApi {
 
   private answered(): void {
     this.troubleSince = null;
-    if (this.outagePauses === 0) return;
-    this.outagePauses = 0;
+    if (this.outagePauses.calls === 0) return;
+    this.outagePauses.calls = 0;
     this.outageEndedAt = performance.now();
     this.settings.log.info('workos: WorkOS answers again; the run goes on');
   }

@@ -86,7 +86,7 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: secret });
       // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
       // both). It is left for the next run, which looks it up first.
-      if (failure.code === 'timeout' || !(await api.retryAfter(failure, retry))) {
+      if (failure.code === 'timeout' || !(await api.retryAfter(failure, retry, 'write'))) {
         ledger.factorFailed(factor.userKey, failure, secretHash);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
       }

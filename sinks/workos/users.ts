@@ -116,7 +116,7 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
       // Creating a user names no resource that could be missing: a 404 is another server's, or another path's.
       if (failure.status === 404) throw notWorkos(`WorkOS answered 404 to creating a user: ${failure.message}`);
       if (isDuplicateUser(error)) return { userId: await findDuplicate(api, user, failure), created: false };
-      if (!(await api.retryAfter(failure, retry))) throw new CallFailed(failure);
+      if (!(await api.retryAfter(failure, retry, 'write'))) throw new CallFailed(failure);
       // A timeout, a 5xx or a dropped connection loses the answer, not necessarily the create.
       const landed = await findUser(api, user);
       if (landed !== null) return { userId: landed, created: false };

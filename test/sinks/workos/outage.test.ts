@@ -114,3 +114,32 @@ test('a new ledger and a server slower than the timeout: the run stops saying th
     message: /^cannot reach the WorkOS API \(no answer from WorkOS in time.*\): check the base URL .*, or raise the timeout option if the server is slow to answer$/,
   });
 });
+
+test('writes that all fail while WorkOS answers reads fail the first rows only, then pause the run until WorkOS takes writes again', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503x100000:writes' });
+  const run = sinkContext();
+  whenLogged(t, run, /fails every write/, () => emulator.faults.clear());
+  const result = await runSink(emulator, userEnvelopes(30), run, { concurrency: 2, retries: 0 });
+  // Ten rows in a row could be ten records the server cannot take; past them, it takes no write at all.
+  assert.deepEqual(result, { written: 20, failed: 10, skipped: 0 });
+  assert.equal(emulator.store.users.size, 20);
+  assert.ok(
+    run.lines.some((line) => /^warning: workos: WorkOS answers reads but fails every write \(injected_fault\); pausing every call for 5\.0 s/.test(line)),
+    run.lines.join(''),
+  );
+  assert.ok(run.lines.includes('workos: WorkOS takes writes again; the run goes on\n'), run.lines.join(''));
+});
+
+test('writes failing for longer than maxOutage while reads are answered stop the run, and the next run writes every row once', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503x100000:writes' });
+  const rows = userEnvelopes(30);
+  const run = sinkContext();
+  await assert.rejects(runSink(emulator, rows, run, { concurrency: 2, retries: 0, maxOutage: 1000 }), {
+    code: 'workos.outage',
+    message: /^WorkOS has failed every write \(last: injected_fault: .*\) for \d\.\d s while it answered reads; the run stops here, and the next run takes up the rows not written$/,
+  });
+  emulator.faults.clear();
+  const resumed = await runSink(emulator, rows, sinkContext({}, run.ledgerPath), { concurrency: 2 });
+  assert.equal(resumed.written, 30);
+  assert.equal(emulator.store.users.size, 30);
+});
