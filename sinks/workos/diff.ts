@@ -407,11 +407,15 @@ async function* membershipsNotInSource(api: WorkosApi, ledger: Ledger, scratch: 
   }
 }
 
-/** A done row whose user holds other values: updated with the fields sent, as the writer would send them. */
+/**
+ * A done row whose user holds other values: updated with the fields sent that differ, as the writer would send them.
+ * Metadata as WorkOS holds it unless it differs: a draft without metadata would remove every key.
+ */
 function recordMismatch(ledger: Ledger, key: string, fields: FieldDifference[], held: ComparedUser, sent: UserDraft): void {
   const names = fields.map(({ field }) => field);
-  const wanted: UserDraft = Object.fromEntries(names.map((field) => [field, sent[field]]));
-  ledger.diffFound(key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${names.join(', ')}`), false, changesBetween(heldAsDraft(held, sent), wanted));
+  const heldDraft = heldAsDraft(held, sent);
+  const wanted: UserDraft = { metadata: heldDraft.metadata, ...Object.fromEntries(names.map((field) => [field, sent[field]])) };
+  ledger.diffFound(key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${names.join(', ')}`), false, changesBetween(heldDraft, wanted));
 }
 
 async function hasTotpFactor(api: WorkosApi, userId: string, factorId: string | null): Promise<boolean> {

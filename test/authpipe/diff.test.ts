@@ -147,3 +147,23 @@ test('Ctrl-C during a diff stops it, says that what was found so far is recorded
   assert.equal(code, 130, stderr);
   assert.match(stderr, /diff: stopped before the end: what it found so far is recorded in the ledger; run it again to compare every row/);
 });
+
+test('a user renamed in WorkOS is named by the diff, and the replay it records restores the name and leaves the metadata as it is', async (t) => {
+  const emulator = await emulatorFor(t);
+  const ledger = path.join(tempDir(), 'renamed.db');
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  await runCli(['run', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--quiet'], { env });
+  const ana = emulator.store.userByEmail('ana@example.com');
+  const metadata = ana?.metadata;
+  assert.notDeepEqual(metadata, {});
+  await sdkFor(emulator).userManagement.updateUser({ userId: ana?.id ?? '', firstName: 'Anna' });
+
+  const found = await runCli(['diff', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(found.code, 3, found.stderr);
+  const replayed = await runCli(['replay', '--ledger', ledger, '--quiet'], { env });
+  assert.equal(replayed.code, 0, replayed.stderr);
+  const restored = emulator.store.userByEmail('ana@example.com');
+  assert.deepEqual([restored?.first_name, restored?.metadata], ['Ana', metadata]);
+  const proof = await runCli(['diff', '--ledger', ledger], { env });
+  assert.equal(proof.code, 0, proof.stderr);
+});
