@@ -172,12 +172,16 @@ function firstLineBreak(text) {
 }
 
 /**
+ * The delimiters of `text` that could separate cells of a row: not those followed by a space. Prose in a note or an
+ * address puts a space after its commas (`Springfield, IL, 62701`); an export puts none between its cells.
  * @param {string} text
  * @param {string} delimiter
  */
-function countOf(text, delimiter) {
+function cellDelimitersIn(text, delimiter) {
   let count = 0;
-  for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) count++;
+  for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) {
+    if (delimiter === ' ' || text[at + delimiter.length] !== ' ') count++;
+  }
   return count;
 }
 
@@ -190,7 +194,7 @@ function countOf(text, delimiter) {
  */
 function holdsRows(cell, expectedCells, delimiter) {
   const lines = cell.split(LINE_BREAK);
-  for (let index = 1; index < lines.length - 1; index++) if (countOf(lines[index], delimiter) >= expectedCells - 1) return true;
+  for (let index = 1; index < lines.length - 1; index++) if (cellDelimitersIn(lines[index], delimiter) >= expectedCells - 1) return true;
   return false;
 }
 
@@ -204,7 +208,7 @@ function holdsRows(cell, expectedCells, delimiter) {
  */
 function endsInRow(recordText, expectedCells, delimiter) {
   const lines = recordText.replace(TRAILING_LINE_BREAK, '').split(LINE_BREAK);
-  return countOf(lines[lines.length - 1], delimiter) >= expectedCells - 1;
+  return cellDelimitersIn(lines[lines.length - 1], delimiter) >= expectedCells - 1;
 }
 
 /**

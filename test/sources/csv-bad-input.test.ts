@@ -145,6 +145,18 @@ test('keeps legitimate multi-line cells with delimiters in them: a note, an addr
   assert.equal(envelopes[0].raw?.note, 'Likes cats, dogs,\nand birds');
 });
 
+test('keeps multi-line cells whose lines hold as many commas as a row, written as prose: no row made up from them', async () => {
+  const envelopes = await readCsv(
+    'email,name,notes\nann@x.com,Ann Lee,"Assistant handles billing:\nbob@x.com, Bob Ray, ext 42"\ncat@x.com,Cat Doe,"1 Main St, Apt 4\nSpringfield, IL, 62701"\ndan@x.com,Dan,x\n',
+  );
+  assert.deepEqual(summary(envelopes), [
+    [2, 'ann@x.com', []],
+    [4, 'cat@x.com', []],
+    [6, 'dan@x.com', []],
+  ]);
+  assert.equal(envelopes[0].raw?.notes, 'Assistant handles billing:\nbob@x.com, Bob Ray, ext 42');
+});
+
 test('keeps a legitimate multi-line cell that opens with an escaped quote', async () => {
   const envelopes = await readCsv('id,name,email\nu1,"""The Rock""\nJohnson",r@x.com\nu2,Bea,b@x.com\n');
   assert.deepEqual(summary(envelopes), [
