@@ -128,12 +128,15 @@ const PHONE_LIKE = /^\+?\d[\d\s().-]{6,}$/;
 
 /**
  * A password hash as exports write them: modular crypt (`$2a$10$...`, `$argon2id$...`), fields joined by `$`
- * (`pbkdf2_sha256$27500$salt$hash`), or a bare digest in hex or Base64 (mixed case and digits, which names lack).
+ * (`pbkdf2_sha256$27500$salt$hash`), or a bare digest in hex or Base64: mixed case and digits, with a `+`, `/` or
+ * `=` (which names lack), or else with digits spread through it and no `_` (which long names such as Salesforce's
+ * `Secondary_Contact_Email_Address_2__c` have).
  */
 function isHashLike(text: string): boolean {
   if (/^\$[\w-]+\$/.test(text) || (text.length >= 20 && /^[^\s$]+(\$[^\s$]*){2,}$/.test(text))) return true;
   if (/^[\dA-Fa-f]{32,}$/.test(text)) return true;
-  return text.length >= 32 && /^[\w+/=-]+$/.test(text) && /\d/.test(text) && /[A-Z]/.test(text) && /[a-z]/.test(text);
+  if (text.length < 32 || !/^[\w+/=-]+$/.test(text) || !/\d/.test(text) || !/[A-Z]/.test(text) || !/[a-z]/.test(text)) return false;
+  return /[+/=]/.test(text) || (!text.includes('_') && (text.match(/\d/g)?.length ?? 0) >= 3);
 }
 
 /**

@@ -260,6 +260,7 @@ test('stops with csv.no_header when the first row holds an email or a hash, with
     ['user_2nE08,Gustavo,,pbkdf2_sha256$27500$AAECAwQFBgcICQoLDA0ODw==$s+0/Lo8Z8qlEYCPLl1oc=,pbkdf2_sha256\n', 'column 4 holds what looks like a password hash'],
     ['user_2nE08,Gustavo,5f4dcc3b5aa765d61d8327deb882cf99,md5\n', 'column 3 holds what looks like a password hash'],
     ['user_2nE08,Gustavo,X03MO1qnZdYdgyfeuILPmQ8Hm6TVW1q4Zg9jLhRpCiY=,sha256\n', 'column 3 holds what looks like a password hash'],
+    ['user_2nE08,Gustavo,X03MO1qnZdYdgyfeuILPmQ8Hm6TVW1q4Zg9jLhRpCiY,sha256\n', 'column 3 holds what looks like a password hash'],
   ]) {
     await assert.rejects(readCsv(content), {
       code: 'csv.no_header',
@@ -268,9 +269,15 @@ test('stops with csv.no_header when the first row holds an email or a hash, with
   }
 });
 
-test('takes analytics-style column names ($email, @timestamp) and long snake_case ones for a header', async () => {
-  const envelopes = await readCsv('distinct_id,$email,@timestamp,unverified_email_addresses_of_the_user\nu1,ana@example.com,2024-01-01,\n');
-  assert.deepEqual(envelopes[0].raw, { distinct_id: 'u1', $email: 'ana@example.com', '@timestamp': '2024-01-01', unverified_email_addresses_of_the_user: '' });
+test('takes analytics-style column names ($email, @timestamp), long snake_case ones and Salesforce ones for a header', async () => {
+  const envelopes = await readCsv('distinct_id,$email,@timestamp,unverified_email_addresses_of_the_user,Secondary_Contact_Email_Address_2__c\nu1,ana@example.com,2024-01-01,,\n');
+  assert.deepEqual(envelopes[0].raw, {
+    distinct_id: 'u1',
+    $email: 'ana@example.com',
+    '@timestamp': '2024-01-01',
+    unverified_email_addresses_of_the_user: '',
+    Secondary_Contact_Email_Address_2__c: '',
+  });
 });
 
 test('warns that an empty, blank or header-only file held no records, rather than passing for a finished export', async () => {
