@@ -46,27 +46,20 @@ export function updateUserOptions(userId: string, changes: UserChanges): UpdateU
   return { userId, ...changes, passwordHashType: changes.passwordHashType as SdkHashType };
 }
 
+/**
+ * Every key of `after`, and null for each key of `before` it lacks (WorkOS removes a key set to null), once any
+ * differs; null when none does. Unchanged keys go too: a WorkOS-compatible server may replace the whole metadata
+ * on an update rather than merge it (WorkOS's own emulator does), and would drop them.
+ */
 function metadataChanges(before: Record<string, string> = {}, after: Record<string, string> = {}): Record<string, string | null> | null {
-  const changes: Record<string, string | null> = {};
-  let changed = false;
-  for (const [key, value] of Object.entries(after)) {
-    if (before[key] !== value) {
-      changes[key] = value;
-      changed = true;
-    }
-  }
-  for (const key of Object.keys(before)) {
-    if (!(key in after)) {
-      changes[key] = null;
-      changed = true;
-    }
-  }
-  return changed ? changes : null;
+  const removed = Object.keys(before).filter((key) => !(key in after));
+  const changed = removed.length > 0 || Object.entries(after).some(([key, value]) => before[key] !== value);
+  return changed ? { ...after, ...Object.fromEntries(removed.map((key) => [key, null])) } : null;
 }
 
 /**
  * The user fields to send so that WorkOS, holding `stored`, holds `next`. A field `next` leaves out is left
- * as it is in WorkOS; a metadata key it leaves out is removed (WorkOS removes a key set to null).
+ * as it is in WorkOS; a metadata key it leaves out is removed.
  */
 export function changesBetween(stored: UserDraft, next: UserDraft): UserChanges | null {
   const changes: UserChanges = {};

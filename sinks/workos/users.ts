@@ -97,6 +97,8 @@ export async function findUser(api: WorkosApi, user: UserDraft): Promise<string 
   const held = await findHeldUser(api, user);
   if (held === null) return null;
   const changes = changesBetween(heldAsDraft(held, user), user);
+  // The keys the source lacks go along: a server that replaces metadata on an update would drop them.
+  if (changes?.metadata !== undefined) changes.metadata = { ...held.metadata, ...changes.metadata };
   if (changes !== null) await updateUser(api, held.id, changes);
   return held.id;
 }

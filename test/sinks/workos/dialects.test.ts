@@ -233,3 +233,26 @@ test('a membership a server says exists with a 400 "already exists" code is foun
     [['admin']],
   );
 });
+
+test('a server that replaces metadata on an update instead of merging it keeps the keys the source did not change, and a found user\'s own', async (t) => {
+  const emulator = await emulatorFor(t);
+  const existing = await sdkFor(emulator).userManagement.createUser({ email: 'user0@example.com', metadata: { plan: 'pro' } });
+  const baseUrl = await dialect(t, emulator, async (request, response) => {
+    if (request.method !== 'PUT' || !request.path.startsWith('/user_management/users/') || request.body.metadata === undefined) return false;
+    // WorkOS's own emulator sets the metadata sent as the whole of it: every key the user holds and the body lacks goes.
+    const held = emulator.store.users.get(request.path.split('/').at(-1) ?? '')?.metadata ?? {};
+    const metadata = { ...Object.fromEntries(Object.keys(held).map((key) => [key, null])), ...(request.body.metadata as Record<string, string | null>) };
+    const updated = await fetch(`${emulator.url}${request.path}`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...request.body, metadata }),
+    });
+    json(response, updated.status, await updated.json());
+    return true;
+  });
+  const run = sinkContext();
+  await runSink(null, [userEnvelope(0, { metadata: { username: 'u0' } }), userEnvelope(1, { metadata: { team: 'a', region: 'eu' } })], run, { baseUrl });
+  assert.deepEqual(emulator.store.users.get(existing.id)?.metadata, { plan: 'pro', username: 'u0' });
+  await runSink(null, [userEnvelope(0, { metadata: { username: 'u0' } }), userEnvelope(1, { metadata: { team: 'b', region: 'eu' } })], run, { baseUrl });
+  assert.deepEqual(emulator.store.userByEmail('user1@example.com')?.metadata, { team: 'b', region: 'eu' });
+});

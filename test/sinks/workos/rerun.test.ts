@@ -45,7 +45,7 @@ test('a row exported from one ledger and written with another, which holds none 
   );
 });
 
-test('a changed row is updated with only the fields that changed, a new password hash with its type', async (t) => {
+test('a changed row is updated with only the fields that changed (all its metadata when a key changed), a new password hash with its type', async (t) => {
   const emulator = await emulatorFor(t);
   const run = sinkContext();
   await runSink(emulator, [userEnvelope(0, { metadata: { plan: 'pro', team: 'a' } }), userEnvelope(1)], run);
@@ -55,7 +55,7 @@ test('a changed row is updated with only the fields that changed, a new password
   assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
   const updates = requestsAfterLedgerCheck(emulator, sent).map(({ method, body }) => ({ method, body }));
   assert.deepEqual(updates, [
-    { method: 'PUT', body: { last_name: 'Changed', metadata: { region: 'eu', team: null } } },
+    { method: 'PUT', body: { last_name: 'Changed', metadata: { plan: 'pro', region: 'eu', team: null } } },
     { method: 'PUT', body: { password_hash: BCRYPT_OTHER, password_hash_type: 'bcrypt' } },
   ]);
   assert.deepEqual(emulator.store.userByEmail('user0@example.com')?.metadata, { plan: 'pro', region: 'eu' });
