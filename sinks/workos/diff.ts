@@ -213,6 +213,8 @@ class Scratch {
     for await (const memberships of pagesOf(api, `the memberships of organization ${orgId}`, true, (after) => userManagement.listOrganizationMemberships({ organizationId: orgId, limit: 100, after }))) {
       this.db.transaction(() => {
         for (const membership of memberships) {
+          // WorkOS lists active ones unless asked for others; a server that ignores that lists deactivated ones too.
+          if (membership.status !== 'active') continue;
           const roles = membership.roles?.map((role) => role.slug) ?? [membership.role.slug];
           this.statements.addMembership.run(membership.userId, membership.organizationId, JSON.stringify(roles));
         }

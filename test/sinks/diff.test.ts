@@ -10,7 +10,7 @@ import { readingApi, workosSink } from '../../sinks/workos.ts';
 import { diffLedger, emptyDiffCounts, hasDifferences, type Difference } from '../../sinks/workos/diff.ts';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { WorkosEmulator } from '../../emulators/workos/server.ts';
-import { API_KEY, BCRYPT_HASH, mixedRows, runSink, sdkFor, sinkContext, userEnvelope, userEnvelopes } from './workos/harness.ts';
+import { API_KEY, BCRYPT_HASH, bodyOf, forward, mixedRows, runSink, sdkFor, serve, sinkContext, userEnvelope, userEnvelopes } from './workos/harness.ts';
 
 const connectionTo = (emulator: WorkosEmulator) => workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator.url, retries: 0 });
 
@@ -234,4 +234,21 @@ test('a long diff says how far it is while it reads WorkOS and while it compares
   assert.deepEqual(steps.slice(0, 3), ['diff: read 100 WorkOS users so far', 'diff: read 150 WorkOS users so far', 'diff: read 150 WorkOS users']);
   assert.deepEqual(steps.slice(3, 5), ["diff: compared 0 of the ledger's 150 rows", "diff: compared 1 of the ledger's 150 rows"]);
   assert.equal(steps.length, 3 + 150);
+});
+
+test('a deactivated membership is missing, also on a server that lists every status when asked for none', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['admin'] }] })], run);
+  const [membership] = emulator.store.membershipsOfUser(emulator.store.userByEmail('user0@example.com')?.id ?? '');
+  await sdkFor(emulator).userManagement.deactivateOrganizationMembership(membership?.id ?? '');
+  const baseUrl = await serve(t, (request, response) => {
+    void bodyOf(request).then((body) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      if (url.pathname === '/user_management/organization_memberships' && !url.searchParams.has('statuses')) url.searchParams.set('statuses', 'active,inactive,pending');
+      return forward(emulator, request, body, response, `${url.pathname}${url.search}`);
+    });
+  });
+  const counts = await runDiff(run.ledgerPath, workosSink.options.parse({ apiKey: API_KEY, baseUrl, retries: 0 }), undefined, run.ctx);
+  assert.deepEqual(counts.memberships, { expected: 1, missing: 1, otherRoles: 0, notInSource: 0 });
 });
