@@ -9,7 +9,7 @@ import type { Ledger, LedgerRow, RowError, RowState } from '../../state/ledger.t
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import { notWorkos, type WorkosApi } from './api.ts';
 import { CallFailed, isNotFound } from './classify.ts';
-import { sameRoles } from './memberships.ts';
+import { rolesOf, sameRoles } from './memberships.ts';
 import { knownOrgId, orgKeyOf } from './orgs.ts';
 import { changesBetween } from './payload.ts';
 import { heldAsDraft } from './users.ts';
@@ -215,7 +215,7 @@ class Scratch {
         for (const membership of memberships) {
           // WorkOS lists active ones unless asked for others; a server that ignores that lists deactivated ones too.
           if (membership.status !== 'active') continue;
-          const roles = membership.roles?.map((role) => role.slug) ?? [membership.role.slug];
+          const roles = rolesOf(membership);
           this.statements.addMembership.run(membership.userId, membership.organizationId, JSON.stringify(roles));
         }
       })();

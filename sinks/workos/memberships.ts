@@ -1,5 +1,6 @@
 // A user's organization memberships: created once each (409 means it is there already), roles brought in
 // line when the source changes them. Each is tracked in the ledger, so a resume never sends a done one again.
+import type { OrganizationMembership } from '@workos-inc/node';
 import type { OrgRef } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
@@ -28,9 +29,27 @@ function explained(failure: Failure, org: OrgRef): Failure {
   return { ...failure, message: `membership in ${name}: ${failure.message}` };
 }
 
+export const rolesOf = (membership: OrganizationMembership) => membership.roles?.map((role) => role.slug) ?? [membership.role.slug];
+
+/**
+ * The membership of an answer, once it holds the roles asked for (none: WorkOS's default): a server that takes one
+ * role only and ignores role_slugs would otherwise have the row recorded as done, and every diff and replay after
+ * send the roles again.
+ */
+function withRoles(membership: OrganizationMembership, roles: string[]): OrganizationMembership {
+  const held = rolesOf(membership);
+  if (roles.length === 0 || sameRoles(held, roles)) return membership;
+  throw new CallFailed({
+    errorClass: 'permanent',
+    code: 'roles_not_applied',
+    message: `WorkOS answered with roles ${held.join(', ')}, not ${roles.join(', ')}: the server may take one role per membership only`,
+    status: null,
+  });
+}
+
 async function setRoles(api: WorkosApi, membershipId: string, roles: string[]): Promise<void> {
   if (roles.length === 0) return;
-  await api.idempotent('write', () => api.sdk.userManagement.updateOrganizationMembership(membershipId, roleOptions(roles)));
+  withRoles(await api.idempotent('write', () => api.sdk.userManagement.updateOrganizationMembership(membershipId, roleOptions(roles))), roles);
 }
 
 /**
@@ -44,7 +63,7 @@ function isExistingMembership(failure: Failure): boolean {
 async function createMembership(api: WorkosApi, userId: string, organizationId: string, roles: string[]): Promise<string> {
   const { userManagement } = api.sdk;
   try {
-    return (await api.idempotent('write', () => userManagement.createOrganizationMembership({ userId, organizationId, ...roleOptions(roles) }))).id;
+    return withRoles(await api.idempotent('write', () => userManagement.createOrganizationMembership({ userId, organizationId, ...roleOptions(roles) })), roles).id;
   } catch (error) {
     if (!(error instanceof CallFailed && isExistingMembership(error.failure))) throw error;
   }
@@ -55,8 +74,7 @@ async function createMembership(api: WorkosApi, userId: string, organizationId: 
   if (existing === undefined) {
     throw new CallFailed({ errorClass: 'retryable', code: 'conflict', message: 'WorkOS reports the membership exists but does not list it', status: 409 });
   }
-  const current = existing.roles?.map((role) => role.slug) ?? [existing.role.slug];
-  if (!sameRoles(current, roles)) await setRoles(api, existing.id, roles);
+  if (!sameRoles(rolesOf(existing), roles)) await setRoles(api, existing.id, roles);
   return existing.id;
 }
 

@@ -145,6 +145,39 @@ async function findDuplicate(api: WorkosApi, user: UserDraft, failure: Failure):
   });
 }
 
+/** An empty name or external id is none: a server may answer null for the "" it was sent. */
+const sameText = (held: string | null, sent: string) => (held ?? '') === sent;
+
+/** The fields of `changes` that `held`, the user WorkOS answered an update with, does not hold. */
+function fieldsNotApplied(held: HeldUser, changes: UserChanges): string[] {
+  const ignored: string[] = [];
+  if (changes.email !== undefined && normalizeEmail(held.email) !== normalizeEmail(changes.email)) ignored.push('email');
+  if (changes.emailVerified !== undefined && held.emailVerified !== changes.emailVerified) ignored.push('emailVerified');
+  for (const field of ['firstName', 'lastName', 'externalId'] as const) {
+    const sent = changes[field];
+    if (sent !== undefined && !sameText(held[field], sent)) ignored.push(field);
+  }
+  const { metadata } = held;
+  if (changes.metadata !== undefined && metadata !== undefined) {
+    const keys = Object.entries(changes.metadata).filter(([key, value]) => (value === null ? key in metadata : metadata[key] !== value));
+    if (keys.length > 0) ignored.push(`metadata (${keys.map(([key]) => key).join(', ')})`);
+  }
+  return ignored;
+}
+
+/**
+ * Sends the changes, and fails the row when the answer shows some were not applied: a server that ignores a field
+ * (WorkOS's own emulator ignores an email change) would otherwise have the row recorded as updated, and every diff and
+ * replay after send it again.
+ */
 export async function updateUser(api: WorkosApi, userId: string, changes: UserChanges): Promise<void> {
-  await api.idempotent('write', () => api.sdk.userManagement.updateUser(updateUserOptions(userId, changes)));
+  const held = await api.idempotent('write', () => api.sdk.userManagement.updateUser(updateUserOptions(userId, changes)).then(withUserId));
+  const ignored = fieldsNotApplied(held, changes);
+  if (ignored.length === 0) return;
+  throw new CallFailed({
+    errorClass: 'permanent',
+    code: 'update_not_applied',
+    message: `WorkOS answered the update of user ${userId} without applying ${ignored.join(', ')}: the server may not allow changing it`,
+    status: null,
+  });
 }

@@ -256,3 +256,63 @@ test('a server that replaces metadata on an update instead of merging it keeps t
   await runSink(null, [userEnvelope(0, { metadata: { username: 'u0' } }), userEnvelope(1, { metadata: { team: 'b', region: 'eu' } })], run, { baseUrl });
   assert.deepEqual(emulator.store.userByEmail('user1@example.com')?.metadata, { team: 'b', region: 'eu' });
 });
+
+test('a server that answers an update without applying the email fails the row update_not_applied instead of recording it updated', async (t) => {
+  const emulator = await emulatorFor(t);
+  const baseUrl = await dialect(t, emulator, async (request, response) => {
+    if (request.method !== 'PUT' || !request.path.startsWith('/user_management/users/') || request.body.email === undefined) return false;
+    // WorkOS's own emulator has no email branch in its update: it answers 200 with the user as it was.
+    const applied = { ...request.body };
+    delete applied.email;
+    const updated = await fetch(`${emulator.url}${request.path}`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
+      body: JSON.stringify(applied),
+    });
+    json(response, updated.status, await updated.json());
+    return true;
+  });
+  const run = sinkContext();
+  await runSink(null, [userEnvelope(0)], run, { baseUrl });
+  const result = await runSink(null, [userEnvelope(0, { email: 'renamed0@example.com', firstName: 'Renamed' })], run, { baseUrl });
+  assert.deepEqual(result, { written: 0, failed: 1, skipped: 0 });
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  try {
+    const [row] = [...ledger.rows()];
+    assert.deepEqual(row?.error, {
+      errorClass: 'permanent',
+      code: 'update_not_applied',
+      message: `WorkOS answered the update of user ${row?.workosUserId} without applying email: the server may not allow changing it`,
+    });
+  } finally {
+    ledger.close();
+  }
+});
+
+test('a server that ignores role_slugs fails the membership roles_not_applied instead of recording the other role as done', async (t) => {
+  const emulator = await emulatorFor(t);
+  const baseUrl = await dialect(t, emulator, async (request, response) => {
+    if (request.method !== 'POST' || request.path !== '/user_management/organization_memberships') return false;
+    // WorkOS's own emulator reads role_slug only, and gives the default role.
+    const taken = { ...request.body };
+    delete taken.role_slugs;
+    const created = await fetch(`${emulator.url}${request.path}`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
+      body: JSON.stringify(taken),
+    });
+    json(response, created.status, await created.json());
+    return true;
+  });
+  const run = sinkContext();
+  const org = { externalId: 'acme', name: 'Acme', roles: ['admin', 'billing'] };
+  const result = await runSink(null, [userEnvelope(0, { orgs: [org] }), userEnvelope(1, { orgs: [{ ...org, roles: ['admin'] }] })], run, { baseUrl });
+  assert.deepEqual(result, { written: 1, failed: 1, skipped: 0 });
+  assert.deepEqual(
+    rowsOf(run).map(({ state, code }) => [state, code]),
+    [
+      ['failed', 'roles_not_applied'],
+      ['done', null],
+    ],
+  );
+});
