@@ -5,7 +5,7 @@ import { UsageError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import type { WorkosApi } from './api.ts';
-import { isNotFound } from './classify.ts';
+import { isUserGone } from './users.ts';
 
 /** Users of the ledger looked up: one found is enough (a few may have been deleted in WorkOS since). */
 const USERS_LOOKED_UP = 3;
@@ -23,14 +23,7 @@ export function writtenUsers(ledger: Ledger): WrittenUsers {
 
 /** Whether the server holds one of `userIds` (true for none to look for); one read call per user looked up. */
 async function holdsAny(api: WorkosApi, userIds: string[]): Promise<boolean> {
-  for (const userId of userIds) {
-    try {
-      await api.idempotent('read', () => api.sdk.userManagement.getUser(userId));
-      return true;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-  }
+  for (const userId of userIds) if (!(await isUserGone(api, userId))) return true;
   return userIds.length === 0;
 }
 

@@ -11,7 +11,7 @@ import { writeMemberships } from './memberships.ts';
 import type { OrgResolver } from './orgs.ts';
 import { changesBetween, draftHash, mergeChanges, secretsNotRestored, withExportedSecretsRestored } from './payload.ts';
 import { enrollTotp } from './totp.ts';
-import { createUser, findUser, updateUser } from './users.ts';
+import { createUser, findUser, isUserGone, updateUser } from './users.ts';
 
 /** How the rows of one run ended. */
 export interface RowCounts {
@@ -138,7 +138,7 @@ export class RowWriter {
   }
 
   private async writeRow(key: string, user: UserDraft, progress: RowProgress | undefined, pendingUpdate: UserChanges | null, mustReconcile: boolean, onCreateSent: () => void): Promise<WrittenRow> {
-    const { api, ledger } = this;
+    const { api } = this;
     let userId = progress?.workosUserId ?? null;
     let outcome: UserOutcome = 'completed';
     let reconcile = mustReconcile;
@@ -154,15 +154,34 @@ export class RowWriter {
         reconcile = true;
       }
     }
-    if (userId === null && reconcile) {
-      userId = await findUser(api, user);
-      outcome = 'found';
+    if (userId === null) return this.writeUser(key, user, progress, reconcile, onCreateSent);
+    try {
+      await this.completeUser(key, user, progress, userId, outcome);
+    } catch (error) {
+      // Nothing of the user changed, so no update told that it was deleted in WorkOS since; a membership refused as
+      // not found, for an organization that is there, does: it is found again or created, with all it should have.
+      if (!(error instanceof CallFailed && error.failure.status === 404 && (await isUserGone(api, userId)))) throw error;
+      return this.writeUser(key, user, progress, true, onCreateSent);
     }
+    return { outcome, userId };
+  }
+
+  /** The row's user found (when it may be there) or created, then given its memberships and factor. */
+  private async writeUser(key: string, user: UserDraft, progress: RowProgress | undefined, reconcile: boolean, onCreateSent: () => void): Promise<WrittenRow> {
+    let userId = reconcile ? await findUser(this.api, user) : null;
+    let outcome: UserOutcome = 'found';
     if (userId === null) {
-      const written = await createUser(api, user, onCreateSent);
+      const written = await createUser(this.api, user, onCreateSent);
       userId = written.userId;
       outcome = written.created ? 'created' : 'found';
     }
+    await this.completeUser(key, user, progress, userId, outcome);
+    return { outcome, userId };
+  }
+
+  /** The memberships and factor of the row's user; throws the first membership failure once the factor is done too. */
+  private async completeUser(key: string, user: UserDraft, progress: RowProgress | undefined, userId: string, outcome: UserOutcome): Promise<void> {
+    const { api, ledger } = this;
     const orgs = user.orgs ?? [];
     // With steps to follow, the user is recorded now; otherwise `done` records it in the same write.
     if (outcome !== 'completed' && (orgs.length > 0 || user.totpSecret !== undefined)) ledger.userWritten(key, userId);
@@ -174,7 +193,6 @@ export class RowWriter {
       await enrollTotp(api, ledger, factor, outcome === 'created', replaced);
     }
     if (membershipFailure !== null) throw new CallFailed(membershipFailure);
-    return { outcome, userId };
   }
 
   private fail(key: string, failure: Failure): void {

@@ -126,6 +126,17 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
   }
 }
 
+/** Whether WorkOS has no user `userId` (any more). */
+export async function isUserGone(api: WorkosApi, userId: string): Promise<boolean> {
+  try {
+    await api.idempotent('read', () => api.sdk.userManagement.getUser(userId));
+    return false;
+  } catch (error) {
+    if (isNotFound(error)) return true;
+    throw error;
+  }
+}
+
 /** Lookups of a user WorkOS says exists before the row is failed (lookedForAgain: over about seven seconds). */
 const DUPLICATE_LOOKUPS = 4;
 

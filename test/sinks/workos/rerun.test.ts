@@ -165,6 +165,23 @@ test('a changed row whose WorkOS user was deleted since is created again, with i
   assert.equal(emulator.store.users.size, 2);
 });
 
+test('a row whose WorkOS user was deleted since and whose source only adds an organization is created again with every membership', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const acme = { externalId: 'acme', name: 'Acme', roles: ['admin'] };
+  const globex = { externalId: 'globex', name: 'Globex', roles: ['member'] };
+  await runSink(emulator, [userEnvelope(0, { orgs: [acme] }), userEnvelope(1)], run);
+  const gone = emulator.store.userByEmail('user0@example.com')?.id ?? '';
+  await sdkFor(emulator).userManagement.deleteUser(gone);
+
+  const result = await runSink(emulator, [userEnvelope(0, { orgs: [acme, globex] }), userEnvelope(1)], run);
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 1 });
+  const again = emulator.store.userByEmail('user0@example.com');
+  assert.notEqual(again?.id, gone);
+  const orgIds = emulator.store.membershipsOfUser(again?.id ?? '').map((membership) => membership.organization_id);
+  assert.deepEqual(orgIds.sort(), [emulator.store.organizationByExternalId('acme')?.id, emulator.store.organizationByExternalId('globex')?.id].sort());
+});
+
 test('a server that holds the users the ledger wrote last but none it wrote first lost users since: the run says so and how to find them', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'latency=20' });
   const run = sinkContext();
