@@ -31,7 +31,7 @@ export interface Output {
 
 /**
  * A new output file is its owner's alone, as the ledger is: rows hold emails, and password hashes and TOTP secrets
- * (NDJSON, the WorkOS import CSV). A file replaced keeps the mode it had.
+ * (NDJSON, the WorkOS import CSV). A file replaced keeps the mode it had (a mode that lets others read it is warned of).
  */
 const NEW_FILE_MODE = 0o600;
 
@@ -107,6 +107,9 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
     const standIn = path.join(folder, `.${path.basename(target)}.authpipe-${randomBytes(6).toString('hex')}`);
     const handle = await open(standIn, 'wx', 0o600);
     const mode = existing === undefined ? NEW_FILE_MODE : existing.mode & 0o7777;
+    if ((mode & 0o077) !== 0) {
+      ctx.log.warn(`${absolute} keeps its mode (${(mode & 0o777).toString(8)}), which lets others read it, and its rows hold emails and may hold password hashes: \`chmod 600\` it, or write a new file`);
+    }
     const keepRemoving = removedAtExit(standIn);
     const finish = async (written: Promise<void>, received: () => number) => {
       try {
@@ -134,6 +137,8 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
         } else if (how === 'rename') {
           chmodSync(standIn, mode);
           renameSync(standIn, target);
+          // What an earlier run that stopped short set aside is superseded now; it may hold password hashes.
+          unlinkQuietly(`${target}.partial`);
         } else {
           // The file itself is rewritten: its other names, owner and mode stay.
           await pipeline(createReadStream(standIn), createWriteStream(target));

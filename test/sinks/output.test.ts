@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, linkSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import type { Envelope } from '../../pipelines/record.ts';
 import { ndjsonSink } from '../../sinks/ndjson.ts';
 import { contextIn, streamOf, tempDir } from '../sources/context.ts';
@@ -85,15 +86,24 @@ test('a run that stops short (its input failed partway) keeps the file it would 
   assert.equal(readFileSync(file, 'utf8'), 'the last whole output\n');
   assert.deepEqual(emails(`${file}.partial`), ['user1@example.com']);
   assert.deepEqual(readdirSync(path.dirname(file)).sort(), ['users.ndjson', 'users.ndjson.partial']);
+
+  // The run again, to its end: its file supersedes the rows set aside, which may hold hashes.
+  await (await sinkInto(file))(streamOf([row(1), row(2)]));
+  assert.deepEqual(readdirSync(path.dirname(file)).sort(), ['users.ndjson']);
 });
 
-test('keeps the mode of the file it replaces, exactly; a file with other names (a hard link) stays that file, whole until the sink is done', async () => {
+test('keeps the mode of the file it replaces, exactly, and warns when it lets others read; a file with other names (a hard link) stays that file, whole until the sink is done', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'users.ndjson');
   writeFileSync(file, 'old\n');
   chmodSync(file, 0o664);
-  await (await sinkInto(file))(streamOf([row(1)]));
+  const warnings: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => warnings.push(line) > 0 }) };
+  await (await sinkInto(file, ctx))(streamOf([row(1)]));
   assert.equal(statSync(file).mode & 0o777, 0o664);
+  assert.deepEqual(warnings, [
+    `warning: ${file} keeps its mode (664), which lets others read it, and its rows hold emails and may hold password hashes: \`chmod 600\` it, or write a new file\n`,
+  ]);
   writeFileSync(path.join(dir, 'users.ndjson.before'), readFileSync(file));
 
   const otherName = path.join(dir, 'other.ndjson');
