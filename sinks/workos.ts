@@ -74,12 +74,15 @@ const options = z.object({
 
 export type WorkosOptions = z.output<typeof options>;
 
-/** Any key works against the embedded emulator; none is needed to try authpipe out. */
+/**
+ * Any key works against the embedded emulator; none is needed to try authpipe out, and the environment's is not taken:
+ * a live key there, meant for a real run, would refuse the demo.
+ */
 const EMBEDDED_KEY = 'sk_test_embedded';
 
 function apiKeyOf(options: WorkosOptions, baseUrl: string, ctx: Context): string | undefined {
-  const key = options.apiKey ?? ctx.env.WORKOS_API_KEY ?? ctx.env.WORKOS_SECRET_KEY;
-  return key || (baseUrl === EMBEDDED ? EMBEDDED_KEY : undefined);
+  if (baseUrl === EMBEDDED) return options.apiKey || EMBEDDED_KEY;
+  return (options.apiKey ?? ctx.env.WORKOS_API_KEY ?? ctx.env.WORKOS_SECRET_KEY) || undefined;
 }
 
 function settingsOf(options: WorkosOptions, baseUrl: string): SinkSettings {

@@ -18,6 +18,13 @@ test('the demo pipeline imports the bundled fixtures into the embedded emulator 
   assert.match(result.stderr, /^diff: memberships 7 of 7 as sent .*; TOTP factors 2 of 2$/m);
 });
 
+test('a live key in the environment, meant for a real run, neither stops the demo nor is used by it', async () => {
+  const ledger = path.join(tempDir(), 'demo', 'demo.db');
+  const result = await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--quiet'], { env: { ...NO_WORKOS, WORKOS_API_KEY: 'sk_live_meant_for_production' } });
+  assert.equal(result.code, 3, result.stderr);
+  assert.doesNotMatch(result.stderr, /live|sk_live/);
+});
+
 test('with --json, stderr holds the summary alone (no progress or info lines), for a script to parse whole', async () => {
   const ledger = path.join(tempDir(), 'demo', 'demo.db');
   const result = await runCli(['run', 'pipelines/demo.yaml', '--ledger', ledger, '--json'], { env: NO_WORKOS });
