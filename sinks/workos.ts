@@ -52,7 +52,7 @@ const options = z.object({
     .refine(isBaseUrl, { error: (issue) => baseUrlProblem(String(issue.input)) })
     .optional()
     .describe(
-      'API base URL: http(s)://host[:port][/path] for another server such as `authpipe emulator` (a path, as behind a gateway, goes before every request path), `embedded` to run the WorkOS emulator inside this process, or empty for api.workos.com; default: the WORKOS_API_URL environment variable, else api.workos.com',
+      'API base URL: http(s)://host[:port][/path] for another server such as `authpipe emulator` (a path, as behind a gateway, goes before every request path), `embedded` to run the WorkOS emulator inside this process, or empty for api.workos.com; default: the WORKOS_API_URL environment variable, else api.workos.com (for `write workos --ledger`, `replay` and `diff`, the server the ledger\'s last run wrote to comes first)',
     ),
   rate: rate('500/10s').describe('Write budget (users, memberships, factors, org creates): no window of this length ever holds more calls; none = no budget. Default 500/10s, the WorkOS limit'),
   readRate: rate('1000/10s').describe('Read budget (lookups), kept apart from writes. Default 1000/10s, the WorkOS limit'),
