@@ -8,7 +8,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
 import { ReportedFailure, UsageError, failureReport } from './pipelines/errors.ts';
-import { createContext, execute, type RunFlags } from './pipelines/execute.ts';
+import { createContext, execute, failureOf, type RunFlags } from './pipelines/execute.ts';
+import { failureJson } from './pipelines/summary.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { checkPipeline, isLedgerFile, loadPipeline, validateVerbOptions } from './pipelines/load.ts';
 import { parseBudget } from './pipelines/rate.ts';
@@ -363,5 +364,8 @@ function reportFailure(error: unknown): number {
   if (error instanceof ReportedFailure) return error.exitCode;
   const { text, exitCode } = failureReport(error);
   process.stderr.write(text);
+  // A script reading --json gets the failure on the last line also when the command stopped before its run began (a
+  // pipeline file with problems, a missing input or ledger); commander's help and usage text go to people only.
+  if (process.argv.includes('--json') && text !== '') process.stderr.write(failureJson(failureOf(error, exitCode)));
   return exitCode;
 }

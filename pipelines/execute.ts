@@ -57,8 +57,15 @@ function stopOnSignals(controller: AbortController, ctx: () => Context | undefin
   };
 }
 
+/** Through the logger, which keeps out any secret given on the command line (a --set apiKey=...). */
+function sayHowToResume(execution: Execution, stats: RunStats, ctx: Context | undefined): void {
+  if (!stats.interrupted) return;
+  if (execution.resumedBy === 'command') ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
+  if (execution.resumedBy === 'chain') ctx?.log.warn('interrupted; to resume, run the whole chain again: rows already written are skipped');
+}
+
 /** The failure as the JSON summary states it; `exitCode` is failureReport's. */
-function failureOf(error: unknown, exitCode: number): Failure {
+export function failureOf(error: unknown, exitCode: number): Failure {
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : 'internal';
     return { code, message: error.message, exitCode };
@@ -146,11 +153,14 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
   } finally {
     stopProgress();
   }
-  if (execution.flags.json) process.stderr.write(summaryJson(execution.name, stats));
-  else if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
-  // Through the logger, which keeps out any secret given on the command line (a --set apiKey=...).
-  if (stats.interrupted && execution.resumedBy === 'command') ctx?.log.warn(`interrupted; to resume, run the same command again: ${commandLine()}`);
-  if (stats.interrupted && execution.resumedBy === 'chain') ctx?.log.warn('interrupted; to resume, run the whole chain again: rows already written are skipped');
+  // Before the JSON summary, which comes last for a script; after the summary for people.
+  if (execution.flags.json) {
+    sayHowToResume(execution, stats, ctx);
+    process.stderr.write(summaryJson(execution.name, stats));
+  } else {
+    if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
+    sayHowToResume(execution, stats, ctx);
+  }
   if (!execution.flags.json) await runAfterSteps();
   return exitCodeOf(stats);
 }

@@ -68,6 +68,11 @@ export interface Failure {
   exitCode: number;
 }
 
+/** A failure before any row was read, as the JSON summary states one. */
+export function failureJson(failure: Failure): string {
+  return `${JSON.stringify({ error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode })}\n`;
+}
+
 export function summaryJson(name: string, stats: RunStats, failure?: Failure): string {
   return `${JSON.stringify({
     name,

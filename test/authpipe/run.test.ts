@@ -175,3 +175,18 @@ test('plan (run --dry-run) goes through every stage, says what it would write, w
   assert.match(result.stderr, /^dry run: 17 rows would be written to .*untouched\.ndjson; nothing was written$/m);
   assert.equal(readFileSync(output, 'utf8'), 'earlier content\n');
 });
+
+test('with --json, a command stopped before its run began still ends stderr with the failure as JSON', async () => {
+  const broken = path.join(dir, 'broken.yaml');
+  writeFileSync(broken, 'version: 1\nname: broken\nsource: { use: csv, path: nowhere.csv }\nsink: { use: ndjson, path: out.ndjson }\n');
+  for (const [args, code] of [
+    [['run', path.join(dir, 'missing.yaml'), '--json'], 'pipeline.not_found'],
+    [['run', broken, '--json'], 'pipeline.invalid'],
+    [['diff', '--ledger', path.join(dir, 'none.db'), '--json'], 'ledger.missing'],
+  ] as const) {
+    const result = await runCli([...args]);
+    assert.equal(result.code, 2, result.stderr);
+    const last = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as { error: { code: string; message: string }; exitCode: number };
+    assert.deepEqual([last.error.code, last.exitCode], [code, 2]);
+  }
+});

@@ -65,3 +65,20 @@ test('SIGINT while the rows read before a broken input finish is an interruption
   assert.match(stderr, /warning: the input failed before the stop: cut\.json:21:10: not valid JSON/);
   assert.match(stderr, /warning: interrupted; to resume, run the same command again: authpipe run /);
 });
+
+test('with --json, an interrupted run says how to resume before the JSON summary, which stays the last line', async () => {
+  const dir = tempDir();
+  const pipeline = path.join(dir, 'stdin.yaml');
+  writeFileSync(pipeline, 'version: 1\nname: stdin\nsource: { use: csv, path: "-" }\nsink: { use: ndjson, path: out.ndjson }\n');
+  const child = spawn(process.execPath, [bin, 'run', pipeline, '--json'], { cwd: root });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.write('email\nana@example.com\nbo@example.com\n');
+  while (!readdirSync(dir).some((name) => name.startsWith('.out.ndjson.'))) await sleep(10);
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 130);
+  const lines = stderr.trim().split('\n');
+  assert.match(lines.at(-2) ?? '', /^warning: interrupted; to resume, run the same command again: authpipe run /);
+  assert.equal((JSON.parse(lines.at(-1) ?? '') as { interrupted: boolean }).interrupted, true);
+});
