@@ -4,7 +4,7 @@
 // (replay) while its sink writes to it.
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { AuthpipeError } from '../pipelines/errors.ts';
+import { UsageError } from '../pipelines/errors.ts';
 
 export interface LockOwner {
   pid: number;
@@ -87,11 +87,12 @@ function tryCreate(lockFile: string): boolean {
   return true;
 }
 
-function inUse(ledgerFile: string, lockFile: string, owner: LockOwner | null): AuthpipeError {
+function inUse(ledgerFile: string, lockFile: string, owner: LockOwner | null): UsageError {
   const who = owner
     ? `process ${owner.pid}${owner.host === os.hostname() ? '' : ` on ${owner.host}`} (started ${owner.startedAt})`
     : 'another process';
-  return new AuthpipeError(
+  // Refused before anything is read, as other refusals of a ledger are (exit 2).
+  return new UsageError(
     'ledger.locked',
     `ledger ${ledgerFile} is in use by ${who}; wait for it or stop it (if no authpipe is running, delete ${lockFile})`,
   );

@@ -432,3 +432,18 @@ test('replay with WORKOS_API_URL naming another server says that the ledger\'s s
   assert.equal(replayed.code, 0, replayed.stderr);
   assert.match(replayed.stderr, /^warning: WORKOS_API_URL is http:\/\/127\.0\.0\.1:9, but the ledger's last run wrote to http:\/\/127\.0\.0\.1:\d+, which is used; pass --base-url to use another$/m);
 });
+
+test('a ledger another process holds is refused before anything is read, exit 2, naming that process', async (t) => {
+  const emulator = await emulatorFor(t);
+  const file = path.join(tempDir(), 'held.db');
+  const held = openLedger(file);
+  try {
+    const input = Array.from({ length: 2 }, (_, seq) => envelopeLine(seq)).join('\n');
+    const refused = await runCli(['write', 'workos', '--ledger', file, '--base-url', emulator.url], { input, env: { WORKOS_API_KEY: 'sk_test_cli' } });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`is in use by process ${process.pid} .*\\[ledger\\.locked\\]`));
+    assert.equal(emulator.store.users.size, 0);
+  } finally {
+    held.close();
+  }
+});
