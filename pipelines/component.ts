@@ -35,6 +35,8 @@ export interface Context {
 export interface RunProgress {
   written: number;
   failed: number;
+  /** Rows the sink is done with, whatever became of them; unset for a sink that does not say. */
+  finished?: number;
   /** The share of the source's input file read so far (0 to 1); unset for stdin. */
   inputShare?: () => number;
 }

@@ -216,6 +216,7 @@ async function writeAll(records: AsyncIterable<Envelope>, rows: RowWriter, concu
           if (inProgress.get(key) === task) inProgress.delete(key);
           runProgress.written = rows.written;
           runProgress.failed = rows.counts.failed;
+          runProgress.finished = (runProgress.finished ?? 0) + 1;
         });
       inProgress.set(key, task);
       if (limit.activeCount + limit.pendingCount >= concurrency) await Promise.race(inProgress.values());

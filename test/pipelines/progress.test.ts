@@ -37,7 +37,20 @@ test('with the share of the input file read, the progress line says how much is 
   try {
     await sleep(1100);
     // A quarter read in about a second: about three seconds left.
-    assert.match(text(), /read 10 rows, \d+ rows\/s, 25% of the input, about [34] s left, invalid 0, 1 s/);
+    assert.match(text(), /read 10 rows, \d+ rows\/s, 25% of the input done, about [34] s left, invalid 0, 1 s/);
+  } finally {
+    stop();
+  }
+});
+
+test('a sink that says how many rows it finished makes the share done that of the share read: the source reads far ahead of a slow sink', async () => {
+  const stats = { ...emptyStats(), read: 3000 };
+  const { stream, text } = terminal();
+  // The whole file read in a second, a tenth of its rows written.
+  const stop = startProgress(stats, { written: 300, failed: 0, finished: 300, inputShare: () => 1 }, stream);
+  try {
+    await sleep(1100);
+    assert.match(text(), /read 3000 rows, \d+ rows\/s, 10% of the input done, about (9|10) s left, written 300, failed 0, invalid 0, 1 s/);
   } finally {
     stop();
   }
