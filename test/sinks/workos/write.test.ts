@@ -50,11 +50,11 @@ test('records a row with error issues as invalid, with its issues and origin, an
   }
 });
 
-test('keeps the run\'s progress counts of rows written and failed current as rows finish', async () => {
+test('keeps the run\'s progress counts of rows written, failed and finished current as rows finish', async () => {
   const run = sinkContext();
   // A row WorkOS refuses (an email it cannot take) among good ones.
   const rows = [...userEnvelopes(5).map((row) => ({ ...row, seq: row.seq + 100, key: `ext:progress-${row.seq}`, user: { ...row.user, email: `progress${row.seq}@example.com`, externalId: `progress-${row.seq}` } })), userEnvelope(200, { email: 'not an email' })];
   const result = await runSink(emulator, rows, run);
   assert.deepEqual(result, { written: 5, failed: 1, skipped: 0 });
-  assert.deepEqual(run.ctx.runProgress, { written: 5, failed: 1 });
+  assert.deepEqual(run.ctx.runProgress, { written: 5, failed: 1, finished: 6 });
 });
