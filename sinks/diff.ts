@@ -118,6 +118,8 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
         // Every line is one finding; a report with none replaces an older one all the same.
         await output.finish(pipeline(lines(), output.stream, { end: output.end }), () => 1);
       }
+      // A stop asked for while the last calls were answered, with none left to refuse: the diff is stopped all the same.
+      if (ctx.signal.aborted) counts.interrupted = true;
     } catch (error) {
       if (!(error instanceof Interrupted) && !ctx.signal.aborted) throw error;
       counts.interrupted = true;

@@ -125,6 +125,8 @@ export class RequestLimiter {
   }
 
   private async run<T>(call: () => Promise<T>): Promise<T> {
+    // Without a budget no Bottleneck drops the calls that come after a stop: each is refused here instead.
+    if (this.stopped) throw new Interrupted();
     if (this.pause.paused) await this.pause.passed();
     try {
       return await call();

@@ -129,24 +129,26 @@ test('a report at the ledger\'s path is refused, by the verb and by check, leavi
   assert.equal((await runCli(['diff', '--ledger', ledger], { env })).code, 0);
 });
 
-test('Ctrl-C during a diff stops it, says that what was found so far is recorded, and exits 130', async (t) => {
-  const emulator = await emulatorFor(t, { faults: 'latency=400' });
-  const dir = tempDir();
-  writeFileSync(path.join(dir, 'users.ndjson'), Array.from({ length: 30 }, (_, index) => JSON.stringify({ email: `u${index}@example.com` })).join('\n'));
-  const ledger = path.join(dir, 'slow.db');
-  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
-  const imported = await runChain(`authpipe read ndjson users.ndjson | authpipe map --fields '{"email":"email"}' | authpipe write workos --ledger slow.db --quiet`, { env, cwd: dir });
-  assert.equal(imported.code, 0, imported.stderr);
-  const child = spawn(process.execPath, [bin, 'diff', '--ledger', ledger], { env: { ...process.env, ...env } });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    if (chunk.includes('diff: reading WorkOS')) child.kill('SIGINT');
+for (const readRate of ['1000/10s', 'none']) {
+  test(`Ctrl-C during a diff stops it, says that what was found so far is recorded, and exits 130 (read budget ${readRate})`, async (t) => {
+    const emulator = await emulatorFor(t, { faults: 'latency=400' });
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'users.ndjson'), Array.from({ length: 30 }, (_, index) => JSON.stringify({ email: `u${index}@example.com` })).join('\n'));
+    const ledger = path.join(dir, 'slow.db');
+    const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+    const imported = await runChain(`authpipe read ndjson users.ndjson | authpipe map --fields '{"email":"email"}' | authpipe write workos --ledger slow.db --quiet`, { env, cwd: dir });
+    assert.equal(imported.code, 0, imported.stderr);
+    const child = spawn(process.execPath, [bin, 'diff', '--ledger', ledger, '--read-rate', readRate], { env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (chunk.includes('diff: reading WorkOS')) child.kill('SIGINT');
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /diff: stopped before the end: what it found so far is recorded in the ledger; run it again to compare every row/);
   });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /diff: stopped before the end: what it found so far is recorded in the ledger; run it again to compare every row/);
-});
+}
 
 test('a user renamed in WorkOS is named by the diff, and the replay it records restores the name and leaves the metadata as it is', async (t) => {
   const emulator = await emulatorFor(t);

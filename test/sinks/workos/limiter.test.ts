@@ -36,3 +36,15 @@ test('budgets lowered while calls hold most tokens, and raised again, give every
     limiter.stop();
   }
 });
+
+test('a limiter without a budget, once stopped, refuses the calls that come after instead of sending them', async () => {
+  const limiter = new RequestLimiter(null, new PauseGate(new AbortController().signal));
+  let sent = 0;
+  assert.equal(await limiter.schedule(async () => ++sent), 1);
+  limiter.stop();
+  await assert.rejects(
+    limiter.schedule(async () => ++sent),
+    { name: 'Interrupted' },
+  );
+  assert.equal(sent, 1);
+});
