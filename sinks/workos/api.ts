@@ -6,7 +6,7 @@ import type { WorkOS } from '@workos-inc/node';
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
 import type { CallKind } from '../../state/ledger.ts';
-import { CallFailed, classify, isForbidden, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
+import { CallFailed, classify, isForbidden, isRateLimited, isUnauthorized, mayHaveLanded, retryAfterMs, type Failure } from './classify.ts';
 import { formatDuration, formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
@@ -154,7 +154,8 @@ export class WorkosApi {
   failureOf(error: unknown): Failure {
     if (error instanceof Interrupted || error instanceof AuthpipeError || error instanceof CallFailed) throw error;
     const failure = classify(error);
-    const unanswered = failure.code === 'network_error' || failure.code === 'timeout';
+    // A connection dropped after the request went out was made: something listens there, maybe WorkOS mid-restart.
+    const unanswered = failure.code === 'timeout' || (failure.code === 'network_error' && !mayHaveLanded(failure));
     if (failure.errorClass === 'permanent') this.answered();
     else this.troubleSince ??= performance.now();
     if (!unanswered && !failure.foreign) this.reached = true;

@@ -143,3 +143,18 @@ test('writes failing for longer than maxOutage while reads are answered stop the
   assert.equal(resumed.written, 30);
   assert.equal(emulator.store.users.size, 30);
 });
+
+test('a new ledger whose first calls all lose their connection after they were sent goes on once the server answers: no "cannot reach"', async (t) => {
+  const emulator = await emulatorFor(t);
+  let dropped = 0;
+  // The server takes the first requests, then drops each connection before answering, as one restarting would.
+  const baseUrl = await serve(t, (request, response) => {
+    void bodyOf(request).then((body) => {
+      if (dropped++ < 8) return request.socket.destroy();
+      return forward(emulator, request, body, response);
+    });
+  });
+  const result = await runSink(null, userEnvelopes(10), sinkContext(), { baseUrl, concurrency: 8, retries: 2 });
+  assert.deepEqual(result, { written: 10, failed: 0, skipped: 0 });
+  assert.equal(emulator.store.users.size, 10);
+});
