@@ -149,9 +149,9 @@ test('a new ledger whose first calls all lose their connection after they were s
   let dropped = 0;
   // The server takes the first requests, then drops each connection before answering, as one restarting would.
   const baseUrl = await serve(t, (request, response) => {
-    void bodyOf(request).then((body) => {
-      if (dropped++ < 8) return request.socket.destroy();
-      return forward(emulator, request, body, response);
+    void bodyOf(request).then(async (body) => {
+      if (dropped++ < 8) request.socket.destroy();
+      else await forward(emulator, request, body, response);
     });
   });
   const result = await runSink(null, userEnvelopes(10), sinkContext(), { baseUrl, concurrency: 8, retries: 2 });
