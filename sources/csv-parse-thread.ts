@@ -19,11 +19,18 @@ export interface RowBatch {
   lines: Uint32Array;
   /** Per row csv-parse gave up on, in row order: its error code (its message may quote a cell, so it stays behind). */
   errorCodes: string[];
+  /** The delimiter the batch's rows were read with: another than the one asked for when the header row showed it. */
+  delimiter: string;
 }
 
 /** What the worker is started with. */
 export interface ParserThreadData {
   delimiter: string;
+  /**
+   * Whether a header row that is one cell holding `;`, a tab or `|` (and not the delimiter) is read again with that
+   * one: an Excel export in many locales, when no delimiter was asked for.
+   */
+  detectDelimiter: boolean;
   /** The input's character encoding (a WHATWG label); a UTF-16 or UTF-8 byte order mark overrides it. */
   encoding: string;
   /** Cells per row when the source names its columns; otherwise the header row (the first record) tells. */
@@ -55,7 +62,7 @@ const INPUT_FAILED = 'input-failed';
 const WORKER_ENTRY = new URL('./csv-parse-thread.worker.mjs', import.meta.url);
 
 /** Yields the input's rows in batches, parsed on a worker thread; ends the worker when the caller stops early. */
-export async function* parseInThread(input: Readable, format: Pick<ParserThreadData, 'delimiter' | 'encoding' | 'columnCount'>, signal: AbortSignal): AsyncGenerator<RowBatch> {
+export async function* parseInThread(input: Readable, format: Pick<ParserThreadData, 'delimiter' | 'detectDelimiter' | 'encoding' | 'columnCount'>, signal: AbortSignal): AsyncGenerator<RowBatch> {
   const workerData: ParserThreadData = { ...format, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT };
   // No execArgv: under `node --import tsx` the worker would load the TypeScript loader it does not need.
   const worker = new Worker(WORKER_ENTRY, { execArgv: [], stdin: true, workerData, resourceLimits: WORKER_LIMITS });

@@ -37,6 +37,8 @@ const CUT_SHORT = 'INPUT_CUT_SHORT';
  * the line is no row, and the rows after it are read with that delimiter, whatever the option says.
  */
 const SEPARATOR_LINE = /^sep=(.)$/;
+/** What a header row of one cell may show it is separated by instead: Excel writes `;` in many locales, a tab as "Unicode text". */
+const DETECTED_DELIMITERS = [';', '\t', '|'];
 /** What a restart feeds a new parser at a time, from the input it held. */
 const REFEED_SLICE_BYTES = 4096;
 
@@ -318,8 +320,9 @@ class BatchBuilder {
   /**
    * Posts the batch, handing its typed arrays' memory over rather than copying it: the builder is spent.
    * @param {import('node:worker_threads').MessagePort} port
+   * @param {string} delimiter The one its rows were read with.
    */
-  postTo(port) {
+  postTo(port, delimiter) {
     /** @type {RowBatch} */
     const batch = {
       text: this.cells.join(''),
@@ -327,6 +330,7 @@ class BatchBuilder {
       rowEnds: this.rowEnds.subarray(0, this.rows),
       lines: this.lines.subarray(0, this.rows),
       errorCodes: this.errorCodes,
+      delimiter,
     };
     port.postMessage(batch, [this.cellEnds.buffer, this.rowEnds.buffer, this.lines.buffer]);
   }
@@ -336,7 +340,7 @@ class BatchBuilder {
  * @param {import('node:worker_threads').MessagePort} port
  * @param {ParserThreadData} data
  */
-async function parseForParent(port, { delimiter, encoding, columnCount, maxBatchesInFlight }) {
+async function parseForParent(port, { delimiter, detectDelimiter, encoding, columnCount, maxBatchesInFlight }) {
   let inFlight = 0;
   /** @type {(() => void) | undefined} */
   let onAcknowledged;
@@ -356,7 +360,7 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
   };
   let builder = new BatchBuilder();
   const post = () => {
-    builder.postTo(port);
+    builder.postTo(port, delimiter);
     builder = new BatchBuilder();
     inFlight++;
   };
@@ -403,6 +407,7 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
     const declared = start === 0 && !('error' in row) ? SEPARATOR_LINE.exec(row.join(delimiter))?.[1] : undefined;
     if (declared !== undefined) {
       delimiter = declared;
+      detectDelimiter = false;
       readOnAfterLineOf(start);
       return;
     }
@@ -423,6 +428,14 @@ async function parseForParent(port, { delimiter, encoding, columnCount, maxBatch
       builder.addFailure(line, RUNAWAY_QUOTE);
       readOnAfterLineOf(start);
     } else if (!isBlankRow(row)) {
+      const shown = expectedCells === undefined && detectDelimiter && row.length === 1 ? DETECTED_DELIMITERS.find((candidate) => row[0].includes(candidate)) : undefined;
+      detectDelimiter = false;
+      if (shown !== undefined) {
+        // The header row read again, and every row after it, with the delimiter it shows.
+        delimiter = shown;
+        restartAt = start;
+        return;
+      }
       expectedCells ??= row.length;
       builder.addRecord(line, row);
     }

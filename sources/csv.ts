@@ -12,13 +12,19 @@ const options = z.object({
     .union([z.literal(true), z.array(z.string().min(1)).min(1)])
     .default(true)
     .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
-  delimiter: z.string().min(1).default(',').describe('Separator between cells: `,` by default, `;`, `|`, or a tab (`tab` or `\\t`)'),
+  delimiter: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Separator between cells: `,`, `;`, `|`, or a tab (`tab` or `\\t`); default `,`, or the one a header row of one column holds (`;`, a tab or `|`, as Excel writes in many locales)'),
   encoding: z
     .string()
     .default('utf-8')
     .refine(isKnownEncoding, { error: (issue) => `unknown encoding ${JSON.stringify(issue.input)}; try utf-8, windows-1252, latin1 or utf-16le` })
     .describe('Character encoding of the file (utf-8, windows-1252, latin1, utf-16le, ...); a byte order mark overrides it'),
 });
+
+const shownDelimiter = (delimiter: string) => (delimiter === '\t' ? 'tab' : delimiter);
 
 /** A tab is hard to type in a shell or YAML: `tab` and `\\t` (as typed, two characters) mean one. */
 function delimiterOf(option: string): string {
@@ -161,13 +167,14 @@ export const csvSource = defineSource({
   summary: 'Reads a CSV file (or stdin) as raw records named by its header row; ragged or broken rows become issues.',
   options,
   async *create(options, ctx) {
-    const delimiter = delimiterOf(options.delimiter);
+    let delimiter = delimiterOf(options.delimiter ?? ',');
     const input = await openInput(options.path, ctx);
     ctx.runProgress.inputShare = input.share;
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
     try {
-      for await (const batch of parseInThread(input.stream, { ...options, delimiter, columnCount: columns?.length }, ctx.signal)) {
+      const format = { encoding: options.encoding, delimiter, detectDelimiter: options.delimiter === undefined && columns === undefined, columnCount: columns?.length };
+      for await (const batch of parseInThread(input.stream, format, ctx.signal)) {
         const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;
@@ -201,9 +208,13 @@ export const csvSource = defineSource({
                 `${describeOrigin(origin)}: the first row looks like a user, not column names (${data}); if the file has no header row, name its columns with the \`columns\` option (--columns for \`read csv\`)`,
               );
             }
+            if (batch.delimiter !== delimiter) {
+              delimiter = batch.delimiter;
+              ctx.log.warn(`${describeOrigin(origin)}: the header row separates its columns with "${shownDelimiter(delimiter)}", so the file is read with it (set the source's delimiter to read it otherwise)`);
+            }
             const otherDelimiter = header.length === 1 ? OTHER_DELIMITERS.find((candidate) => candidate !== delimiter && header[0].includes(candidate)) : undefined;
             if (otherDelimiter !== undefined) {
-              const shown = otherDelimiter === '\t' ? 'tab' : otherDelimiter;
+              const shown = shownDelimiter(otherDelimiter);
               ctx.log.warn(`${describeOrigin(origin)}: the header row is one column holding "${shown}": if the file separates its cells with "${shown}", set the source's delimiter (--delimiter '${shown}')`);
             }
             columns = uniqueNames(header, (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
