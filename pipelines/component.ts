@@ -64,12 +64,16 @@ export function sharedResources(): { shared: Context['shared']; closeAll(): Prom
 
 export type Transform = (input: AsyncIterable<Envelope>) => AsyncIterable<Envelope>;
 
+/** Counts a sink keeps beyond the run's own (the WorkOS writer's by outcome, its plan's by call), for --json. */
+export type SinkDetails = Record<string, number | Record<string, number>>;
+
 export interface SinkResult {
   written: number;
   /** Valid rows the destination refused (the ledger holds why). */
   failed: number;
   /** Valid rows deliberately not sent, such as rows unchanged since the last run. Invalid rows are not counted here. */
   skipped: number;
+  details?: SinkDetails;
 }
 
 export type SinkWriter = (input: AsyncIterable<Envelope>) => Promise<SinkResult>;

@@ -1,7 +1,7 @@
 // Composes source -> stages -> sink with stream.pipeline. Stages are async generators pulled one record
 // at a time, so a slow sink slows the source down and memory stays flat whatever the input size.
 import { pipeline } from 'node:stream/promises';
-import { resultBeforeFailure, type Context, type SinkResult, type SinkWriter, type SourceComponent, type StageComponent, type Transform } from './component.ts';
+import { resultBeforeFailure, type Context, type SinkDetails, type SinkResult, type SinkWriter, type SourceComponent, type StageComponent, type Transform } from './component.ts';
 import type { Block } from './load.ts';
 import type { Envelope, Issue } from './record.ts';
 
@@ -23,6 +23,7 @@ export interface RunStats {
   failedPartway: boolean;
   /** An `after:` step (diff) found the run's effect short of what was asked. */
   unproven: boolean;
+  sink?: SinkDetails;
 }
 
 /** Enough to find the rows to fix in a big run, few enough to keep the summary readable. */
@@ -126,6 +127,7 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
     stats.written = result.written;
     stats.failed = result.failed;
     stats.skipped = result.skipped;
+    stats.sink = result.details;
   }
   stats.interrupted = ctx.signal.aborted;
   // An interrupted run, or a failed stage, leaves rows inside the stages, which were not merged.

@@ -85,6 +85,7 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     warnings: { byCode: stats.warningsByCode },
     elapsedMs: Math.round(stats.elapsedMs),
     rowsPerSecond: rowsPerSecond(stats),
+    ...(stats.sink === undefined ? {} : { sink: stats.sink }),
     interrupted: stats.interrupted,
     unproven: stats.unproven,
     ...(failure ? { error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),

@@ -125,7 +125,7 @@ function planner(options: WorkosOptions, ctx: Context, apiKey: string | undefine
       const plan = new WritePlan(ledger);
       for await (const envelope of records) plan.add(envelope);
       for (const line of plan.describe(parseBudget(options.rate))) ctx.log.info(line);
-      return { written: 0, failed: 0, skipped: plan.counts.unchanged };
+      return { written: 0, failed: 0, skipped: plan.counts.unchanged, details: plan.details(parseBudget(options.rate)) };
     } finally {
       ledger?.close();
     }
@@ -342,7 +342,9 @@ export const workosSink = defineSink({
         );
       }
       // Counted with the failed rows: the run did not do what was asked of it for them.
-      return { written: rows.written, failed: rows.counts.failed + notValidated, skipped: rows.counts.unchanged };
+      const { created, updated, found, completed, unchanged, invalid, interrupted } = rows.counts;
+      const details = { created, updated, found, completed, unchanged, failedByCode: Object.fromEntries(rows.failuresByCode), invalidRecorded: invalid, leftForNextRun: interrupted, notValidated };
+      return { written: rows.written, failed: rows.counts.failed + notValidated, skipped: unchanged, details };
     };
   },
 });

@@ -1,5 +1,6 @@
 // `--dry-run`: what a run would do, from the rows and the ledger alone. Not a single request is sent (reads
 // neither), so the plan cannot know which users already exist in WorkOS without a ledger saying so.
+import type { SinkDetails } from '../../pipelines/component.ts';
 import { hasErrors, type Envelope } from '../../pipelines/record.ts';
 import type { Ledger } from '../../state/ledger.ts';
 import { isNotValidated } from '../../state/replay.ts';
@@ -72,13 +73,24 @@ export class WritePlan {
     return create + update + reconcile + memberships + orgs + factors;
   }
 
+  /** Seconds the write calls take at `budget`; null without one. */
+  private secondsAt(budget: RateBudget | null): number | null {
+    return budget === null ? null : Math.ceil((this.writeCalls / budget.limit) * (budget.windowMs / 1000));
+  }
+
   describe(budget: RateBudget | null): string[] {
     const { create, update, reconcile, complete, unchanged, invalid, memberships, orgs, factors } = this.counts;
     const users = `dry run: ${counted(create, 'user')} to create, ${update} to update, ${reconcile} to reconcile (left in flight), ${complete} to complete, ${unchanged} unchanged, ${invalid} invalid`;
     const rest = `dry run: ${counted(orgs, 'organization')} to resolve, ${counted(memberships, 'membership')}, ${counted(factors, 'TOTP factor')}; at most ${counted(this.writeCalls, 'write call')}`;
-    if (budget === null) return [users, `${rest} (no write budget set)`];
-    const seconds = Math.ceil((this.writeCalls / budget.limit) * (budget.windowMs / 1000));
+    const seconds = this.secondsAt(budget);
+    if (budget === null || seconds === null) return [users, `${rest} (no write budget set)`];
     return [users, `${rest}, about ${formatDuration(seconds)} at ${formatRate(budget)}`];
+  }
+
+  /** The plan for --json: its counts, the write calls, and the seconds they take at `budget` (absent without one). */
+  details(budget: RateBudget | null): SinkDetails {
+    const seconds = this.secondsAt(budget);
+    return { ...this.counts, writeCalls: this.writeCalls, ...(seconds === null ? {} : { seconds }) };
   }
 }
 

@@ -359,6 +359,11 @@ test('plan reads the whole input and counts the calls a run would send, without 
   assert.match(result.stderr, /dry run: 4 organizations to resolve, 7 memberships, 2 TOTP factors; at most 30 write calls/);
   assert.equal(emulator.requests.length, 0);
   assert.throws(() => statSync(ledger), { code: 'ENOENT' });
+
+  // The same plan for a script.
+  const json = await runCli(['plan', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger, '--json'], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
+  const { sink } = JSON.parse(json.stderr.trim().split('\n').at(-1) ?? '') as { sink: Record<string, number> };
+  assert.deepEqual(sink, { create: 17, update: 0, reconcile: 0, complete: 0, unchanged: 0, invalid: 4, memberships: 7, orgs: 4, factors: 2, writeCalls: 30, seconds: 1 });
 });
 
 test('an API key is never taken as a flag, where ps and shell history would keep it', async () => {
