@@ -11,5 +11,5 @@ test('the README components reference matches the option schemas (run `npm run d
 test('the reference lists every option with its default', () => {
   const reference = componentsReference();
   assert.match(reference, /### source `csv`/);
-  assert.match(reference, /\| `delimiter` \| string \| `","` \|/);
+  assert.match(reference, /\| `encoding` \| string \| `"utf-8"` \|/);
 });
