@@ -16,31 +16,39 @@ const BYTE_ORDER_MARK = '\uFEFF';
 const MAX_LINE_CHARS = 8 << 20;
 /** What linesOf gives for a line longer than MAX_LINE_CHARS. */
 const TOO_LONG = Symbol('line too long');
+/** What linesOf gives for the part of a line read when the input failed (a gzip cut short), before it throws. */
+const CUT_SHORT = Symbol('line cut short');
 const NOT_BLANK = /\S/;
 
 /**
  * Every line of a text stream, without its LF or CRLF, or TOO_LONG for a line past MAX_LINE_CHARS. Only the newest
- * chunk is searched, and a line longer than a chunk grows by concatenation, so long lines cost linear time.
+ * chunk is searched, and a line longer than a chunk grows by concatenation, so long lines cost linear time. A stream
+ * that fails inside a line gives CUT_SHORT for it, then its error.
  */
-async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | typeof TOO_LONG> {
+async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | typeof TOO_LONG | typeof CUT_SHORT> {
   let pending = '';
   let tooLong = false;
-  for await (const chunk of text) {
-    let start = 0;
-    let newline = chunk.indexOf('\n');
-    while (newline !== -1) {
-      const line = pending + chunk.slice(start, newline);
-      yield tooLong ? TOO_LONG : line.endsWith('\r') ? line.slice(0, -1) : line;
-      pending = '';
-      tooLong = false;
-      start = newline + 1;
-      newline = chunk.indexOf('\n', start);
+  try {
+    for await (const chunk of text) {
+      let start = 0;
+      let newline = chunk.indexOf('\n');
+      while (newline !== -1) {
+        const line = pending + chunk.slice(start, newline);
+        yield tooLong ? TOO_LONG : line.endsWith('\r') ? line.slice(0, -1) : line;
+        pending = '';
+        tooLong = false;
+        start = newline + 1;
+        newline = chunk.indexOf('\n', start);
+      }
+      if (!tooLong) pending += chunk.slice(start);
+      if (pending.length > MAX_LINE_CHARS) {
+        tooLong = true;
+        pending = '';
+      }
     }
-    if (!tooLong) pending += chunk.slice(start);
-    if (pending.length > MAX_LINE_CHARS) {
-      tooLong = true;
-      pending = '';
-    }
+  } catch (error) {
+    if (pending !== '' || tooLong) yield CUT_SHORT;
+    throw error;
   }
   if (tooLong) yield TOO_LONG;
   else if (pending !== '') yield pending.endsWith('\r') ? pending.slice(0, -1) : pending;
@@ -139,6 +147,10 @@ export const ndjsonSource = defineSource({
         line++;
         if (text === TOO_LONG) {
           yield invalidLine(++seq, { file: input.name, line }, 'ndjson.line_too_long', 'the line is longer than 8 MiB, so it is left out');
+          continue;
+        }
+        if (text === CUT_SHORT) {
+          yield invalidLine(++seq, { file: input.name, line }, 'ndjson.cut_short', 'the input failed inside this line (see the error that stopped the run), so what was read of it is left out');
           continue;
         }
         // A byte order mark opens the file, or a line where files with one were joined (`cat a.ndjson b.ndjson`).

@@ -63,6 +63,27 @@ test('a gzip file cut off halfway gives every whole row before the cut, and its 
   assert.deepEqual(read.at(-1)?.issues.map((issue) => issue.message), [`cut.csv.gz:${whole + 2}: the input failed inside this row (see the error that stopped the run), so what was read of it is left out`]);
 });
 
+test('an NDJSON gzip file cut off halfway gives every whole line before the cut, and its cut line as an error, then stops', async () => {
+  const lines = Array.from({ length: 20_000 }, (_, index) => JSON.stringify({ email: `u${index}@example.com` }));
+  const compressed = gzipSync([...lines, ''].join('\n'));
+  const cut = compressed.subarray(0, compressed.length / 2);
+  const readable = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString().split('\n');
+  const { dir, file } = fileWith('cut.ndjson.gz', cut);
+  const read: Envelope[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const envelope of ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir))) read.push(envelope);
+    },
+    { code: 'source.bad_gzip' },
+  );
+  const whole = readable.length - 1;
+  assert.deepEqual(
+    read.slice(0, -1).map((envelope) => envelope.raw?.email),
+    lines.slice(0, whole).map((line) => (JSON.parse(line) as { email: string }).email),
+  );
+  assert.deepEqual(read.at(-1)?.issues.map((issue) => issue.message), [`cut.ndjson.gz:${whole + 1}: the input failed inside this line (see the error that stopped the run), so what was read of it is left out`]);
+});
+
 test('a gzip file cut inside a record whose quoted cell spans lines gives that record as an error, not as a row', async () => {
   const cut = gzipSync('email,name,note\na@example.com,Ana,x\nb@example.com,"Bo\nBoss",b@example.c', { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   const { dir, file } = fileWith('cut.csv.gz', cut.subarray(0, cut.length - 8));
