@@ -139,10 +139,12 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
           renameSync(standIn, target);
           // What an earlier run that stopped short set aside is superseded now; it may hold password hashes.
           unlinkQuietly(`${target}.partial`);
+          ctx.log.info(`the rows written are in ${absolute}`);
         } else {
           // The file itself is rewritten: its other names, owner and mode stay.
           await pipeline(createReadStream(standIn), createWriteStream(target));
           unlinkQuietly(standIn);
+          ctx.log.info(`the rows written are in ${absolute}`);
         }
       } catch (error) {
         unlinkQuietly(standIn);

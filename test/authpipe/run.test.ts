@@ -94,6 +94,10 @@ test('run exits 0 when every row is written, and --set overrides the pipeline fi
     readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email),
     ['ana@example.com', 'bo@example.com'],
   );
+  // Without --quiet the run says where the rows went: ${OUT} and relative paths resolve against the pipeline's folder.
+  const told = await runCli(['run', pipelineFile, '--set', `source.path=${input}`], { env: { OUT: 'told.ndjson' } });
+  assert.equal(told.code, 0, told.stderr);
+  assert.ok(told.stderr.includes(`the rows written are in ${path.join(dir, 'told.ndjson')}\n`), told.stderr);
 });
 
 test('an input broken partway is a fatal error, exit 1, naming the file; the rows read before it are written and counted', async () => {

@@ -79,7 +79,7 @@ test('says how many users of the import layout have a name written after a quote
   ] as const) {
     const dir = tempDir();
     const warnings: string[] = [];
-    const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+    const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => Boolean(warnings.push(line)) }) };
     const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv'), layout }), ctx);
     const dashed = envelope(1, { email: 'a@example.com', lastName: '-Smith' });
     const orgAt = envelope(2, { email: 'b@example.com', orgs: [{ externalId: 'acme', name: '@home', roles: [] }] });
@@ -145,7 +145,7 @@ test('says how many TOTP secrets a CSV file left out, in either layout, since it
   for (const layout of ['workos-csv', 'flat']) {
     const dir = tempDir();
     const warnings: string[] = [];
-    const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+    const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => Boolean(warnings.push(line)) }) };
     const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv'), layout }), ctx);
     await writer(streamOf([envelope(1, { email: 'a@example.com', totpSecret: 'JBSWY3DPEHPK3PXP' }), bo]));
     assert.deepEqual(warnings, ['warning: csv: 1 user has a TOTP secret, which a CSV file has no column for: written without it (the workos sink imports TOTP factors)\n']);
@@ -156,7 +156,7 @@ test('says how many TOTP secrets a CSV file left out, in either layout, since it
 test('leaves out the password hash a replay export keeps in the ledger, with its type, and says how many', async () => {
   const dir = tempDir();
   const warnings: string[] = [];
-  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => Boolean(warnings.push(line)) }) };
   const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv') }), ctx);
   const exported = envelope(1, { email: 'a@example.com', passwordHash: SECRET_IN_LEDGER, passwordHashType: 'bcrypt' });
   await writer(streamOf([exported, bo]));
@@ -169,7 +169,7 @@ test('leaves out the password hash a replay export keeps in the ledger, with its
 test('says how many rows had only a source record (no map stage before the sink?), which it writes as empty cells', async () => {
   const dir = tempDir();
   const warnings: string[] = [];
-  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => Boolean(warnings.push(line)) }) };
   const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv') }), ctx);
   const unmapped: Envelope = { seq: 9, key: 'seq:9', origin: { file: 'users.csv', line: 10 }, user: {}, raw: { email: 'cy@example.com' }, issues: [] };
   await writer(streamOf([unmapped, bo, { ...unmapped, seq: 10 }]));
@@ -179,7 +179,7 @@ test('says how many rows had only a source record (no map stage before the sink?
 test('says how many users it wrote with an identity a spreadsheet would run as a formula, kept byte-exact for the importer', async () => {
   const dir = tempDir();
   const warnings: string[] = [];
-  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(warnings.push(line)) }) };
+  const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => Boolean(warnings.push(line)) }) };
   const writer = await csvSink.create(csvSink.options.parse({ path: path.join(dir, 'out.csv') }), ctx);
   const formula = envelope(5, { email: 'mallory@example.com', externalId: '=HYPERLINK("https://evil.example","x")' });
   await writer(streamOf([formula, bo, envelope(6, { email: 'eve@example.com', orgs: [{ externalId: '@SUM(1+1)', roles: [] }] })]));

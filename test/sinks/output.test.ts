@@ -98,7 +98,7 @@ test('keeps the mode of the file it replaces, exactly, and warns when it lets ot
   writeFileSync(file, 'old\n');
   chmodSync(file, 0o664);
   const warnings: string[] = [];
-  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => warnings.push(line) > 0 }) };
+  const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => warnings.push(line) > 0 }) };
   await (await sinkInto(file, ctx))(streamOf([row(1)]));
   assert.equal(statSync(file).mode & 0o777, 0o664);
   assert.deepEqual(warnings, [
