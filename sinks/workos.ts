@@ -116,7 +116,11 @@ function checkKey(given: string | undefined, options: WorkosOptions, ctx: Contex
   return apiKey;
 }
 
-function planner(options: WorkosOptions, ctx: Context, apiKey: string | undefined): SinkWriter {
+/** Where a run would write, as people name it. */
+const serverName = (baseUrl: string) => (baseUrl === EMBEDDED ? 'the embedded emulator' : baseUrl || 'api.workos.com');
+
+function planner(options: WorkosOptions, ctx: Context, baseUrl: string, apiKey: string | undefined): SinkWriter {
+  ctx.log.info(`dry run: a run would write to ${serverName(baseUrl)}${baseUrl === '' ? ' (WorkOS itself: WORKOS_API_URL is unset)' : ''}`);
   if (apiKey === undefined) ctx.log.warn('workos: no API key set; a real run would stop before its first call (set WORKOS_API_KEY)');
   else if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) ctx.log.warn('workos: the key is a live (sk_live_) key; a real run needs --live');
   return async (records) => {
@@ -177,7 +181,7 @@ export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Co
     api.close();
     transport.close();
   };
-  return { api, server: emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator', close };
+  return { api, server: serverName(baseUrl), close };
 }
 
 function summary(rows: RowWriter, ledger: Ledger): string {
@@ -282,7 +286,7 @@ export const workosSink = defineSink({
     const baseUrl = baseUrlOf(options, ctx);
     const apiKey = apiKeyOf(options, baseUrl, ctx);
     ctx.log.redact(apiKey);
-    if (ctx.dryRun) return planner(options, ctx, apiKey);
+    if (ctx.dryRun) return planner(options, ctx, baseUrl, apiKey);
     const key = checkKey(apiKey, options, ctx);
     if (ctx.ledgerPath === undefined) {
       throw new UsageError('workos.ledger_required', 'the workos sink needs a ledger to write exactly once: set `ledger:` in the pipeline file or pass --ledger PATH');
@@ -312,10 +316,10 @@ export const workosSink = defineSink({
           ...callsOfOtherRuns(ledger, baseUrl, budgets, carried, ctx.log),
         });
         // The embedded emulator starts empty each run: a ledger of an earlier run has users it never held.
-        await checkLedgerServer(api, ledger, written, emulator === null ? baseUrl || 'api.workos.com' : 'the embedded emulator (new and empty each run)', ctx.log);
+        await checkLedgerServer(api, ledger, written, emulator === null ? serverName(baseUrl) : 'the embedded emulator (new and empty each run)', ctx.log);
         rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
         runId = ledger.startRun(settingsOf(options, baseUrl));
-        ctx.log.info(`workos: writing to ${emulator ? 'the embedded emulator' : baseUrl || 'api.workos.com'} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
+        ctx.log.info(`workos: writing to ${serverName(baseUrl)} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
         const resuming = resumeNote(ledger);
         if (resuming !== null) ctx.log.info(resuming);
         await writeAll(records, rows, options.concurrency, ctx).catch((error: unknown) => {

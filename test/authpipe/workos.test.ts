@@ -355,6 +355,7 @@ test('plan reads the whole input and counts the calls a run would send, without 
   const ledger = path.join(tempDir(), 'planned.db');
   const result = await runCli(['plan', 'pipelines/clerk-to-workos.yaml', '--ledger', ledger], { env: { WORKOS_API_KEY: 'sk_test_cli', WORKOS_API_URL: emulator.url } });
   assert.equal(result.code, 3, result.stderr);
+  assert.ok(result.stderr.includes(`dry run: a run would write to ${emulator.url}\n`), result.stderr);
   assert.match(result.stderr, /dry run: 17 users to create, 0 to update, 0 to reconcile \(left in flight\), 0 to complete, 0 unchanged, 4 invalid/);
   assert.match(result.stderr, /dry run: 4 organizations to resolve, 7 memberships, 2 TOTP factors; at most 30 write calls/);
   assert.equal(emulator.requests.length, 0);

@@ -18,6 +18,7 @@ test('a dry run sends no request, creates no ledger and reports what a run would
   assert.equal(emulator.requests.length, 0);
   assert.equal(existsSync(run.ledgerPath), false);
   assert.deepEqual(run.lines, [
+    `dry run: a run would write to ${emulator.url}\n`,
     'dry run: 5 users to create, 0 to update, 0 to reconcile (left in flight), 0 to complete, 0 unchanged, 1 invalid\n',
     'dry run: 1 organization to resolve, 2 memberships, 2 TOTP factors; at most 10 write calls, about 25 s at 4/10s\n',
   ]);
@@ -33,6 +34,12 @@ test('a dry run over an existing ledger counts unchanged rows as skipped and cha
   const result = await runSink(emulator, rows, dry);
   assert.deepEqual(result, { written: 0, failed: 0, skipped: 2 });
   assert.equal(emulator.requests.length, sent);
-  assert.equal(dry.lines[0], 'dry run: 1 user to create, 1 to update, 0 to reconcile (left in flight), 0 to complete, 2 unchanged, 0 invalid\n');
-  assert.match(dry.lines[1] ?? '', /^dry run: 0 organizations to resolve, 0 memberships, 0 TOTP factors; at most 2 write calls/);
+  assert.equal(dry.lines[1], 'dry run: 1 user to create, 1 to update, 0 to reconcile (left in flight), 0 to complete, 2 unchanged, 0 invalid\n');
+  assert.match(dry.lines[2] ?? '', /^dry run: 0 organizations to resolve, 0 memberships, 0 TOTP factors; at most 2 write calls/);
+});
+
+test('a dry run with no base URL set says a run would write to WorkOS itself', async () => {
+  const run = sinkContext({ dryRun: true });
+  await runSink(null, userEnvelopes(1), run);
+  assert.equal(run.lines[0], 'dry run: a run would write to api.workos.com (WorkOS itself: WORKOS_API_URL is unset)\n');
 });
