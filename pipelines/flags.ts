@@ -27,11 +27,18 @@ function parserFor(field: OptionField): ((value: string) => unknown) | undefined
       // A list or a map is YAML's flow style, which takes JSON and what a pipeline file would hold.
       return (value) => {
         if (!isListOrMapText(value)) return parseScalar(value);
+        let parsed: unknown;
         try {
-          return parseYaml(value) as unknown;
+          parsed = parseYaml(value) as unknown;
         } catch (error) {
           throw new InvalidArgumentError(`not valid JSON or YAML: ${(error as Error).message.split('\n')[0].replace(/:$/, '')}`);
         }
+        // YAML reads `{email:"mail"}` as one key with no value: a colon needs a space after it there.
+        const joined = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed).find(([key, entry]) => entry === null && key.includes(':')) : undefined;
+        if (joined !== undefined) {
+          throw new InvalidArgumentError(`${JSON.stringify(joined[0])} reads as one key without a value: put a space after its colon ({email: mail}) or write JSON ({"email": "mail"})`);
+        }
+        return parsed;
       };
     default:
       return undefined;

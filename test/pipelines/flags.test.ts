@@ -29,3 +29,10 @@ test('an object flag given a word keeps the word as written', () => {
   for (const word of ['#x', '012', '0x10', '@x', 'first_name']) assert.deepEqual(mapFlags('--full-name', word), { fullName: word });
   assert.deepEqual(mapFlags('--full-name', '"name"'), { fullName: 'name' });
 });
+
+test('an object flag written as JSON without its quotes on keys says to put a space after the colon, or write JSON', () => {
+  assert.throws(() => mapFlags('--fields', '{email:"mail"}'), {
+    code: 'commander.invalidArgument',
+    message: /argument '\{email:"mail"\}' is invalid\. "email:\\"mail\\"" reads as one key without a value: put a space after its colon \(\{email: mail\}\) or write JSON \(\{"email": "mail"\}\)$/,
+  });
+});
