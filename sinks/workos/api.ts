@@ -6,7 +6,7 @@ import type { WorkOS } from '@workos-inc/node';
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import type { Logger } from '../../pipelines/log.ts';
 import type { CallKind } from '../../state/ledger.ts';
-import { CallFailed, classify, isForbidden, isRateLimited, isUnauthorized, mayHaveLanded, retryAfterMs, type Failure } from './classify.ts';
+import { CallFailed, classify, isForbidden, isRateLimited, isUnauthorized, retryAfterMs, type Failure } from './classify.ts';
 import { formatDuration, formatRate, type RateBudget } from '../../pipelines/rate.ts';
 import { Interrupted, PauseGate, RequestLimiter } from './limiter.ts';
 
@@ -56,6 +56,13 @@ function backoffMs(attempt: number, baseMs: number, capMs: number): number {
 
 type Outage = 'calls' | 'writes';
 
+/** The run stops: the base URL names no server, or one that never answers. */
+function unreachable(failure: Failure): AuthpipeError {
+  // A server that answers more slowly than the timeout looks the same as one that never answers.
+  const slow = failure.code === 'timeout' ? ', or raise the timeout option if the server is slow to answer' : '';
+  return new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network${slow}`);
+}
+
 /** The run stops: `detail` says what the server answered that the WorkOS API never does. */
 export function notWorkos(detail: string): AuthpipeError {
   return new AuthpipeError('workos.not_workos', `the server at the base URL does not answer as the WorkOS API does (${detail}): check WORKOS_API_URL or baseUrl`);
@@ -71,9 +78,9 @@ export class WorkosApi {
   private readonly limiters: Record<CallKind, RequestLimiter>;
   private readonly windows: Record<CallKind, number>;
   private rateLimitedInARow = 0;
-  /** Whether the server ever answered; until then, calls that could not connect are counted. */
+  /** Whether the server ever answered as WorkOS does; until then, timeouts and answers that are not WorkOS's are counted. */
   private reached: boolean;
-  private unreachedCalls = 0;
+  private unansweredCalls = 0;
   private lastPauseAt = -Infinity;
   /**
    * Since when no call has been answered with a result or a final error, only with 5xx, timeouts, network errors or
@@ -148,49 +155,48 @@ export class WorkosApi {
 
   /**
    * The classified failure of an SDK call; interruptions, fatal errors and our bugs are thrown on. A server that
-   * never answered (or never as WorkOS does) in more tries than a call gets stops the run: a wrong host or port,
-   * or another program on it, would otherwise fail every row in turn, each after its retries.
+   * never answered, or never as WorkOS does (a web page, a 2xx without its body), in more tries than a call gets
+   * stops the run: a wrong host or port, or another program on it, would otherwise fail every row in turn.
    */
   failureOf(error: unknown): Failure {
     if (error instanceof Interrupted || error instanceof AuthpipeError || error instanceof CallFailed) throw error;
     const failure = classify(error);
-    // A connection dropped after the request went out was made: something listens there, maybe WorkOS mid-restart.
-    const unanswered = failure.code === 'timeout' || (failure.code === 'network_error' && !mayHaveLanded(failure));
     if (failure.errorClass === 'permanent') this.answered();
     else this.troubleSince ??= performance.now();
-    if (!unanswered && !failure.foreign) this.reached = true;
-    else if (!this.reached && ++this.unreachedCalls > this.retries) {
-      if (unanswered) {
-        // A server that answers more slowly than the timeout looks the same as one that never answers.
-        const slow = failure.code === 'timeout' ? ', or raise the timeout option if the server is slow to answer' : '';
-        throw new AuthpipeError('workos.unreachable', `cannot reach the WorkOS API (${failure.message}): check the base URL (WORKOS_API_URL or baseUrl) and the network${slow}`);
-      }
-      throw notWorkos(failure.message);
-    }
+    if (this.reached || failure.code === 'network_error') return failure;
+    // Timeouts are counted across calls: at a minute each, one call's retries would take minutes to say so.
+    if (failure.code === 'timeout' || failure.foreign) {
+      if (++this.unansweredCalls > this.retries) throw failure.foreign ? notWorkos(failure.message) : unreachable(failure);
+    } else this.reached = true;
     return failure;
   }
 
   /**
    * Whether a call of `kind` that failed with `failure` after `retry` retries is sent again; waits first. Its own
-   * retries come first, with backoff. Once they are spent, the row fails if the server answers a plain read: the
-   * trouble is this request's own, unless writes have failed so WRITES_DOWN_AFTER times in a row. If the server
-   * answers no read, it is down for every call, and failing each row in turn would fail the whole input: every call
-   * pauses instead, longer each time, until the server answers again (takes writes again) or has failed them for
-   * `maxOutageMs`. A call that failed before an outage ended (its answer lost to it, or sent just before WorkOS came
-   * back) is sent again: the failure was the outage's, not its own.
+   * retries come first, with backoff; a server that never answered one of them (and no call before) is not there, or
+   * not at this address: the run stops. Once they are spent, the row fails if the server answers a plain read: the
+   * trouble is this request's own, unless writes have failed WRITES_DOWN_AFTER times in a row: then writes are down,
+   * every call pauses, and the call is sent again once (failing again, its row fails on its own: its content may be
+   * what the server cannot take). If the server answers no read, it is down for every call, and failing each row in
+   * turn would fail the whole input: every call pauses instead, longer each time, until the server answers again or
+   * has failed them for `maxOutageMs`. A call that failed before an outage ended (its answer lost to it, or sent just
+   * before WorkOS came back) is sent again: the failure was the outage's, not its own.
    */
   async retryAfter(failure: Failure, retry: number, kind: CallKind): Promise<boolean> {
     if (failure.errorClass !== 'retryable') {
       if (kind === 'write') this.writeAnswered();
       return false;
     }
+    // Connections that fail are counted per call: the calls in flight together at the start all fail together when a
+    // server restarts, and come back with it a retry later.
+    if (!this.reached && failure.code === 'network_error' && retry >= this.retries) throw unreachable(failure);
     if (retry < this.retries) {
       await this.delay(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
       return true;
     }
     const failedAt = performance.now();
     if (await this.serverAnswers()) {
-      if (kind === 'read' || !this.writesDown(failedAt)) return failedAt <= this.outageEndedAt;
+      if (kind === 'read' || retry > this.retries || !this.writesDown(failedAt)) return failedAt <= this.outageEndedAt;
       const failingMs = performance.now() - (this.writesFailingSince ?? failedAt);
       if (failingMs >= this.settings.maxOutageMs) {
         throw new AuthpipeError(
@@ -219,10 +225,16 @@ export class WorkosApi {
     await this.pause.passed();
   }
 
-  /** Counts a write that spent its retries while reads were answered; whether writes are down. */
+  /**
+   * Counts a write that spent its retries while reads were answered; whether writes are down. Counted afresh after
+   * each pause: the rows of a block the server cannot take fail ten at a time between pauses, and the rows after
+   * the block are reached.
+   */
   private writesDown(failedAt: number): boolean {
     this.writesFailingSince ??= failedAt;
-    return ++this.writesFailedInARow > WRITES_DOWN_AFTER;
+    if (++this.writesFailedInARow <= WRITES_DOWN_AFTER) return false;
+    this.writesFailedInARow = 0;
+    return true;
   }
 
   private writeAnswered(): void {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { openLedger } from '../../../state/ledger.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
@@ -119,7 +121,7 @@ test('writes that all fail while WorkOS answers reads fail the first rows only, 
   const emulator = await emulatorFor(t, { faults: 'status=503x100000:writes' });
   const run = sinkContext();
   whenLogged(t, run, /fails every write/, () => emulator.faults.clear());
-  const result = await runSink(emulator, userEnvelopes(30), run, { concurrency: 2, retries: 0 });
+  const result = await runSink(emulator, userEnvelopes(30), run, { concurrency: 1, retries: 0 });
   // Ten rows in a row could be ten records the server cannot take; past them, it takes no write at all.
   assert.deepEqual(result, { written: 20, failed: 10, skipped: 0 });
   assert.equal(emulator.store.users.size, 20);
@@ -157,4 +159,29 @@ test('a new ledger whose first calls all lose their connection after they were s
   const result = await runSink(null, userEnvelopes(10), sinkContext(), { baseUrl, concurrency: 8, retries: 2 });
   assert.deepEqual(result, { written: 10, failed: 0, skipped: 0 });
   assert.equal(emulator.store.users.size, 10);
+});
+
+test('a block of rows the server cannot take fails row by row with a pause between tens, and the rows after it are written', async (t) => {
+  const emulator = await emulatorFor(t);
+  // A server bug on one kind of record: every create of a "legacy" user answers 500.
+  const baseUrl = await serve(t, (request, response) => {
+    void bodyOf(request).then(async (body) => {
+      if (request.method === 'POST' && body.includes('legacy')) response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal server error' }));
+      else await forward(emulator, request, body, response);
+    });
+  });
+  const rows = userEnvelopes(45, (seq) => (seq >= 5 && seq < 25 ? { email: `legacy${seq}@example.com` } : {}));
+  const result = await runSink(null, rows, sinkContext(), { baseUrl, concurrency: 4, retries: 1, maxOutage: 60_000 });
+  assert.deepEqual(result, { written: 25, failed: 20, skipped: 0 });
+  assert.equal(emulator.store.users.size, 25);
+});
+
+test('a new ledger and a base URL where something takes connections and drops them, or answers no HTTP: the run stops as unreachable', async (t) => {
+  for (const drop of [(socket: Socket) => socket.destroy(), (socket: Socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n')]) {
+    const server = createServer(drop).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await assert.rejects(runSink(null, userEnvelopes(3), sinkContext(), { baseUrl, retries: 1 }), { code: 'workos.unreachable' });
+  }
 });
