@@ -174,15 +174,17 @@ function firstLineBreak(text) {
 }
 
 /**
- * The delimiters of `text` that could separate cells of a row: not those followed by a space. Prose in a note or an
- * address puts a space after its commas (`Springfield, IL, 62701`); an export puts none between its cells.
+ * The delimiters of `text` that could separate cells of a row: not those followed by a space, unless the file puts
+ * one after each delimiter (`spaced`). Prose in a note or an address puts a space after its commas
+ * (`Springfield, IL, 62701`); an export most often puts none between its cells.
  * @param {string} text
  * @param {string} delimiter
+ * @param {boolean} spaced
  */
-function cellDelimitersIn(text, delimiter) {
+function cellDelimitersIn(text, delimiter, spaced) {
   let count = 0;
   for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) {
-    if (delimiter === ' ' || text[at + delimiter.length] !== ' ') count++;
+    if (spaced || text[at + delimiter.length] !== ' ') count++;
   }
   return count;
 }
@@ -193,10 +195,11 @@ function cellDelimitersIn(text, delimiter) {
  * @param {string} cell
  * @param {number} expectedCells
  * @param {string} delimiter
+ * @param {boolean} spaced
  */
-function holdsRows(cell, expectedCells, delimiter) {
+function holdsRows(cell, expectedCells, delimiter, spaced) {
   const lines = cell.split(LINE_BREAK);
-  for (let index = 1; index < lines.length - 1; index++) if (cellDelimitersIn(lines[index], delimiter) >= expectedCells - 1) return true;
+  for (let index = 1; index < lines.length - 1; index++) if (cellDelimitersIn(lines[index], delimiter, spaced) >= expectedCells - 1) return true;
   return false;
 }
 
@@ -207,10 +210,11 @@ function holdsRows(cell, expectedCells, delimiter) {
  * @param {string} recordText
  * @param {number} expectedCells
  * @param {string} delimiter
+ * @param {boolean} spaced
  */
-function endsInRow(recordText, expectedCells, delimiter) {
+function endsInRow(recordText, expectedCells, delimiter, spaced) {
   const lines = recordText.replace(TRAILING_LINE_BREAK, '').split(LINE_BREAK);
-  return cellDelimitersIn(lines[lines.length - 1], delimiter) >= expectedCells - 1;
+  return cellDelimitersIn(lines[lines.length - 1], delimiter, spaced) >= expectedCells - 1;
 }
 
 /**
@@ -230,20 +234,21 @@ function endsInRow(recordText, expectedCells, delimiter) {
  * @param {string[]} cells
  * @param {number} expectedCells
  * @param {string} delimiter
+ * @param {boolean} spaced Whether the file puts a space after each delimiter (cellDelimitersIn).
  * @param {() => string} recordText The record as it stands in the input.
  */
-function isRunawayQuote(cells, expectedCells, delimiter, recordText) {
+function isRunawayQuote(cells, expectedCells, delimiter, spaced, recordText) {
   for (let index = 0; index < cells.length; index++) {
     const cell = cells[index];
     const lineBreak = firstLineBreak(cell);
     if (lineBreak === NOWHERE) continue;
     if (cells.length !== expectedCells) {
       if (cell.includes(delimiter, lineBreak)) return true;
-    } else if (index > 0 && endsInRow(recordText(), expectedCells, delimiter)) {
+    } else if (index > 0 && endsInRow(recordText(), expectedCells, delimiter, spaced)) {
       // Not for a multi-line first cell: it ends on a line holding every other cell's delimiter, row or not.
       return true;
     }
-    if (holdsRows(cell, expectedCells, delimiter)) return true;
+    if (holdsRows(cell, expectedCells, delimiter, spaced)) return true;
     if (cell.charCodeAt(0) === QUOTE && recordText().includes(cell)) return true;
   }
   return false;
@@ -367,6 +372,8 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
 
   /** Cells per row: the columns named, or the header's (undefined until the header row is read). */
   let expectedCells = columnCount;
+  /** Whether the first row read puts a space after its delimiters (`email, name`): then every delimiter counts. */
+  let spaced = false;
   const lines = new LineCounter();
   /** Input offset of the parser's first byte. */
   let parserStart = 0;
@@ -424,7 +431,7 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
       const runaway = code === 'CSV_QUOTE_NOT_CLOSED' && next !== NOWHERE && next < lines.end;
       builder.addFailure(line, runaway ? RUNAWAY_QUOTE : code);
       if (runaway || code === 'CSV_MAX_RECORD_SIZE') readOnAfterLineOf(start);
-    } else if (expectedCells !== undefined && isRunawayQuote(row, expectedCells, delimiter, () => lines.textBetween(start, previousEnd))) {
+    } else if (expectedCells !== undefined && isRunawayQuote(row, expectedCells, delimiter, spaced, () => lines.textBetween(start, previousEnd))) {
       builder.addFailure(line, RUNAWAY_QUOTE);
       readOnAfterLineOf(start);
     } else if (!isBlankRow(row)) {
@@ -436,7 +443,10 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
         restartAt = start;
         return;
       }
-      expectedCells ??= row.length;
+      if (expectedCells === undefined) {
+        expectedCells = row.length;
+        spaced = row.slice(1).some((cell) => cell.startsWith(' '));
+      }
       builder.addRecord(line, row);
     }
     if (builder.rows === BATCH_ROWS) post();

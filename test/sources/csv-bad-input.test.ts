@@ -157,6 +157,19 @@ test('keeps multi-line cells whose lines hold as many commas as a row, written a
   assert.equal(envelopes[0].raw?.notes, 'Assistant handles billing:\nbob@x.com, Bob Ray, ext 42');
 });
 
+test('in a file that puts a space after each comma, a stray quote that swallowed rows is still found by them', async () => {
+  const envelopes = await readCsv('id, email, name\nu1, ana@x.com,"Ana\nu2, bob@x.com, Bob\nu3, carl@x.com, 6\'5"\nu4, dina@x.com, Dina\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw?.[' email'], envelope.issues.map((issue) => issue.message)]),
+    [
+      [2, undefined, [`users.csv:2: ${RUNAWAY}`]],
+      [3, ' bob@x.com', []],
+      [4, ' carl@x.com', []],
+      [5, ' dina@x.com', []],
+    ],
+  );
+});
+
 test('keeps a legitimate multi-line cell that opens with an escaped quote', async () => {
   const envelopes = await readCsv('id,name,email\nu1,"""The Rock""\nJohnson",r@x.com\nu2,Bea,b@x.com\n');
   assert.deepEqual(summary(envelopes), [
