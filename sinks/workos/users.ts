@@ -182,8 +182,14 @@ function fieldsNotApplied(held: HeldUser, changes: UserChanges): string[] {
  * replay after send it again.
  */
 export async function updateUser(api: WorkosApi, userId: string, changes: UserChanges): Promise<void> {
-  const held = await api.idempotent('write', () => api.sdk.userManagement.updateUser(updateUserOptions(userId, changes)).then(withUserId));
-  const ignored = fieldsNotApplied(held, changes);
+  const send = (fields: UserChanges) => api.idempotent('write', () => api.sdk.userManagement.updateUser(updateUserOptions(userId, fields)).then(withUserId));
+  let held = await send(changes);
+  let ignored = fieldsNotApplied(held, changes);
+  // WorkOS marks a changed email unverified: the source's word on it goes in an update of its own after the change.
+  if (ignored.length === 1 && ignored[0] === 'emailVerified' && changes.email !== undefined && changes.emailVerified !== undefined) {
+    held = await send({ emailVerified: changes.emailVerified });
+    ignored = fieldsNotApplied(held, changes);
+  }
   if (ignored.length === 0) return;
   throw new CallFailed({
     errorClass: 'permanent',

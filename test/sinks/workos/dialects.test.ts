@@ -316,3 +316,42 @@ test('a server that ignores role_slugs fails the membership roles_not_applied in
     ],
   );
 });
+
+test('a server that marks a changed email unverified, as WorkOS does, gets the source\'s verified flag in an update of its own', async (t) => {
+  const emulator = await emulatorFor(t);
+  const baseUrl = await dialect(t, emulator, async (request, response) => {
+    if (request.method !== 'PUT' || !request.path.startsWith('/user_management/users/') || request.body.email === undefined) return false;
+    const updated = await fetch(`${emulator.url}${request.path}`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...request.body, email_verified: false }),
+    });
+    json(response, updated.status, await updated.json());
+    return true;
+  });
+  const run = sinkContext();
+  await runSink(null, [userEnvelope(0, { emailVerified: false })], run, { baseUrl });
+  const result = await runSink(null, [userEnvelope(0, { email: 'renamed0@example.com', emailVerified: true })], run, { baseUrl });
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const user = emulator.store.userByEmail('renamed0@example.com');
+  assert.equal(user?.email_verified, true);
+});
+
+test('a server whose membership answers have no roles list accepts several roles when its one role is among them', async (t) => {
+  const emulator = await emulatorFor(t);
+  const baseUrl = await dialect(t, emulator, async (request, response) => {
+    if (request.method !== 'POST' || request.path !== '/user_management/organization_memberships') return false;
+    const created = await fetch(`${emulator.url}${request.path}`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
+      body: JSON.stringify(request.body),
+    });
+    const membership = (await created.json()) as Record<string, unknown>;
+    delete membership.roles;
+    json(response, created.status, membership);
+    return true;
+  });
+  const run = sinkContext();
+  const result = await runSink(null, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['admin', 'billing'] }] })], run, { baseUrl });
+  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+});
