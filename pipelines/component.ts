@@ -37,6 +37,8 @@ export interface RunProgress {
   failed: number;
   /** Rows the sink is done with, whatever became of them; unset for a sink that does not say. */
   finished?: number;
+  /** Rows out of the last stage so far, given to the sink: fewer than those read when a stage joins rows. */
+  passed?: number;
   /** The share of the source's input file read so far (0 to 1); unset for stdin. */
   inputShare?: () => number;
 }

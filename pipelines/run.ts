@@ -83,7 +83,7 @@ export async function runPipeline(plan: RunPlan, ctx: Context, stats: RunStats =
   // Counted after the last stage, where every issue of a record is known.
   let emitted = 0;
   const tallyIssues = (envelope: Envelope) => {
-    emitted++;
+    ctx.runProgress.passed = ++emitted;
     let firstError: Issue | undefined;
     for (const issue of envelope.issues) {
       if (issue.level === 'error') firstError ??= issue;

@@ -47,10 +47,23 @@ test('a sink that says how many rows it finished makes the share done that of th
   const stats = { ...emptyStats(), read: 3000 };
   const { stream, text } = terminal();
   // The whole file read in a second, a tenth of its rows written.
-  const stop = startProgress(stats, { written: 300, failed: 0, finished: 300, inputShare: () => 1 }, stream);
+  const stop = startProgress(stats, { written: 300, failed: 0, finished: 300, passed: 3000, inputShare: () => 1 }, stream);
   try {
     await sleep(1100);
     assert.match(text(), /read 3000 rows, \d+ rows\/s, 10% of the input done, about (9|10) s left, written 300, failed 0, invalid 0, 1 s/);
+  } finally {
+    stop();
+  }
+});
+
+test('rows a stage joined count once: the share done is that of the rows given to the sink it finished', async () => {
+  // Three source rows per user (an import CSV's row per organization): 600 read, 200 given to the sink, 190 finished.
+  const stats = { ...emptyStats(), read: 600 };
+  const { stream, text } = terminal();
+  const stop = startProgress(stats, { written: 190, failed: 0, finished: 190, passed: 200, inputShare: () => 1 }, stream);
+  try {
+    await sleep(300);
+    assert.match(text(), /95% of the input done/);
   } finally {
     stop();
   }
