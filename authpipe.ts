@@ -365,7 +365,7 @@ function reportFailure(error: unknown): number {
   const { text, exitCode } = failureReport(error);
   process.stderr.write(text);
   // A script reading --json gets the failure on the last line also when the command stopped before its run began (a
-  // pipeline file with problems, a missing input or ledger); commander's help and usage text go to people only.
-  if (process.argv.includes('--json') && text !== '') process.stderr.write(failureJson(failureOf(error, exitCode)));
+  // pipeline file with problems, a missing input or ledger, a flag commander refused after its usage text).
+  if (process.argv.includes('--json') && exitCode !== 0) process.stderr.write(failureJson(failureOf(error, exitCode)));
   return exitCode;
 }

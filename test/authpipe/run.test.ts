@@ -187,6 +187,7 @@ test('with --json, a command stopped before its run began still ends stderr with
     [['run', path.join(dir, 'missing.yaml'), '--json'], 'pipeline.not_found'],
     [['run', broken, '--json'], 'pipeline.invalid'],
     [['diff', '--ledger', path.join(dir, 'none.db'), '--json'], 'ledger.missing'],
+    [['run', broken, '--json', '--bogus'], 'commander.unknownOption'],
   ] as const) {
     const result = await runCli([...args]);
     assert.equal(result.code, 2, result.stderr);
