@@ -17,6 +17,8 @@ export interface Origin {
   file?: string;
   line?: number;
   page?: string;
+  /** Lines of later rows of the same user that were joined into this one (dedupe), whose findings may be theirs. */
+  joined?: number[];
 }
 
 export interface OrgRef {
@@ -102,8 +104,16 @@ export function rawEnvelope(seq: number, origin: Origin, raw: Record<string, unk
 }
 
 /** Where a record came from, for messages: `users.csv:12`, or `users.json users[41]` where lines are unknown. */
+/** Joined lines named at most, so a user in a hundred organizations does not fill a message. */
+const JOINED_SHOWN = 5;
+
 export function describeOrigin(origin: Origin): string {
-  if (origin.line !== undefined) return `${origin.file ?? 'input'}:${origin.line}`;
+  if (origin.line !== undefined) {
+    const { joined = [] } = origin;
+    if (joined.length === 0) return `${origin.file ?? 'input'}:${origin.line}`;
+    const more = joined.length > JOINED_SHOWN ? ` and ${joined.length - JOINED_SHOWN} more` : '';
+    return `${origin.file ?? 'input'}:${origin.line} (with ${joined.length === 1 ? 'line' : 'lines'} ${joined.slice(0, JOINED_SHOWN).join(', ')}${more} joined)`;
+  }
   return [origin.file, origin.page].filter(Boolean).join(' ') || 'input';
 }
 

@@ -62,7 +62,7 @@ async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | ty
 const envelopeSchema = z.object({
   seq: z.number().int().optional(),
   key: z.string().optional(),
-  origin: z.object({ file: z.string().optional(), line: z.number().int().optional(), page: z.string().optional() }).optional(),
+  origin: z.object({ file: z.string().optional(), line: z.number().int().optional(), page: z.string().optional(), joined: z.array(z.number().int()).optional() }).optional(),
   user: z.strictObject({
     email: z.string().optional(),
     emailVerified: z.boolean().optional(),

@@ -44,6 +44,8 @@ function merge(first: Envelope, next: Envelope): void {
   }
   mergeOrgs(first.user, next.user.orgs ?? []);
   first.issues.push(...next.issues);
+  // What validate finds in the joined row (a bad role of its organization) may come from this line.
+  if (next.origin.line !== undefined && next.origin.file === first.origin.file) first.origin = { ...first.origin, joined: [...(first.origin.joined ?? []), next.origin.line] };
 }
 
 /**

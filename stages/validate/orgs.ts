@@ -17,7 +17,8 @@ function checkReference(envelope: Envelope, org: OrgRef, field: string): void {
   }
   for (const role of org.roles) {
     if (!ROLE_SLUG.test(role)) {
-      addIssue(envelope, 'error', 'org.role_invalid', field, `role ${JSON.stringify(role)} is not a slug (${ROLE_SLUG_RULE})`);
+      const named = JSON.stringify(org.externalId ?? org.id ?? org.name);
+      addIssue(envelope, 'error', 'org.role_invalid', field, `role ${JSON.stringify(role)} in organization ${named} is not a slug (${ROLE_SLUG_RULE})`);
     }
   }
 }

@@ -121,3 +121,17 @@ test('a chain whose first verb fails before any row leaves the output of an earl
   assert.equal(empty.code, 0, empty.stderr);
   assert.match(readFileSync(fresh, 'utf8'), /^email,/);
 });
+
+test('a finding in rows dedupe joined names the joined lines, through a chain of verbs too', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-joined-'));
+  writeFileSync(
+    path.join(dir, 'users.csv'),
+    'email,external_id,org_external_id,org_name,role_slugs\nm1@example.com,m-1,acme,Acme,admin\nm1@example.com,m-1,globex,Globex,Billing Admin\nm2@example.com,m-2,acme,Acme,member\n',
+  );
+  const result = await runChain('authpipe read csv users.csv | authpipe map --preset workos-csv | authpipe dedupe | authpipe validate', { cwd: dir });
+  const [joined] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  assert.deepEqual(
+    joined?.issues.map((issue) => issue.message),
+    ['users.csv:2 (with line 3 joined): role "Billing Admin" in organization "globex" is not a slug (lowercase letters, digits, - and _)'],
+  );
+});

@@ -41,9 +41,9 @@ test('rejects a role that is not a lowercase slug as org.role_invalid, once per 
   assert.deepEqual(
     envelope.issues.map((issue) => issue.message),
     [
-      'users.csv:2: role "Admin" is not a slug (lowercase letters, digits, - and _)',
-      'users.csv:2: role "" is not a slug (lowercase letters, digits, - and _)',
-      'users.csv:2: role "team lead" is not a slug (lowercase letters, digits, - and _)',
+      'users.csv:2: role "Admin" in organization "acme" is not a slug (lowercase letters, digits, - and _)',
+      'users.csv:2: role "" in organization "acme" is not a slug (lowercase letters, digits, - and _)',
+      'users.csv:2: role "team lead" in organization "acme" is not a slug (lowercase letters, digits, - and _)',
     ],
   );
 });
