@@ -2,7 +2,7 @@
 // before a single row is read.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
+import { Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
 import { z } from 'zod';
 import type { AfterComponent, Component, Context, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
@@ -137,6 +137,21 @@ function parseSet(assignment: string): { where: PathSegment[]; value: unknown } 
   const text = assignment.slice(equals + 1);
   // A list or map is YAML (`--set stages.1.rules=[email,hash]`); anything else stays text for the schema to type.
   return { where, value: isListOrMapText(text) ? parseYamlValue(text) : text };
+}
+
+/**
+ * A --set index past the end of a list would make the entries before it empty, each reported as missing: the list's
+ * length is said instead, with the index that adds an entry.
+ */
+function checkSetIndexes(doc: Document, where: PathSegment[]): void {
+  where.forEach((segment, at) => {
+    const list = typeof segment === 'number' ? doc.getIn(where.slice(0, at), true) : undefined;
+    if (!isSeq(list) || (segment as number) <= list.items.length) return;
+    const name = where.slice(0, at).join('.');
+    const entries = list.items.length === 0 ? 'no entries' : `${list.items.length} ${list.items.length === 1 ? 'entry' : 'entries'} (${name}.0 to ${name}.${list.items.length - 1})`;
+    // The path alone: the value may be a secret.
+    throw new UsageError('cli.invalid_set', `--set ${where.join('.')}=...: ${name} has ${entries}; ${name}.${list.items.length} adds one`);
+  });
 }
 
 /** A scalar as the schema wants it, or undefined when it cannot be: text (`${N}`, `--set`) to a number or boolean, and a YAML number to text. */
@@ -361,6 +376,7 @@ function examinePipeline(file: string, { env = process.env, sets = [] }: LoadOpt
 
   for (const assignment of sets) {
     const { where, value } = parseSet(assignment);
+    checkSetIndexes(doc, where);
     doc.setIn(where, value);
     report.setBy(where, assignment);
   }

@@ -218,3 +218,11 @@ test('says to quote a variable that YAML read as a map inside { }', () => {
   const [problem] = problemsOf(file);
   assert.match(problem, /^flow\.yaml:4:\d+: .* \(a \$\{VAR\} inside \{ \} must be quoted: "\$\{VAR\}"\) \[pipeline\.yaml_syntax\]$/);
 });
+
+test('a --set index past the end of a list says how many entries the list has, not that each before it is missing', () => {
+  const file = pipelineFile('indexed.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nstages: [{ use: validate }]\nsink: { use: ndjson }\n');
+  assert.throws(() => loadPipeline(file, { sets: ['stages.3.apiKey=sk_live_SECRET'] }), {
+    code: 'cli.invalid_set',
+    message: '--set stages.3.apiKey=...: stages has 1 entry (stages.0 to stages.0); stages.1 adds one',
+  });
+});
