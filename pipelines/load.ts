@@ -148,9 +148,10 @@ function checkSetIndexes(doc: Document, where: PathSegment[]): void {
     const list = typeof segment === 'number' ? doc.getIn(where.slice(0, at), true) : undefined;
     if (!isSeq(list) || (segment as number) <= list.items.length) return;
     const name = where.slice(0, at).join('.');
-    const entries = list.items.length === 0 ? 'no entries' : `${list.items.length} ${list.items.length === 1 ? 'entry' : 'entries'} (${name}.0 to ${name}.${list.items.length - 1})`;
+    const count = list.items.length;
+    const entries = count === 0 ? 'no entries' : count === 1 ? `1 entry (${name}.0)` : `${count} entries (${name}.0 to ${name}.${count - 1})`;
     // The path alone: the value may be a secret.
-    throw new UsageError('cli.invalid_set', `--set ${where.join('.')}=...: ${name} has ${entries}; ${name}.${list.items.length} adds one`);
+    throw new UsageError('cli.invalid_set', `--set ${where.join('.')}=...: ${name} has ${entries}; ${name}.${count} adds one`);
   });
 }
 

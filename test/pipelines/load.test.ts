@@ -223,6 +223,6 @@ test('a --set index past the end of a list says how many entries the list has, n
   const file = pipelineFile('indexed.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nstages: [{ use: validate }]\nsink: { use: ndjson }\n');
   assert.throws(() => loadPipeline(file, { sets: ['stages.3.apiKey=sk_live_SECRET'] }), {
     code: 'cli.invalid_set',
-    message: '--set stages.3.apiKey=...: stages has 1 entry (stages.0 to stages.0); stages.1 adds one',
+    message: '--set stages.3.apiKey=...: stages has 1 entry (stages.0); stages.1 adds one',
   });
 });
