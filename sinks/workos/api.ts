@@ -44,8 +44,8 @@ const OUTAGE_PAUSE_BASE_MS = 5_000;
 const LOOK_AGAIN_BASE_MS = 1000;
 const OUTAGE_PAUSE_CAP_MS = 60_000;
 /**
- * Writes in a row that spent their retries while WorkOS answered reads, after which the writes are down, not those
- * rows: a server bug on a few records fails those rows, a server that takes no write must not fail the whole input.
+ * Writes in a row that spent their retries while WorkOS answered reads, after which every call pauses: a server bug
+ * on a few records fails those rows, a server that takes no write must not fail the whole input at full speed.
  */
 const WRITES_DOWN_AFTER = 10;
 
@@ -53,8 +53,6 @@ const WRITES_DOWN_AFTER = 10;
 function backoffMs(attempt: number, baseMs: number, capMs: number): number {
   return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
-
-type Outage = 'calls' | 'writes';
 
 /** The run stops: the base URL names no server, or one that never answers. */
 function unreachable(failure: Failure): AuthpipeError {
@@ -88,10 +86,9 @@ export class WorkosApi {
    */
   private troubleSince: number | null = null;
   /** Pauses of the current outage: of every call, or of writes only (reads answered). */
-  private readonly outagePauses: Record<Outage, number> = { calls: 0, writes: 0 };
-  /** Writes in a row that spent their retries while reads were answered, and since when; reset by an answered write. */
+  private readonly outagePauses = { calls: 0, writes: 0 };
+  /** Writes in a row that spent their retries while reads were answered; reset by an answered write and by a pause. */
   private writesFailedInARow = 0;
-  private writesFailingSince: number | null = null;
   /** When WorkOS last answered again (or took writes again) after an outage pause. */
   private outageEndedAt = -Infinity;
   /** The one read in flight that asks whether the server answers at all. */
@@ -175,12 +172,11 @@ export class WorkosApi {
    * Whether a call of `kind` that failed with `failure` after `retry` retries is sent again; waits first. Its own
    * retries come first, with backoff; a server that never answered one of them (and no call before) is not there, or
    * not at this address: the run stops. Once they are spent, the row fails if the server answers a plain read: the
-   * trouble is this request's own, unless writes have failed WRITES_DOWN_AFTER times in a row: then writes are down,
-   * every call pauses, and the call is sent again once (failing again, its row fails on its own: its content may be
-   * what the server cannot take). If the server answers no read, it is down for every call, and failing each row in
-   * turn would fail the whole input: every call pauses instead, longer each time, until the server answers again or
-   * has failed them for `maxOutageMs`. A call that failed before an outage ended (its answer lost to it, or sent just
-   * before WorkOS came back) is sent again: the failure was the outage's, not its own.
+   * trouble is this request's own; every WRITES_DOWN_AFTER writes in a row that fail so, every call pauses first
+   * (longer each time, up to a minute), so writes that are down fail ten rows a pause rather than the whole input. If
+   * the server answers no read, it is down for every call: every call pauses, longer each time, until the server
+   * answers again or has failed them for `maxOutageMs`. A call that failed before an outage ended (its answer lost to
+   * it, or sent just before WorkOS came back) is sent again: the failure was the outage's, not its own.
    */
   async retryAfter(failure: Failure, retry: number, kind: CallKind): Promise<boolean> {
     if (failure.errorClass !== 'retryable') {
@@ -196,50 +192,39 @@ export class WorkosApi {
     }
     const failedAt = performance.now();
     if (await this.serverAnswers()) {
-      if (kind === 'read' || retry > this.retries || !this.writesDown(failedAt)) return failedAt <= this.outageEndedAt;
-      const failingMs = performance.now() - (this.writesFailingSince ?? failedAt);
-      if (failingMs >= this.settings.maxOutageMs) {
-        throw new AuthpipeError(
-          'workos.outage',
-          `WorkOS has failed every write (last: ${failure.code}: ${failure.message}) for ${formatMs(failingMs)} while it answered reads; the run stops here, and the next run takes up the rows not written`,
+      if (kind === 'read' || !this.writesDown()) return failedAt <= this.outageEndedAt;
+      // Failed all the same: WorkOS cannot tell a block of records it cannot take from writes that are down, and a
+      // run that waited on those rows would never reach the ones after them. Every call pauses before the next ones.
+      if (!this.pause.paused) {
+        const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses.writes++);
+        this.pause.pauseFor(waitMs);
+        this.settings.log.warn(
+          `workos: WorkOS answers reads but failed the last ${WRITES_DOWN_AFTER} writes (${failure.code}); pausing every call for ${formatMs(waitMs)}, then the rows go on (those failed are failed/retryable, for the next run or a replay)`,
         );
       }
-      await this.waitOutOutage('writes', failingMs, `WorkOS answers reads but fails every write (${failure.code})`, 'of failed writes');
-      return true;
+      return false;
     }
     this.stopIfSilentTooLong('workos.outage', `failed every call (last: ${failure.code}: ${failure.message})`);
-    await this.waitOutOutage('calls', this.silentMs(), `WorkOS fails every call (${failure.code})`, 'without an answer');
+    if (!this.pause.paused) {
+      const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses.calls++, this.settings.maxOutageMs - this.silentMs());
+      this.pause.pauseFor(waitMs);
+      this.settings.log.warn(
+        `workos: WorkOS fails every call (${failure.code}); pausing every call for ${formatMs(waitMs)}, and the run stops after ${formatMs(this.settings.maxOutageMs)} without an answer`,
+      );
+    }
+    await this.pause.passed();
     return true;
   }
 
-  /**
-   * Pauses every call, longer at each pause of this outage (already `outageMs` long), for at most what is left of
-   * maxOutage; a call failed while the pause holds only waits for it.
-   */
-  private async waitOutOutage(outage: Outage, outageMs: number, what: string, stopsAfter: string): Promise<void> {
-    if (!this.pause.paused) {
-      const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses[outage]++, this.settings.maxOutageMs - outageMs);
-      this.pause.pauseFor(waitMs);
-      this.settings.log.warn(`workos: ${what}; pausing every call for ${formatMs(waitMs)}, and the run stops after ${formatMs(this.settings.maxOutageMs)} ${stopsAfter}`);
-    }
-    await this.pause.passed();
-  }
-
-  /**
-   * Counts a write that spent its retries while reads were answered; whether writes are down. Counted afresh after
-   * each pause: the rows of a block the server cannot take fail ten at a time between pauses, and the rows after
-   * the block are reached.
-   */
-  private writesDown(failedAt: number): boolean {
-    this.writesFailingSince ??= failedAt;
-    if (++this.writesFailedInARow <= WRITES_DOWN_AFTER) return false;
+  /** Counts a write that spent its retries while reads were answered; whether it makes WRITES_DOWN_AFTER in a row. */
+  private writesDown(): boolean {
+    if (++this.writesFailedInARow < WRITES_DOWN_AFTER) return false;
     this.writesFailedInARow = 0;
     return true;
   }
 
   private writeAnswered(): void {
     this.writesFailedInARow = 0;
-    this.writesFailingSince = null;
     if (this.outagePauses.writes === 0) return;
     this.outagePauses.writes = 0;
     this.outageEndedAt = performance.now();
