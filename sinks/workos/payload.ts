@@ -81,6 +81,8 @@ export function changesBetween(stored: UserDraft, next: UserDraft): UserChanges 
     changes.metadata = metadata;
     changed = true;
   }
+  // WorkOS marks a changed email unverified: the source's word on it goes along, changed or not.
+  if (changes.email !== undefined && next.emailVerified !== undefined) changes.emailVerified = next.emailVerified;
   return changed ? changes : null;
 }
 

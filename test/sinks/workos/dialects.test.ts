@@ -329,12 +329,17 @@ test('a server that marks a changed email unverified, as WorkOS does, gets the s
     json(response, updated.status, await updated.json());
     return true;
   });
-  const run = sinkContext();
-  await runSink(null, [userEnvelope(0, { emailVerified: false })], run, { baseUrl });
-  const result = await runSink(null, [userEnvelope(0, { email: 'renamed0@example.com', emailVerified: true })], run, { baseUrl });
-  assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
-  const user = emulator.store.userByEmail('renamed0@example.com');
-  assert.equal(user?.email_verified, true);
+  for (const [before, after] of [
+    [false, true],
+    [true, true],
+  ]) {
+    const run = sinkContext();
+    const email = `verified-${before}@example.com`;
+    await runSink(null, [userEnvelope(0, { email, externalId: email, emailVerified: before })], run, { baseUrl });
+    const result = await runSink(null, [userEnvelope(0, { email: `renamed-${email}`, externalId: email, emailVerified: after })], run, { baseUrl });
+    assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+    assert.equal(emulator.store.userByEmail(`renamed-${email}`)?.email_verified, after);
+  }
 });
 
 test('a server whose membership answers have no roles list accepts several roles when its one role is among them', async (t) => {
