@@ -9,7 +9,7 @@ import type { Ledger, LedgerRow, RowError, RowState } from '../../state/ledger.t
 import { AuthpipeError } from '../../pipelines/errors.ts';
 import { notWorkos, type WorkosApi } from './api.ts';
 import { CallFailed, isNotFound } from './classify.ts';
-import { rolesOf, sameRoles } from './memberships.ts';
+import { holdsRoles, rolesOf, type HeldRoles } from './memberships.ts';
 import { knownOrgId, orgKeyOf } from './orgs.ts';
 import { changesBetween } from './payload.ts';
 import { heldAsDraft } from './users.ts';
@@ -157,7 +157,7 @@ class Scratch {
     this.db.exec(`
       CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL, user TEXT NOT NULL, matched INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
       CREATE INDEX users_by_email ON users (email);
-      CREATE TABLE memberships (user_id TEXT NOT NULL, org_id TEXT NOT NULL, roles TEXT NOT NULL, PRIMARY KEY (user_id, org_id)) WITHOUT ROWID;
+      CREATE TABLE memberships (user_id TEXT NOT NULL, org_id TEXT NOT NULL, held TEXT NOT NULL, PRIMARY KEY (user_id, org_id)) WITHOUT ROWID;
     `);
     this.statements = {
       addUser: this.db.prepare('INSERT OR REPLACE INTO users (id, email, user) VALUES (?, ?, ?)'),
@@ -165,8 +165,8 @@ class Scratch {
       userByEmail: this.db.prepare('SELECT id, user FROM users WHERE email = ? LIMIT 1'),
       matched: this.db.prepare('UPDATE users SET matched = 1 WHERE id = ?'),
       unmatched: this.db.prepare('SELECT id, user FROM users WHERE matched = 0 AND id > ? ORDER BY id LIMIT 500'),
-      addMembership: this.db.prepare('INSERT OR REPLACE INTO memberships (user_id, org_id, roles) VALUES (?, ?, ?)'),
-      membership: this.db.prepare('SELECT roles FROM memberships WHERE user_id = ? AND org_id = ?').pluck(),
+      addMembership: this.db.prepare('INSERT OR REPLACE INTO memberships (user_id, org_id, held) VALUES (?, ?, ?)'),
+      membership: this.db.prepare('SELECT held FROM memberships WHERE user_id = ? AND org_id = ?').pluck(),
     };
   }
 
@@ -215,16 +215,16 @@ class Scratch {
         for (const membership of memberships) {
           // WorkOS lists active ones unless asked for others; a server that ignores that lists deactivated ones too.
           if (membership.status !== 'active') continue;
-          const roles = rolesOf(membership);
-          this.statements.addMembership.run(membership.userId, membership.organizationId, JSON.stringify(roles));
+          const held: HeldRoles = { roles: membership.roles?.map(({ slug }) => ({ slug })), role: { slug: membership.role.slug } };
+          this.statements.addMembership.run(membership.userId, membership.organizationId, JSON.stringify(held));
         }
       })();
     }
   }
 
-  rolesOf(userId: string, orgId: string): string[] | undefined {
-    const roles = this.statements.membership.get(userId, orgId) as string | undefined;
-    return roles === undefined ? undefined : (JSON.parse(roles) as string[]);
+  membership(userId: string, orgId: string): HeldRoles | undefined {
+    const held = this.statements.membership.get(userId, orgId) as string | undefined;
+    return held === undefined ? undefined : (JSON.parse(held) as HeldRoles);
   }
 
   close(): void {
@@ -361,18 +361,17 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
     const roles = [...new Set(org.roles)];
     const orgId = knownOrgId(ledger, orgKey) ?? null;
     if (orgId !== null) await scratch.listMembershipsOf(api, orgId);
-    const held = userId === null || orgId === null ? undefined : scratch.rolesOf(userId, orgId);
+    const held = userId === null || orgId === null ? undefined : scratch.membership(userId, orgId);
     if (held === undefined) {
       counts.memberships.missing++;
       ledger.membershipFailed(key, orgKey, roles, found('diff.membership_missing', 'the diff found no active membership in WorkOS'));
       if (done) ledger.diffFound(key, found('diff.membership_missing', `the diff found no membership in ${orgKey} in WorkOS`), false, null);
       yield { kind: 'membership_missing', key, org: orgKey, roles, workosUserId: userId, workosOrgId: orgId };
-    } else if (roles.length > 0 && !sameRoles(held, roles)) {
-      // No roles asked for: WorkOS gives its default role, whichever it is.
+    } else if (!holdsRoles(held, roles)) {
       counts.memberships.otherRoles++;
-      ledger.membershipFailed(key, orgKey, roles, found('diff.membership_roles', `the diff found roles ${held.join(', ')} in WorkOS`));
+      ledger.membershipFailed(key, orgKey, roles, found('diff.membership_roles', `the diff found roles ${rolesOf(held).join(', ')} in WorkOS`));
       if (done) ledger.diffFound(key, found('diff.membership_roles', `the diff found other roles in ${orgKey} in WorkOS`), false, null);
-      yield { kind: 'membership_roles', key, org: orgKey, roles, workosRoles: held };
+      yield { kind: 'membership_roles', key, org: orgKey, roles, workosRoles: rolesOf(held) };
     }
   }
   if (sent.totpSecret !== undefined) {
@@ -403,7 +402,7 @@ async function* membershipsNotInSource(api: WorkosApi, ledger: Ledger, scratch: 
     const orgId = asked.has(orgKey) ? undefined : knownOrgId(ledger, orgKey);
     if (orgId === undefined) continue;
     await scratch.listMembershipsOf(api, orgId);
-    if (scratch.rolesOf(userId, orgId) === undefined) continue;
+    if (scratch.membership(userId, orgId) === undefined) continue;
     counts.memberships.notInSource++;
     yield { kind: 'membership_not_in_source', key, org: orgKey, workosUserId: userId, workosOrgId: orgId };
   }

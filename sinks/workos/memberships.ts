@@ -29,22 +29,31 @@ function explained(failure: Failure, org: OrgRef): Failure {
   return { ...failure, message: `membership in ${name}: ${failure.message}` };
 }
 
-export const rolesOf = (membership: OrganizationMembership) => membership.roles?.map((role) => role.slug) ?? [membership.role.slug];
+/** What a membership says of its roles: `roles` when the server lists several (the SDK has it optional), `role` always. */
+export type HeldRoles = Pick<OrganizationMembership, 'roles' | 'role'>;
+
+export const rolesOf = (membership: HeldRoles) => membership.roles?.map((role) => role.slug) ?? [membership.role.slug];
 
 /**
- * The membership of an answer, once it holds the roles asked for (none: WorkOS's default): a server that takes one
- * role only and ignores role_slugs would otherwise have the row recorded as done, and every diff and replay after
- * send the roles again.
+ * Whether a membership holds the roles asked for (none: WorkOS's default). One without `roles` names one role only:
+ * one of those asked for is all it can say. The writer and the diff judge alike, or the diff would flag forever what
+ * the writer took.
+ */
+export function holdsRoles(membership: HeldRoles, roles: readonly string[]): boolean {
+  if (roles.length === 0 || sameRoles(rolesOf(membership), roles)) return true;
+  return membership.roles === undefined && roles.includes(membership.role.slug);
+}
+
+/**
+ * The membership of an answer, once it holds the roles asked for: a server that takes one role only and ignores
+ * role_slugs would otherwise have the row recorded as done, and every diff and replay after send the roles again.
  */
 function withRoles(membership: OrganizationMembership, roles: string[]): OrganizationMembership {
-  const held = rolesOf(membership);
-  if (roles.length === 0 || sameRoles(held, roles)) return membership;
-  // An answer without `roles` (the SDK has it optional) names one role only: one of those asked for is all it can say.
-  if (membership.roles === undefined && roles.includes(membership.role.slug)) return membership;
+  if (holdsRoles(membership, roles)) return membership;
   throw new CallFailed({
     errorClass: 'permanent',
     code: 'roles_not_applied',
-    message: `WorkOS answered with roles ${held.join(', ')}, not ${roles.join(', ')}: the server may take one role per membership only`,
+    message: `WorkOS answered with roles ${rolesOf(membership).join(', ')}, not ${roles.join(', ')}: the server may take one role per membership only`,
     status: null,
   });
 }
@@ -76,7 +85,7 @@ async function createMembership(api: WorkosApi, userId: string, organizationId: 
   if (existing === undefined) {
     throw new CallFailed({ errorClass: 'retryable', code: 'conflict', message: 'WorkOS reports the membership exists but does not list it', status: 409 });
   }
-  if (!sameRoles(rolesOf(existing), roles)) await setRoles(api, existing.id, roles);
+  if (!holdsRoles(existing, roles)) await setRoles(api, existing.id, roles);
   return existing.id;
 }
 

@@ -6,9 +6,11 @@ import type { TestContext } from 'node:test';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
+import { runDiff } from '../../../sinks/diff.ts';
+import { workosSink } from '../../../sinks/workos.ts';
 import { openLedger } from '../../../state/ledger.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
-import { bodyOf, forward, runSink, sdkFor, serve, sinkContext, userEnvelope, type SinkRun } from './harness.ts';
+import { API_KEY, bodyOf, forward, runSink, sdkFor, serve, sinkContext, userEnvelope, type SinkRun } from './harness.ts';
 
 interface Received {
   method: string;
@@ -342,21 +344,23 @@ test('a server that marks a changed email unverified, as WorkOS does, gets the s
   }
 });
 
-test('a server whose membership answers have no roles list accepts several roles when its one role is among them', async (t) => {
+test('a server whose membership answers have no roles list: several roles are taken when its one role is among them, by the writer and the diff alike', async (t) => {
   const emulator = await emulatorFor(t);
   const baseUrl = await dialect(t, emulator, async (request, response) => {
-    if (request.method !== 'POST' || request.path !== '/user_management/organization_memberships') return false;
-    const created = await fetch(`${emulator.url}${request.path}`, {
-      method: 'POST',
+    if (!request.path.startsWith('/user_management/organization_memberships')) return false;
+    const answered = await fetch(`${emulator.url}${request.path}?${request.query}`, {
+      method: request.method,
       headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
-      body: JSON.stringify(request.body),
+      body: request.method === 'GET' ? undefined : JSON.stringify(request.body),
     });
-    const membership = (await created.json()) as Record<string, unknown>;
-    delete membership.roles;
-    json(response, created.status, membership);
+    const body = (await answered.json()) as Record<string, unknown> & { data?: Record<string, unknown>[] };
+    for (const membership of body.data ?? [body]) delete membership.roles;
+    json(response, answered.status, body);
     return true;
   });
   const run = sinkContext();
   const result = await runSink(null, [userEnvelope(0, { orgs: [{ externalId: 'acme', name: 'Acme', roles: ['admin', 'billing'] }] })], run, { baseUrl });
   assert.deepEqual(result, { written: 1, failed: 0, skipped: 0 });
+  const counts = await runDiff(run.ledgerPath, workosSink.options.parse({ apiKey: API_KEY, baseUrl, retries: 0 }), undefined, run.ctx);
+  assert.deepEqual(counts.memberships, { expected: 1, missing: 0, otherRoles: 0, notInSource: 0 });
 });
