@@ -8,7 +8,7 @@ import { defineSink, outputPath } from '../pipelines/component.ts';
 import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { WORKOS_CSV_COLUMNS } from '../stages/presets/workos-csv.ts';
 import { SECRET_IN_LEDGER } from '../state/replay.ts';
-import { openOutput } from './output.ts';
+import { openSinkOutput } from './output.ts';
 import { isFormulaLike, spreadsheetSafe } from './spreadsheet-safe.ts';
 
 interface Layout {
@@ -123,7 +123,7 @@ export const csvSink = defineSink({
           yield* written;
         }
       }
-      const output = await openOutput(options.path, ctx);
+      const output = await openSinkOutput(options.path, ctx);
       await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }), () => received);
       if (formulaLike > 0) {
         ctx.log.warn(

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
 import { envelopeLine, hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
-import { openOutput } from './output.ts';
+import { openSinkOutput } from './output.ts';
 
 const options = z.object({
   path: outputPath().default('-').describe('NDJSON file to write (created, or replaced whole once the sink is done: until then the old file stays as it was); `-` writes stdout'),
@@ -42,7 +42,7 @@ export const ndjsonSink = defineSink({
         }
         if (chunk !== '') yield chunk;
       }
-      const output = await openOutput(options.path, ctx);
+      const output = await openSinkOutput(options.path, ctx);
       await output.finish(pipeline(chunks(records), output.stream, { end: output.end }), () => received);
       return output.settle(result);
     };

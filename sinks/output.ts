@@ -83,6 +83,15 @@ function removedAtExit(file: string): () => void {
   return () => process.off('exit', remove);
 }
 
+/** The output of a file sink, which keeps no ledger: one named for the run would pass for one kept. */
+export function openSinkOutput(outputPath: string, ctx: Context): Promise<Output> {
+  if (ctx.ledgerPath !== undefined) {
+    const written = outputPath === '-' ? 'stdout' : path.resolve(ctx.baseDir, outputPath);
+    ctx.log.warn(`the ledger ${ctx.ledgerPath} is kept by the workos sink only: this run writes ${written} and records nothing in it`);
+  }
+  return openOutput(outputPath, ctx);
+}
+
 /** Opens the file (or its stand-in) at once, so a bad path fails with a coded error before any row. */
 export async function openOutput(outputPath: string, ctx: Context): Promise<Output> {
   const absolute = outputPath === '-' ? 'stdout' : path.resolve(ctx.baseDir, outputPath);

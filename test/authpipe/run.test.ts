@@ -94,6 +94,12 @@ test('run exits 0 when every row is written, and --set overrides the pipeline fi
     readFileSync(output, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email),
     ['ana@example.com', 'bo@example.com'],
   );
+  // A ledger given to a run that writes a file is said to record nothing, and is not made.
+  const ledger = path.join(dir, 'unused.db');
+  const withLedger = await runCli(['run', pipelineFile, '--quiet', '--set', `source.path=${input}`, '--ledger', ledger], { env: { OUT: output } });
+  assert.equal(withLedger.code, 0, withLedger.stderr);
+  assert.ok(withLedger.stderr.includes(`warning: the ledger ${ledger} is kept by the workos sink only: this run writes ${output} and records nothing in it\n`), withLedger.stderr);
+  assert.equal(existsSync(ledger), false);
   // Without --quiet the run says where the rows went: ${OUT} and relative paths resolve against the pipeline's folder.
   const told = await runCli(['run', pipelineFile, '--set', `source.path=${input}`], { env: { OUT: 'told.ndjson' } });
   assert.equal(told.code, 0, told.stderr);
