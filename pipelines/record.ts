@@ -103,16 +103,20 @@ export function rawEnvelope(seq: number, origin: Origin, raw: Record<string, unk
   return { seq, key: positionKey(seq), origin, user: {}, raw, issues };
 }
 
-/** Where a record came from, for messages: `users.csv:12`, or `users.json users[41]` where lines are unknown. */
 /** Joined lines named at most, so a user in a hundred organizations does not fill a message. */
 const JOINED_SHOWN = 5;
 
+/**
+ * Where a record came from, for messages: `users.csv:12`, `users.csv:12 (with line 13 joined)` for rows dedupe joined,
+ * or `users.json users[41]` where lines are unknown.
+ */
 export function describeOrigin(origin: Origin): string {
   if (origin.line !== undefined) {
+    const place = `${origin.file ?? 'input'}:${origin.line}`;
     const { joined = [] } = origin;
-    if (joined.length === 0) return `${origin.file ?? 'input'}:${origin.line}`;
+    if (joined.length === 0) return place;
     const more = joined.length > JOINED_SHOWN ? ` and ${joined.length - JOINED_SHOWN} more` : '';
-    return `${origin.file ?? 'input'}:${origin.line} (with ${joined.length === 1 ? 'line' : 'lines'} ${joined.slice(0, JOINED_SHOWN).join(', ')}${more} joined)`;
+    return `${place} (with ${joined.length === 1 ? 'line' : 'lines'} ${joined.slice(0, JOINED_SHOWN).join(', ')}${more} joined)`;
   }
   return [origin.file, origin.page].filter(Boolean).join(' ') || 'input';
 }

@@ -195,25 +195,33 @@ export class WorkosApi {
       if (kind === 'read' || !this.writesDown()) return failedAt <= this.outageEndedAt;
       // Failed all the same: WorkOS cannot tell a block of records it cannot take from writes that are down, and a
       // run that waited on those rows would never reach the ones after them. Every call pauses before the next ones.
-      if (!this.pause.paused) {
-        const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses.writes++);
-        this.pause.pauseFor(waitMs);
-        this.settings.log.warn(
-          `workos: WorkOS answers reads but failed the last ${WRITES_DOWN_AFTER} writes (${failure.code}); pausing every call for ${formatMs(waitMs)}, then the rows go on (those failed are failed/retryable, for the next run or a replay)`,
-        );
-      }
+      this.pauseEveryCall(
+        'writes',
+        OUTAGE_PAUSE_CAP_MS,
+        (wait) =>
+          `workos: WorkOS answers reads but failed the last ${WRITES_DOWN_AFTER} writes (${failure.code}); pausing every call for ${wait}, then the rows go on (those failed are failed/retryable, for the next run or a replay)`,
+      );
       return false;
     }
     this.stopIfSilentTooLong('workos.outage', `failed every call (last: ${failure.code}: ${failure.message})`);
-    if (!this.pause.paused) {
-      const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses.calls++, this.settings.maxOutageMs - this.silentMs());
-      this.pause.pauseFor(waitMs);
-      this.settings.log.warn(
-        `workos: WorkOS fails every call (${failure.code}); pausing every call for ${formatMs(waitMs)}, and the run stops after ${formatMs(this.settings.maxOutageMs)} without an answer`,
-      );
-    }
+    this.pauseEveryCall(
+      'calls',
+      this.settings.maxOutageMs - this.silentMs(),
+      (wait) => `workos: WorkOS fails every call (${failure.code}); pausing every call for ${wait}, and the run stops after ${formatMs(this.settings.maxOutageMs)} without an answer`,
+    );
     await this.pause.passed();
     return true;
+  }
+
+  /**
+   * Pauses every call, for longer at each pause of this outage (up to a minute, and `limitMs`), and says so with `say`;
+   * a call failed while a pause holds only waits for it.
+   */
+  private pauseEveryCall(outage: keyof typeof this.outagePauses, limitMs: number, say: (wait: string) => string): void {
+    if (this.pause.paused) return;
+    const waitMs = Math.min(OUTAGE_PAUSE_CAP_MS, OUTAGE_PAUSE_BASE_MS * 2 ** this.outagePauses[outage]++, limitMs);
+    this.pause.pauseFor(waitMs);
+    this.settings.log.warn(say(formatMs(waitMs)));
   }
 
   /** Counts a write that spent its retries while reads were answered; whether it makes WRITES_DOWN_AFTER in a row. */
