@@ -26,11 +26,12 @@ test('SIGINT stops reading, flushes what was read, prints the summary and exits 
   assert.match(stderr, /read csv: interrupted, 2 rows in/);
 });
 
-test('an interrupted pipeline run says how to resume with its whole command line, flags included', async () => {
+/** A pipeline from stdin (left open) to out.ndjson, run with `flags` and sent SIGINT once it is under way. */
+async function interruptedRun(...flags: string[]): Promise<{ dir: string; pipeline: string; code: number | null; stderr: string }> {
   const dir = tempDir();
   const pipeline = path.join(dir, 'stdin.yaml');
   writeFileSync(pipeline, 'version: 1\nname: stdin\nsource: { use: csv, path: "-" }\nsink: { use: ndjson, path: out.ndjson }\n');
-  const child = spawn(process.execPath, [bin, 'run', pipeline, '--set', 'name=my run', '--quiet'], { cwd: root });
+  const child = spawn(process.execPath, [bin, 'run', pipeline, ...flags], { cwd: root });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   child.stdin.write('email\nana@example.com\nbo@example.com\n');
@@ -38,6 +39,11 @@ test('an interrupted pipeline run says how to resume with its whole command line
   while (!readdirSync(dir).some((name) => name.startsWith('.out.ndjson.'))) await sleep(10);
   child.kill('SIGINT');
   const [code] = (await once(child, 'close')) as [number | null];
+  return { dir, pipeline, code, stderr };
+}
+
+test('an interrupted pipeline run says how to resume with its whole command line, flags included', async () => {
+  const { dir, pipeline, code, stderr } = await interruptedRun('--set', 'name=my run', '--quiet');
   assert.equal(code, 130);
   assert.ok(existsSync(path.join(dir, 'out.ndjson.partial')));
   assert.ok(stderr.includes(`warning: interrupted; to resume, run the same command again: authpipe run ${pipeline} --set 'name=my run' --quiet\n`), stderr);
@@ -67,16 +73,7 @@ test('SIGINT while the rows read before a broken input finish is an interruption
 });
 
 test('with --json, an interrupted run says how to resume before the JSON summary, which stays the last line', async () => {
-  const dir = tempDir();
-  const pipeline = path.join(dir, 'stdin.yaml');
-  writeFileSync(pipeline, 'version: 1\nname: stdin\nsource: { use: csv, path: "-" }\nsink: { use: ndjson, path: out.ndjson }\n');
-  const child = spawn(process.execPath, [bin, 'run', pipeline, '--json'], { cwd: root });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.write('email\nana@example.com\nbo@example.com\n');
-  while (!readdirSync(dir).some((name) => name.startsWith('.out.ndjson.'))) await sleep(10);
-  child.kill('SIGINT');
-  const [code] = (await once(child, 'close')) as [number | null];
+  const { code, stderr } = await interruptedRun('--json');
   assert.equal(code, 130);
   const lines = stderr.trim().split('\n');
   assert.match(lines.at(-2) ?? '', /^warning: interrupted; to resume, run the same command again: authpipe run /);

@@ -17,6 +17,18 @@ async function readCsv(name: string, content: Buffer) {
   return collect(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
 }
 
+/** The envelopes a source gives before it stops with source.bad_gzip, which it must. */
+async function readUntilBadGzip(envelopes: AsyncIterable<Envelope>): Promise<Envelope[]> {
+  const read: Envelope[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const envelope of envelopes) read.push(envelope);
+    },
+    { code: 'source.bad_gzip' },
+  );
+  return read;
+}
+
 test('reads a gzip-compressed export as it streams, whatever its name', async () => {
   for (const name of ['users.csv.gz', 'users.csv']) {
     const envelopes = await readCsv(name, gzipSync(CSV));
@@ -47,13 +59,7 @@ test('a gzip file cut off halfway gives every whole row before the cut, and its 
   const cut = compressed.subarray(0, compressed.length / 2);
   const readable = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString().split('\n');
   const { dir, file } = fileWith('cut.csv.gz', cut);
-  const read: Envelope[] = [];
-  await assert.rejects(
-    async () => {
-      for await (const envelope of csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir))) read.push(envelope);
-    },
-    { code: 'source.bad_gzip' },
-  );
+  const read = await readUntilBadGzip(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
   // Every line before the last one readable is a whole row; the last one stops anywhere, and is never passed off as a row.
   const whole = readable.length - 2;
   assert.deepEqual(
@@ -69,13 +75,7 @@ test('an NDJSON gzip file cut off halfway gives every whole line before the cut,
   const cut = compressed.subarray(0, compressed.length / 2);
   const readable = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString().split('\n');
   const { dir, file } = fileWith('cut.ndjson.gz', cut);
-  const read: Envelope[] = [];
-  await assert.rejects(
-    async () => {
-      for await (const envelope of ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir))) read.push(envelope);
-    },
-    { code: 'source.bad_gzip' },
-  );
+  const read = await readUntilBadGzip(ndjsonSource.create(ndjsonSource.options.parse({ path: file }), contextIn(dir)));
   const whole = readable.length - 1;
   assert.deepEqual(
     read.slice(0, -1).map((envelope) => envelope.raw?.email),
@@ -87,13 +87,7 @@ test('an NDJSON gzip file cut off halfway gives every whole line before the cut,
 test('a gzip file cut inside a record whose quoted cell spans lines gives that record as an error, not as a row', async () => {
   const cut = gzipSync('email,name,note\na@example.com,Ana,x\nb@example.com,"Bo\nBoss",b@example.c', { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   const { dir, file } = fileWith('cut.csv.gz', cut.subarray(0, cut.length - 8));
-  const read: Envelope[] = [];
-  await assert.rejects(
-    async () => {
-      for await (const envelope of csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir))) read.push(envelope);
-    },
-    { code: 'source.bad_gzip' },
-  );
+  const read = await readUntilBadGzip(csvSource.create(csvSource.options.parse({ path: file }), contextIn(dir)));
   assert.deepEqual(
     read.map((envelope) => [envelope.raw?.email, envelope.issues.map((issue) => issue.code)]),
     [

@@ -35,6 +35,23 @@ function dialect(t: TestContext, emulator: WorkosEmulator, answer: (request: Rec
 }
 
 const json = (response: ServerResponse, status: number, body: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** The emulator's answer to `request`, sent with `body` in place of its own: a server's own reading of the request. */
+async function emulatorAnswer(emulator: WorkosEmulator, request: Received, body: Record<string, unknown> = request.body): Promise<Answer> {
+  const answered = await fetch(`${emulator.url}${request.path}?${request.query}`, {
+    method: request.method,
+    headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
+    body: request.method === 'GET' ? undefined : JSON.stringify(body),
+  });
+  return { status: answered.status, body: (await answered.json()) as Record<string, unknown> };
+}
+
+const answerAs = (response: ServerResponse, { status, body }: Answer) => json(response, status, body);
 const isCreateUser = (request: Received) => request.method === 'POST' && request.path === '/user_management/users';
 
 function rowsOf(run: SinkRun) {
@@ -244,12 +261,7 @@ test('a server that replaces metadata on an update instead of merging it keeps t
     // WorkOS's own emulator sets the metadata sent as the whole of it: every key the user holds and the body lacks goes.
     const held = emulator.store.users.get(request.path.split('/').at(-1) ?? '')?.metadata ?? {};
     const metadata = { ...Object.fromEntries(Object.keys(held).map((key) => [key, null])), ...(request.body.metadata as Record<string, string | null>) };
-    const updated = await fetch(`${emulator.url}${request.path}`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
-      body: JSON.stringify({ ...request.body, metadata }),
-    });
-    json(response, updated.status, await updated.json());
+    answerAs(response, await emulatorAnswer(emulator, request, { ...request.body, metadata }));
     return true;
   });
   const run = sinkContext();
@@ -266,12 +278,7 @@ test('a server that answers an update without applying the email fails the row u
     // WorkOS's own emulator has no email branch in its update: it answers 200 with the user as it was.
     const applied = { ...request.body };
     delete applied.email;
-    const updated = await fetch(`${emulator.url}${request.path}`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
-      body: JSON.stringify(applied),
-    });
-    json(response, updated.status, await updated.json());
+    answerAs(response, await emulatorAnswer(emulator, request, applied));
     return true;
   });
   const run = sinkContext();
@@ -298,12 +305,7 @@ test('a server that ignores role_slugs fails the membership roles_not_applied in
     // WorkOS's own emulator reads role_slug only, and gives the default role.
     const taken = { ...request.body };
     delete taken.role_slugs;
-    const created = await fetch(`${emulator.url}${request.path}`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
-      body: JSON.stringify(taken),
-    });
-    json(response, created.status, await created.json());
+    answerAs(response, await emulatorAnswer(emulator, request, taken));
     return true;
   });
   const run = sinkContext();
@@ -323,12 +325,7 @@ test('a server that marks a changed email unverified, as WorkOS does, gets the s
   const emulator = await emulatorFor(t);
   const baseUrl = await dialect(t, emulator, async (request, response) => {
     if (request.method !== 'PUT' || !request.path.startsWith('/user_management/users/') || request.body.email === undefined) return false;
-    const updated = await fetch(`${emulator.url}${request.path}`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
-      body: JSON.stringify({ ...request.body, email_verified: false }),
-    });
-    json(response, updated.status, await updated.json());
+    answerAs(response, await emulatorAnswer(emulator, request, { ...request.body, email_verified: false }));
     return true;
   });
   for (const [before, after] of [
@@ -348,14 +345,10 @@ test('a server whose membership answers have no roles list: several roles are ta
   const emulator = await emulatorFor(t);
   const baseUrl = await dialect(t, emulator, async (request, response) => {
     if (!request.path.startsWith('/user_management/organization_memberships')) return false;
-    const answered = await fetch(`${emulator.url}${request.path}?${request.query}`, {
-      method: request.method,
-      headers: { authorization: 'Bearer sk_test_sink', 'content-type': 'application/json' },
-      body: request.method === 'GET' ? undefined : JSON.stringify(request.body),
-    });
-    const body = (await answered.json()) as Record<string, unknown> & { data?: Record<string, unknown>[] };
-    for (const membership of body.data ?? [body]) delete membership.roles;
-    json(response, answered.status, body);
+    const answer = await emulatorAnswer(emulator, request);
+    const { data } = answer.body as { data?: Record<string, unknown>[] };
+    for (const membership of data ?? [answer.body]) delete membership.roles;
+    answerAs(response, answer);
     return true;
   });
   const run = sinkContext();
