@@ -9,6 +9,7 @@ import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { WORKOS_CSV_COLUMNS } from '../stages/presets/workos-csv.ts';
 import { SECRET_IN_LEDGER } from '../state/replay.ts';
 import { openSinkOutput } from './output.ts';
+import { openRejects, rejectsPath } from './rejects.ts';
 import { isFormulaLike, spreadsheetSafe } from './spreadsheet-safe.ts';
 
 interface Layout {
@@ -92,6 +93,7 @@ const options = z.object({
     .enum(['workos-csv', 'flat'])
     .default('workos-csv')
     .describe('`workos-csv`: the WorkOS import columns, one row per organization; `flat`: one row per user for review, never a password hash'),
+  rejects: rejectsPath(),
 });
 
 export const csvSink = defineSink({
@@ -111,8 +113,11 @@ export const csvSink = defineSink({
       async function* rows(envelopes: AsyncIterable<Envelope>): AsyncGenerator<string[]> {
         for await (const envelope of envelopes) {
           received++;
-          // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
-          if (hasErrors(envelope)) continue;
+          // Invalid rows are counted by the engine, by issue code; a file sink leaves them out, or in its rejects file.
+          if (hasErrors(envelope)) {
+            await rejects.add(envelope);
+            continue;
+          }
           result.written++;
           if (envelope.user.totpSecret !== undefined) totpSecretsLeftOut++;
           if (layout.forImporter && envelope.user.passwordHash === SECRET_IN_LEDGER) hashesInLedger++;
@@ -124,7 +129,8 @@ export const csvSink = defineSink({
         }
       }
       const output = await openSinkOutput(options.path, ctx);
-      await output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }), () => received);
+      const rejects = await openRejects(options.rejects, ctx);
+      await rejects.finish(output.finish(pipeline(rows(records), stringify({ header: true, columns: layout.columns }), output.stream, { end: output.end }), () => received), () => received);
       if (formulaLike > 0) {
         ctx.log.warn(
           `csv: ${formulaLike} ${formulaLike === 1 ? 'user has' : 'users have'} an email, id, hash or role starting with = + - or @, kept byte-exact for the WorkOS importer: a spreadsheet opening this file would run it as a formula`,

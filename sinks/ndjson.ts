@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
 import { envelopeLine, hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { openSinkOutput } from './output.ts';
+import { openRejects, rejectsPath } from './rejects.ts';
 
 const options = z.object({
   path: outputPath().default('-').describe('NDJSON file to write (created, or replaced whole once the sink is done: until then the old file stays as it was); `-` writes stdout'),
+  rejects: rejectsPath(),
   keepRaw: z.boolean().default(false).describe('Keep each source record (`raw`) in the output; by default it is dropped, except from rows no map stage has been through'),
 });
 
@@ -29,8 +31,11 @@ export const ndjsonSink = defineSink({
         let chunk = '';
         for await (const envelope of envelopes) {
           received++;
-          // Invalid rows are counted by the engine, by issue code; a file sink only leaves them out.
-          if (hasErrors(envelope)) continue;
+          // Invalid rows are counted by the engine, by issue code; a file sink leaves them out, or in its rejects file.
+          if (hasErrors(envelope)) {
+            await rejects.add(envelope);
+            continue;
+          }
           result.written++;
           // JSON leaves out a property whose value is undefined. A row no map stage has been through keeps its
           // record: without it, nothing of the row would be written (`read csv | write ndjson`, to map later).
@@ -43,7 +48,8 @@ export const ndjsonSink = defineSink({
         if (chunk !== '') yield chunk;
       }
       const output = await openSinkOutput(options.path, ctx);
-      await output.finish(pipeline(chunks(records), output.stream, { end: output.end }), () => received);
+      const rejects = await openRejects(options.rejects, ctx);
+      await rejects.finish(output.finish(pipeline(chunks(records), output.stream, { end: output.end }), () => received), () => received);
       return output.settle(result);
     };
   },

@@ -92,8 +92,11 @@ export function openSinkOutput(outputPath: string, ctx: Context): Promise<Output
   return openOutput(outputPath, ctx);
 }
 
-/** Opens the file (or its stand-in) at once, so a bad path fails with a coded error before any row. */
-export async function openOutput(outputPath: string, ctx: Context): Promise<Output> {
+/**
+ * Opens the file (or its stand-in) at once, so a bad path fails with a coded error before any row. `rows` names what the
+ * file holds, for the messages that say where it is.
+ */
+export async function openOutput(outputPath: string, ctx: Context, rows = 'rows written'): Promise<Output> {
   const absolute = outputPath === '-' ? 'stdout' : path.resolve(ctx.baseDir, outputPath);
   if (ctx.dryRun) {
     // A dry run goes through the sink (its rows are counted) and leaves the destination as it was.
@@ -142,18 +145,18 @@ export async function openOutput(outputPath: string, ctx: Context): Promise<Outp
           if (how === 'rename') chmodSync(standIn, mode);
           renameSync(standIn, partial);
           const kept = existing === undefined ? 'is not written' : 'is left as it was';
-          ctx.log.warn(`the run stopped short: ${absolute} ${kept}; the rows this run wrote are in ${partial}`);
+          ctx.log.warn(`the run stopped short: ${absolute} ${kept}; the ${rows} so far are in ${partial}`);
         } else if (how === 'rename') {
           chmodSync(standIn, mode);
           renameSync(standIn, target);
           // What an earlier run that stopped short set aside is superseded now; it may hold password hashes.
           unlinkQuietly(`${target}.partial`);
-          ctx.log.info(`the rows written are in ${absolute}`);
+          ctx.log.info(`the ${rows} are in ${absolute}`);
         } else {
           // The file itself is rewritten: its other names, owner and mode stay.
           await pipeline(createReadStream(standIn), createWriteStream(target));
           unlinkQuietly(standIn);
-          ctx.log.info(`the rows written are in ${absolute}`);
+          ctx.log.info(`the ${rows} are in ${absolute}`);
         }
       } catch (error) {
         unlinkQuietly(standIn);

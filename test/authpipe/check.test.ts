@@ -32,7 +32,7 @@ test('check prints every problem as file:line:col and exits 2', async () => {
 test('check takes the --set overrides run will get, so the command line can be checked as it will run', async () => {
   const missing = await runCli(['check', 'pipelines/clerk-to-ndjson.yaml', '--set', 'source.path=nowhere.csv']);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /clerk-to-ndjson\.yaml:4:27: source "csv" option path: file not found: .*nowhere\.csv \(given by --set source\.path=\.\.\.\)/);
+  assert.match(missing.stderr, /clerk-to-ndjson\.yaml:5:27: source "csv" option path: file not found: .*nowhere\.csv \(given by --set source\.path=\.\.\.\)/);
   const found = await runCli(['check', 'pipelines/clerk-to-ndjson.yaml', '--set', 'source.path=fixtures/clerk/users.csv']);
   assert.equal(found.code, 0, found.stderr);
 });

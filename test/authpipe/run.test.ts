@@ -24,7 +24,8 @@ interface Summary {
 
 test('run writes only valid rows, reports the rest by code, and exits 3', async () => {
   const output = path.join(dir, 'rows.ndjson');
-  const result = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--json'], { env: { OUT: output } });
+  const rejects = path.join(dir, 'rejects.ndjson');
+  const result = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--json'], { env: { OUT: output, REJECTS: rejects } });
   assert.equal(result.code, 3, result.stderr);
   const summary = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as Summary;
   assert.deepEqual(
@@ -48,13 +49,15 @@ test('run writes only valid rows, reports the rest by code, and exits 3', async 
   const rows = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Envelope);
   assert.equal(rows.length, 17);
   assert.ok(rows.every((row) => row.raw === undefined && !row.issues.some((issue) => issue.level === 'error')));
+  const rejected = readFileSync(rejects, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  assert.deepEqual(rejected.map((row) => [row.origin.line, row.raw === undefined]), [[9, false], [10, false], [11, false], [22, false]]);
 });
 
 test('the summary names the first invalid rows by file and line, then how many more, as a file-writing chain does', async () => {
   const input = path.join(dir, 'many-bad.csv');
   const bad = Array.from({ length: 12 }, (_, index) => `user_${index},not-an-email-${index}`);
   writeFileSync(input, ['id,primary_email_address', 'user_ok,ok@example.com', ...bad, ''].join('\n'));
-  const run = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--set', `source.path=${input}`], { env: { OUT: path.join(dir, 'many-bad.ndjson') } });
+  const run = await runCli(['run', 'pipelines/clerk-to-ndjson.yaml', '--set', `source.path=${input}`], { env: { OUT: path.join(dir, 'many-bad.ndjson'), REJECTS: path.join(dir, 'many-bad.rejects.ndjson') } });
   const chain = await runChain(`authpipe read csv '${input}' | authpipe map --preset clerk | authpipe validate | authpipe write csv '${path.join(dir, 'many-bad.csv.out')}'`);
   for (const result of [run, chain]) {
     assert.equal(result.code, 3, result.stderr);
@@ -120,7 +123,7 @@ test('an input broken partway is a fatal error, exit 1, naming the file; the row
   assert.match(result.stderr, /broken\.json:3000:36: .*\[json\.invalid\]/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
   // The rows of a run that stopped short go under their own name, never passing for a whole output.
-  assert.match(result.stderr, /warning: the run stopped short: .*out\.ndjson is not written; the rows this run wrote are in .*out\.ndjson\.partial/);
+  assert.match(result.stderr, /warning: the run stopped short: .*out\.ndjson is not written; the rows written so far are in .*out\.ndjson\.partial/);
   assert.ok(!existsSync(output));
   const written = readFileSync(`${output}.partial`, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Envelope).user.email);
   assert.equal(written.length, 3000);
@@ -177,13 +180,14 @@ test('with --json, a fatal error still reports as JSON what was read before it, 
 test('plan (run --dry-run) goes through every stage, says what it would write, writes nothing and leaves the output file as it was', async () => {
   const output = path.join(dir, 'untouched.ndjson');
   writeFileSync(output, 'earlier content\n');
-  const result = await runCli(['plan', 'pipelines/clerk-to-ndjson.yaml'], { env: { OUT: output } });
+  const result = await runCli(['plan', 'pipelines/clerk-to-ndjson.yaml'], { env: { OUT: output, REJECTS: path.join(dir, 'untouched.rejects.ndjson') } });
   assert.equal(result.code, 3, result.stderr);
   assert.match(result.stderr, /^ {2}read {6}21 /m);
   assert.match(result.stderr, /^ {2}written {3}0$/m);
   assert.match(result.stderr, /^ {2}invalid {3}4 /m);
   assert.match(result.stderr, /^dry run: 17 rows would be written to .*untouched\.ndjson; nothing was written$/m);
   assert.equal(readFileSync(output, 'utf8'), 'earlier content\n');
+  assert.ok(!existsSync(path.join(dir, 'untouched.rejects.ndjson')));
 });
 
 test('with --json, a command stopped before its run began still ends stderr with the failure as JSON', async () => {

@@ -1,0 +1,66 @@
+// The rows a file sink leaves out (those with an error issue), kept whole in an NDJSON file of their own: the summary
+// names the first ten, and a file sink has no ledger to hold the rest. Shared by the ndjson and csv sinks.
+//
+// Each row keeps its source record and its findings, and gains the mark of a row exported for fixing: fixed by hand
+// and put through `validate`, it is checked afresh; put through anything else, its errors still keep it out.
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type { Context } from '../pipelines/component.ts';
+import { outputPath } from '../pipelines/component.ts';
+import { envelopeLine, type Envelope } from '../pipelines/record.ts';
+import { NOT_VALIDATED } from '../state/replay.ts';
+import { openOutput } from './output.ts';
+
+export function rejectsPath() {
+  return outputPath()
+    .optional()
+    .describe('NDJSON file for the rows left out (with their source record and errors), to fix and put through `validate` again; unset, the summary names the first ten');
+}
+
+export interface Rejects {
+  /** Keeps an invalid row; waits while the file's buffer is full. */
+  add(envelope: Envelope): Promise<void>;
+  /** Waits for the sink's own output, then closes the file: in place if that output was, set aside if not. */
+  finish(writing: Promise<void>, received: () => number): Promise<void>;
+}
+
+/** Without a file, the rows left out are only told of: how many, and how to keep them. */
+export async function openRejects(file: string | undefined, ctx: Context): Promise<Rejects> {
+  if (file === undefined) {
+    let count = 0;
+    return {
+      add: async () => {
+        count++;
+      },
+      async finish(writing) {
+        await writing;
+        if (count > 0) ctx.log.info(`${count} invalid ${count === 1 ? 'row was' : 'rows were'} left out: the sink's \`rejects\` option (\`--rejects FILE\` for \`write\`) keeps them in a file to fix`);
+      },
+    };
+  }
+  const output = await openOutput(file, ctx, 'invalid rows left out');
+  const { stream } = output;
+  // Listened to from the start: a write that fails while no row waits for the buffer would otherwise go unheard.
+  const closed = output.end ? finished(stream) : Promise.resolve();
+  closed.catch(() => undefined);
+  return {
+    async add(envelope) {
+      const line = `${envelopeLine({ ...envelope, issues: [...envelope.issues, NOT_VALIDATED] })}\n`;
+      if (!stream.write(line)) await once(stream, 'drain');
+    },
+    finish: (writing, received) =>
+      output.finish(
+        (async () => {
+          try {
+            await writing;
+          } catch (error) {
+            stream.destroy();
+            throw error;
+          }
+          if (output.end) stream.end();
+          await closed;
+        })(),
+        received,
+      ),
+  };
+}
