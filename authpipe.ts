@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify';
 import type { Component, SinkComponent } from './pipelines/component.ts';
 import { ReportedFailure, UsageError, failureReport } from './pipelines/errors.ts';
-import { createContext, execute, failureOf, type RunFlags } from './pipelines/execute.ts';
+import { createContext, execute, failureOf, type AfterFindings, type RunFlags } from './pipelines/execute.ts';
 import { failureJson } from './pipelines/summary.ts';
 import { addComponentFlags, componentOptionsFrom } from './pipelines/flags.ts';
 import { checkPipeline, isLedgerFile, loadPipeline, validateVerbOptions } from './pipelines/load.ts';
@@ -101,9 +101,13 @@ async function runFile(file: string, flags: FileFlags): Promise<number> {
         spec.after.length === 0
           ? undefined
           : async () => {
-              let found = false;
-              for (const step of spec.after) found = (await step.component.run(step.options, ctx, spec.sink)) || found;
-              return found;
+              const findings: AfterFindings = { short: false, counts: {} };
+              for (const step of spec.after) {
+                const { short, counts } = await step.component.run(step.options, ctx, spec.sink);
+                findings.short ||= short;
+                findings.counts[step.component.name] = counts;
+              }
+              return findings;
             },
     }),
   });

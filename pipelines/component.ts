@@ -131,8 +131,13 @@ export interface AfterComponent<O extends Options = Options> extends ComponentBa
   kind: 'after';
   /** Why the step cannot follow this sink and ledger (`check` reports it at the step), or undefined. */
   problem?(sink: SinkBlock, ledger: string | undefined): string | undefined;
-  /** Takes the sink's block (which server, which key); resolves true when it finds the run's effect short of what was asked (exit 3). */
-  run(options: z.output<O>, ctx: Context, sink: SinkBlock): Promise<boolean>;
+  /** Takes the sink's block (which server, which key); resolves what it found (for --json), and whether that is short of what was asked (exit 3). */
+  run(options: z.output<O>, ctx: Context, sink: SinkBlock): Promise<AfterOutcome>;
+}
+
+export interface AfterOutcome {
+  short: boolean;
+  counts: object;
 }
 
 export type Component = SourceComponent | StageComponent | SinkComponent | AfterComponent;

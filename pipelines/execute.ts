@@ -73,8 +73,11 @@ export function failureOf(error: unknown, exitCode: number): Failure {
   return { code: 'internal', message: String(error), exitCode };
 }
 
-/** The pipeline's `after:` steps, run once every row is written; resolves true when one finds the run's effect short. */
-type AfterSteps = () => Promise<boolean>;
+/** What the pipeline's `after:` steps found, by step, and whether one found the run's effect short. */
+export interface AfterFindings {
+  short: boolean;
+  counts: Record<string, object>;
+}
 
 export interface Execution {
   name: string;
@@ -84,7 +87,7 @@ export interface Execution {
   verb: boolean;
   /** A verb that writes the chain's rows to a file lists, after its line, the invalid rows it left out. */
   endsChain?: boolean;
-  build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter; after?: AfterSteps }>;
+  build(ctx: Context): Promise<Omit<RunPlan, 'writer'> & { writer: SinkWriter; after?: () => Promise<AfterFindings> }>;
   /**
    * How an interrupted run is resumed, which it then says: by the same command line, or (a sink with a ledger at
    * the end of a chain, which has only its stdin) by the whole chain again.
@@ -122,11 +125,13 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
   const stats = emptyStats();
   const runProgress: RunProgress = { written: 0, failed: 0 };
   const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats, runProgress) : () => undefined;
-  let after: AfterSteps | undefined;
+  let after: (() => Promise<AfterFindings>) | undefined;
   // A run stopped partway has written part of its input, a dry run none: there is nothing to prove yet.
-  const runAfterSteps = async () => {
+  const runAfterFindings = async () => {
     if (after === undefined || stats.interrupted || execution.flags.dryRun) return;
-    stats.unproven = await after();
+    const found = await after();
+    stats.unproven = found.short;
+    stats.after = found.counts;
     // A step stopped by a signal has said how far it came.
     stats.interrupted = controller.signal.aborted;
   };
@@ -137,7 +142,7 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
     after = plan.after;
     await runPipeline(plan, ctx, stats);
     // The JSON summary, last on stderr, counts their outcome; people read it after the run's summary instead.
-    if (execution.flags.json) await runAfterSteps();
+    if (execution.flags.json) await runAfterFindings();
   } catch (error) {
     // A script reading --json gets what was done before the failure, and the failure, on the last line: the line for
     // people comes before it.
@@ -161,6 +166,6 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
     if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
     sayHowToResume(execution, stats, ctx);
   }
-  if (!execution.flags.json) await runAfterSteps();
+  if (!execution.flags.json) await runAfterFindings();
   return exitCodeOf(stats);
 }

@@ -23,6 +23,8 @@ export interface RunStats {
   failedPartway: boolean;
   /** An `after:` step (diff) found the run's effect short of what was asked. */
   unproven: boolean;
+  /** What the `after:` steps found, by step (the diff's counts), for --json. */
+  after?: Record<string, object>;
   sink?: SinkDetails;
 }
 

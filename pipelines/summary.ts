@@ -88,6 +88,7 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     ...(stats.sink === undefined ? {} : { sink: stats.sink }),
     interrupted: stats.interrupted,
     unproven: stats.unproven,
+    ...(stats.after === undefined ? {} : { after: stats.after }),
     ...(failure ? { error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
   })}\n`;
 }

@@ -163,7 +163,8 @@ export const diffStep = defineAfter({
     return ledger === undefined ? 'diff compares WorkOS with the ledger: set `ledger:` in the pipeline file' : undefined;
   },
   async run(options, ctx, sink) {
-    if (ctx.ledgerPath === undefined) return false;
-    return hasDifferences(await runDiff(ctx.ledgerPath, sink.options as WorkosOptions, options.report, ctx));
+    if (ctx.ledgerPath === undefined) return { short: false, counts: {} };
+    const counts = await runDiff(ctx.ledgerPath, sink.options as WorkosOptions, options.report, ctx);
+    return { short: hasDifferences(counts), counts };
   },
 });

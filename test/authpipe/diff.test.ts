@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import { sdkFor } from '../sinks/workos/harness.ts';
 import { tempDir } from '../sources/context.ts';
+import type { DiffCounts } from '../../sinks/workos/diff.ts';
 import { bin, root, runChain, runCli } from './cli.ts';
 
 test('diff after an import exits 0; once a user is deleted in WorkOS it exits 3 and its report names the user', async (t) => {
@@ -85,13 +86,16 @@ test('a pipeline run again after a user was deleted in WorkOS skips every row, a
   // The next run creates the user again; with --json, the diff's outcome is in the summary, still the last line.
   const fixed = await runCli(['run', pipeline, '--json'], { env });
   assert.equal(fixed.code, 0, fixed.stderr);
-  const summary = JSON.parse(fixed.stderr.trim().split('\n').at(-1) ?? '') as { written: number; skipped: number; unproven: boolean; exitCode: number };
+  const summary = JSON.parse(fixed.stderr.trim().split('\n').at(-1) ?? '') as { written: number; skipped: number; unproven: boolean; exitCode: number; after: { diff: DiffCounts } };
   assert.deepEqual([summary.written, summary.skipped, summary.unproven, summary.exitCode], [1, 1, false, 0]);
+  const { expected, landed, missing, mismatched } = summary.after.diff;
+  assert.deepEqual({ expected, landed, missing, mismatched }, { expected: 2, landed: 2, missing: 0, mismatched: 0 });
   await sdkFor(emulator).userManagement.deleteUser(emulator.store.userByEmail('ana@example.com')?.id ?? '');
   const unproven = await runCli(['run', pipeline, '--json'], { env });
   assert.equal(unproven.code, 3, unproven.stderr);
   assert.match(unproven.stderr, /^warning: diff: WorkOS does not hold everything the ledger sent/m);
-  assert.deepEqual(JSON.parse(unproven.stderr.trim().split('\n').at(-1) ?? ''), { ...JSON.parse(unproven.stderr.trim().split('\n').at(-1) ?? ''), unproven: true, exitCode: 3 });
+  const short = JSON.parse(unproven.stderr.trim().split('\n').at(-1) ?? '') as { unproven: boolean; exitCode: number; after: { diff: DiffCounts } };
+  assert.deepEqual([short.unproven, short.exitCode, short.after.diff.landed, short.after.diff.missing], [true, 3, 1, 1]);
 });
 
 test('check refuses an after: diff behind a file sink, and an unknown after: step with a did-you-mean, at their lines', async () => {
