@@ -16,17 +16,19 @@ function inputPart(shareRead: number, progress: RunProgress, seconds: number): s
   return `, ${percent}, about ${formatDuration(Math.round((seconds * (1 - share)) / share))} left`;
 }
 
+/** The progress line of a run `seconds` in. */
+export function progressLine(stats: RunStats, progress: RunProgress, seconds: number): string {
+  const rate = seconds > 0 ? Math.round(stats.read / seconds) : 0;
+  // Only a sink that says how far it is has its counts shown: a file sink's would read 0 until the end.
+  const written = progress.written + progress.failed > 0 ? `, written ${progress.written}, failed ${progress.failed}` : '';
+  const input = progress.inputShare === undefined ? '' : inputPart(progress.inputShare(), progress, seconds);
+  return `read ${stats.read} rows, ${rate} rows/s${input}${written}, invalid ${stats.invalidRows}, ${seconds.toFixed(0)} s`;
+}
+
 export function startProgress(stats: RunStats, progress: RunProgress, stream: NodeJS.WriteStream = process.stderr): () => void {
   const started = performance.now();
   const tty = stream.isTTY === true;
-  const render = () => {
-    const seconds = (performance.now() - started) / 1000;
-    const rate = seconds > 0 ? Math.round(stats.read / seconds) : 0;
-    // Only a sink that says how far it is has its counts shown: a file sink's would read 0 until the end.
-    const written = progress.written + progress.failed > 0 ? `, written ${progress.written}, failed ${progress.failed}` : '';
-    const input = progress.inputShare === undefined ? '' : inputPart(progress.inputShare(), progress, seconds);
-    return `read ${stats.read} rows, ${rate} rows/s${input}${written}, invalid ${stats.invalidRows}, ${seconds.toFixed(0)} s`;
-  };
+  const render = () => progressLine(stats, progress, (performance.now() - started) / 1000);
   const timer = setInterval(() => stream.write(tty ? `\r${render()}\u001b[K` : `${render()}\n`), tty ? 250 : 10_000);
   timer.unref();
   return () => {

