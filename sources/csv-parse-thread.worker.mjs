@@ -174,17 +174,48 @@ function firstLineBreak(text) {
 }
 
 /**
- * The delimiters of `text` that could separate cells of a row: not those followed by a space, unless the file puts
- * one after each delimiter (`spaced`). Prose in a note or an address puts a space after its commas
- * (`Springfield, IL, 62701`); an export most often puts none between its cells.
+ * Where the quoted cell opening at `open` closes on its line: the quote that ends it (not one of a doubled pair), just
+ * before a delimiter or the line's end; NOWHERE when it does not close there.
+ * @param {string} text
+ * @param {number} open
+ * @param {string} delimiter
+ */
+function closingQuoteOf(text, open, delimiter) {
+  for (let at = text.indexOf('"', open + 1); at !== NOWHERE; at = text.indexOf('"', at + 2)) {
+    if (text.charCodeAt(at + 1) === QUOTE) continue;
+    return at + 1 === text.length || text.startsWith(delimiter, at + 1) ? at : NOWHERE;
+  }
+  return NOWHERE;
+}
+
+/**
+ * The delimiters of `text` that could separate cells of a row: not those inside a quoted cell that closes on the line
+ * (`"admin,billing"`, JSON metadata), nor those followed by a space, unless the file puts one after each delimiter
+ * (`spaced`). Prose in a note or an address puts a space after its commas (`Springfield, IL, 62701`); an export most
+ * often puts none between its cells.
  * @param {string} text
  * @param {string} delimiter
  * @param {boolean} spaced
  */
 function cellDelimitersIn(text, delimiter, spaced) {
   let count = 0;
-  for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) {
-    if (spaced || text[at + delimiter.length] !== ' ') count++;
+  let cellStart = 0;
+  for (let at = 0; at < text.length; ) {
+    if (at === cellStart && text.charCodeAt(at) === QUOTE) {
+      const close = closingQuoteOf(text, at, delimiter);
+      if (close !== NOWHERE) {
+        at = close + 1;
+        continue;
+      }
+    }
+    if (text.startsWith(delimiter, at)) {
+      at += delimiter.length;
+      if (spaced || text[at] !== ' ') count++;
+      while (spaced && text[at] === ' ') at++;
+      cellStart = at;
+      continue;
+    }
+    at++;
   }
   return count;
 }

@@ -157,6 +157,17 @@ test('keeps multi-line cells whose lines hold as many commas as a row, written a
   assert.equal(envelopes[0].raw?.notes, 'Assistant handles billing:\nbob@x.com, Bob Ray, ext 42');
 });
 
+test('keeps a multi-line cell followed on its last line by quoted cells holding delimiters (role lists, JSON metadata), as the workos-csv layout writes them', async () => {
+  const envelopes = await readCsv(
+    'email,first_name,external_id,metadata,role_slugs\nann@x.com,"Ann\nMarie",ext-1,"{""plan"":""pro"",""seats"":5}","admin,billing"\nbob@x.com,Bob,ext-2,,member\n',
+  );
+  assert.deepEqual(summary(envelopes), [
+    [2, 'ann@x.com', []],
+    [4, 'bob@x.com', []],
+  ]);
+  assert.deepEqual(envelopes[0].raw, { email: 'ann@x.com', first_name: 'Ann\nMarie', external_id: 'ext-1', metadata: '{"plan":"pro","seats":5}', role_slugs: 'admin,billing' });
+});
+
 test('in a file that puts a space after each comma, a stray quote that swallowed rows is still found by them', async () => {
   const envelopes = await readCsv('id, email, name\nu1, ana@x.com,"Ana\nu2, bob@x.com, Bob\nu3, carl@x.com, 6\'5"\nu4, dina@x.com, Dina\n');
   assert.deepEqual(
