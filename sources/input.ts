@@ -2,11 +2,12 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, pipeline, Transform, type Readable } from 'node:stream';
-import { createGunzip, type Gunzip } from 'node:zlib';
 import { TextDecoder } from 'node:util';
 import type { Context } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
+import type { Logger } from '../pipelines/log.ts';
 import { markedEncoding } from './byte-order-marks.mjs';
+import { GzipMembers } from './gzip-members.ts';
 
 export interface Input {
   stream: Readable;
@@ -45,10 +46,10 @@ function unreadFormat(bytes: Buffer): string | undefined {
  * it; so does `gzip`), told by its first two bytes rather than its name. A Transform rather than a generator: a
  * stopped run must be able to end it while stdin waits for bytes that never come.
  */
-function gunzipIfCompressed(name: string, counted: { bytes: number }): Transform {
+function gunzipIfCompressed(name: string, counted: { bytes: number }, log: Logger): Transform {
   /** The first bytes, held until there are enough to tell the format by (a pipe may hand over one byte at a time). */
   let opening: Buffer | undefined = Buffer.alloc(0);
-  let gunzip: Gunzip | undefined;
+  let gunzip: GzipMembers | undefined;
   const decide = (bytes: Buffer) => {
     const unread = unreadFormat(bytes);
     if (unread !== undefined) throw new AuthpipeError('source.unreadable_format', `${name} is ${unread}`);
@@ -57,7 +58,7 @@ function gunzipIfCompressed(name: string, counted: { bytes: number }): Transform
   };
   const pass = (bytes: Buffer, done: () => void) => {
     // The callback comes once the chunk is decompressed and its bytes pushed: one chunk's worth is held at most.
-    // Zeros padding a gzip file end the decompression early; what follows them is left unread.
+    // Once the last member and the zeros or bytes after it are read, the rest is left unread.
     if (gunzip === undefined) {
       output.push(bytes);
       done();
@@ -108,8 +109,8 @@ function gunzipIfCompressed(name: string, counted: { bytes: number }): Transform
     const whenRead = () => (output.readableLength === 0 || output.destroyed ? output.destroy(failure) : setTimeout(whenRead, 5));
     whenRead();
   }
-  function startGunzip(): Gunzip {
-    const started = createGunzip();
+  function startGunzip(): GzipMembers {
+    const started = new GzipMembers(() => log.warn(`${name}: the bytes after the end of its gzip data are not gzip; they are left unread (every row before them is read)`));
     started.on('data', (bytes: Buffer) => output.push(bytes));
     started.on('error', failOnceRead);
     return started;
@@ -117,16 +118,16 @@ function gunzipIfCompressed(name: string, counted: { bytes: number }): Transform
   return output;
 }
 
-function openedInput(stream: Readable, name: string, size?: number): Input {
+function openedInput(stream: Readable, name: string, log: Logger, size?: number): Input {
   const counted = { bytes: 0 };
   // Errors of either side reach whoever reads the output; ending it early ends the input too.
-  const input: Input = { stream: pipeline(stream, gunzipIfCompressed(name, counted), () => undefined), name };
+  const input: Input = { stream: pipeline(stream, gunzipIfCompressed(name, counted, log), () => undefined), name };
   return size === undefined ? input : { ...input, share: () => (size === 0 ? 1 : Math.min(1, counted.bytes / size)) };
 }
 
 /** Opens the file before any row is read, so a missing or unreadable file fails with a coded error at once. */
 export async function openInput(inputPath: string, ctx: Context): Promise<Input> {
-  if (inputPath === '-') return openedInput(process.stdin, 'stdin');
+  if (inputPath === '-') return openedInput(process.stdin, 'stdin', ctx.log);
   const absolute = path.resolve(ctx.baseDir, inputPath);
   // Messages name the file as the pipeline file (or the command line) reaches it; one outside that folder by its
   // absolute path: `../../tmp/users.csv` would be read from wherever the person stands.
@@ -148,7 +149,7 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
     throw new AuthpipeError('source.file_unreadable', `input path is a folder, not a file: ${absolute}`);
   }
   // A FIFO or a device has no size to measure progress by.
-  return openedInput(handle.createReadStream(), name, stats.isFile() ? stats.size : undefined);
+  return openedInput(handle.createReadStream(), name, ctx.log, stats.isFile() ? stats.size : undefined);
 }
 
 /** Why a record holding REPLACEMENT_CHARACTER (from pipelines/record.ts) is refused. */
