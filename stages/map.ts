@@ -254,9 +254,14 @@ function joinMemberships(memberships: MappedMemberships, user: UserDraft): void 
   user.orgs = user.orgs === undefined ? orgs : user.orgs.concat(orgs);
 }
 
-/** A header as a person or a tool may write it: `First Name`, ` EMAIL `, `first-name` and `firstName` all mean `first_name`. */
+/**
+ * A header as a person or a tool may write it: `First Name`, ` EMAIL `, `first-name` and `firstName` all mean
+ * `first_name`. Invisible format characters (a zero-width space or a direction mark pasted in, a byte order mark) are
+ * no part of a column's name.
+ */
 function plainName(name: string): string {
   return name
+    .replace(/\p{Cf}/gu, '')
     .trim()
     .replace(/([a-z\d])([A-Z])/g, '$1_$2')
     .toLowerCase()
@@ -302,8 +307,13 @@ class PlainNames {
   }
 }
 
+/** A column's name as written, its invisible characters shown as escapes (`"\u200bid"`, not `"id"`). */
+function shownColumn(column: string): string {
+  return JSON.stringify(column).replace(/\p{Cf}/gu, (character) => `\\u${(character.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
 function reportAliases(aliases: [string, string][], ctx: Context): void {
-  if (aliases.length > 0) ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
+  if (aliases.length > 0) ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${shownColumn(column)} as ${alias}`).join(', ')}`);
 }
 
 /**
