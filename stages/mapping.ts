@@ -335,10 +335,17 @@ function applyPasswordHashType(step: ValueStep<PasswordHashType>, raw: SourceRec
   }
 }
 
+/**
+ * Metadata is gathered in an object without a prototype, so that a key named `__proto__` is a key like any other until
+ * fitMetadata says it is left out.
+ */
 export function setMetadata(user: UserDraft, key: string, value: string): void {
-  if (user.metadata === undefined) user.metadata = {};
+  if (user.metadata === undefined) user.metadata = Object.create(null) as Record<string, string>;
   user.metadata[key] = value;
 }
+
+/** A key JavaScript gives a meaning of its own: set on a plain object (in the WorkOS SDK too), it would vanish unsaid. */
+const PROTOTYPE_KEY = '__proto__';
 
 function droppedMetadata(envelope: Envelope, key: string, reason: string): void {
   addIssue(envelope, 'warning', 'metadata.dropped', 'metadata', `metadata "${key}" is left out: ${reason}`);
@@ -350,7 +357,8 @@ function fitMetadata(envelope: Envelope, metadata: Record<string, string>): void
   for (const key of Object.keys(metadata)) {
     const value = metadata[key];
     let reason: string | undefined;
-    if (!isMetadataKey(key)) reason = `the key is longer than ${METADATA_LIMITS.keyLength} characters or not ASCII`;
+    if (key === PROTOTYPE_KEY) reason = 'the name is reserved in JavaScript, which the WorkOS SDK is written in';
+    else if (!isMetadataKey(key)) reason = `the key is longer than ${METADATA_LIMITS.keyLength} characters or not ASCII`;
     else if (value.length > METADATA_LIMITS.valueLength) reason = `the value is longer than ${METADATA_LIMITS.valueLength} characters`;
     else if (!isAscii(value)) reason = 'the value is not ASCII';
     else if (kept === METADATA_LIMITS.entries) reason = `WorkOS keeps at most ${METADATA_LIMITS.entries} entries`;
@@ -362,6 +370,8 @@ function fitMetadata(envelope: Envelope, metadata: Record<string, string>): void
     }
   }
   if (kept === 0) delete envelope.user.metadata;
+  // A plain object again, for whatever comes after (a sink, a comparison) to take as any other.
+  else envelope.user.metadata = { ...metadata };
 }
 
 /**

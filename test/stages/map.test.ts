@@ -188,6 +188,15 @@ test('drops metadata entries over the WorkOS limits with a warning naming each k
   );
 });
 
+test('a metadata key named __proto__ is left out with a warning, not lost unsaid; the keys beside it are kept', async () => {
+  const envelope = await mapOne({ metadata: ['__proto__', 'plan'] }, JSON.parse('{"__proto__":"gold","plan":"pro"}') as Record<string, unknown>);
+  assert.deepEqual(envelope.user.metadata, { plan: 'pro' });
+  assert.deepEqual(
+    envelope.issues.map((issue) => issue.message),
+    ['in.ndjson:1: metadata "__proto__" is left out: the name is reserved in JavaScript, which the WorkOS SDK is written in'],
+  );
+});
+
 test('refuses a metadata key longer than 40 characters or not ASCII when the options are read', () => {
   const long = mapStage.options.safeParse({ metadata: ['a'.repeat(41)] });
   assert.equal(long.success, false);
