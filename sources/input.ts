@@ -156,14 +156,26 @@ export async function openInput(inputPath: string, ctx: Context): Promise<Input>
 export const UNDECODED_REASON = 'has bytes that are not UTF-8 (read as U+FFFD); save the file as UTF-8';
 
 /**
- * The input as text: UTF-8, or UTF-16 when it opens with that byte order mark (what Windows PowerShell's `>` and
- * `Out-File` write), which is dropped. Bytes that do not decode become U+FFFD.
+ * The encoding of JSON text without a byte order mark, by where its first characters' NUL bytes are (RFC 4627, section
+ * 3): JSON opens with ASCII (`{`, `[`, a space), which UTF-16 writes as a NUL and a byte. Notepad's "Unicode" without
+ * its mark, or a UTF-16 file cut from a larger one, is read as what it is rather than as lines of NULs.
+ */
+function unmarkedJsonEncoding(first: Buffer): string | undefined {
+  if (first.length < 4) return undefined;
+  if (first[0] !== 0 && first[1] === 0 && first[2] !== 0 && first[3] === 0) return 'utf-16le';
+  if (first[0] === 0 && first[1] !== 0 && first[2] === 0 && first[3] !== 0) return 'utf-16be';
+  return undefined;
+}
+
+/**
+ * JSON input as text: UTF-8, or UTF-16 when it opens with that byte order mark (what Windows PowerShell's `>` and
+ * `Out-File` write), which is dropped, or without one (unmarkedJsonEncoding). Bytes that do not decode become U+FFFD.
  */
 export async function* textOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
   let decoder: TextDecoder | undefined;
   for await (const chunk of stream) {
     // A UTF-8 decoder drops a UTF-8 mark by itself; a UTF-16 mark names the decoder, which drops it too.
-    decoder ??= new TextDecoder(markedEncoding(chunk) ?? 'utf-8');
+    decoder ??= new TextDecoder(markedEncoding(chunk) ?? unmarkedJsonEncoding(chunk) ?? 'utf-8');
     const text = decoder.decode(chunk, { stream: true });
     if (text !== '') yield text;
   }

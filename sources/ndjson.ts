@@ -21,24 +21,28 @@ const CUT_SHORT = Symbol('line cut short');
 const NOT_BLANK = /\S/;
 
 /**
- * Every line of a text stream, without its LF or CRLF, or TOO_LONG for a line past MAX_LINE_CHARS. Only the newest
+ * Every line of a text stream, without its line end, or TOO_LONG for a line past MAX_LINE_CHARS. Only the newest
  * chunk is searched, and a line longer than a chunk grows by concatenation, so long lines cost linear time. A stream
  * that fails inside a line gives CUT_SHORT for it, then its error.
  */
 async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | typeof TOO_LONG | typeof CUT_SHORT> {
+  // A line's end: LF, CRLF, or a CR alone (old Mac); JSON holds no raw CR or LF of its own, only escaped ones.
+  const lineEnd = /\r\n?|\n/g;
   let pending = '';
   let tooLong = false;
+  /** The last chunk ended in a CR: an LF opening this one is the rest of that CRLF, not an empty line. */
+  let afterCr = false;
   try {
     for await (const chunk of text) {
-      let start = 0;
-      let newline = chunk.indexOf('\n');
-      while (newline !== -1) {
-        const line = pending + chunk.slice(start, newline);
-        yield tooLong ? TOO_LONG : line.endsWith('\r') ? line.slice(0, -1) : line;
+      let start: number = afterCr && chunk.startsWith('\n') ? 1 : 0;
+      afterCr = false;
+      lineEnd.lastIndex = start;
+      for (let end = lineEnd.exec(chunk); end !== null; end = lineEnd.exec(chunk)) {
+        yield tooLong ? TOO_LONG : pending + chunk.slice(start, end.index);
         pending = '';
         tooLong = false;
-        start = newline + 1;
-        newline = chunk.indexOf('\n', start);
+        start = lineEnd.lastIndex;
+        afterCr = start === chunk.length && end[0] === '\r';
       }
       if (!tooLong) pending += chunk.slice(start);
       if (pending.length > MAX_LINE_CHARS) {
@@ -51,7 +55,7 @@ async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | ty
     throw error;
   }
   if (tooLong) yield TOO_LONG;
-  else if (pending !== '') yield pending.endsWith('\r') ? pending.slice(0, -1) : pending;
+  else if (pending !== '') yield pending;
 }
 
 /**

@@ -213,10 +213,12 @@ test('rejects a document cut off after the array at the key, though every record
   assert.match(error.message, /^export\.json:1:63: not valid JSON \(the file ends inside the document: was it cut short\?\); the records before it were read \(the last: users\[0\]\)/);
 });
 
-test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it', async () => {
+test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it, or without it', async () => {
   const text = Buffer.from('{"users":[{"email":"zoe@example.com","name":"Zoë"}]}', 'utf16le');
-  const envelopes = await readJson(Buffer.concat([Buffer.from([0xff, 0xfe]), text]), 'users');
-  assert.deepEqual(envelopes.map((envelope) => envelope.raw), [{ email: 'zoe@example.com', name: 'Zoë' }]);
+  for (const bytes of [Buffer.concat([Buffer.from([0xff, 0xfe]), text]), text, Buffer.from(text).swap16()]) {
+    const envelopes = await readJson(bytes, 'users');
+    assert.deepEqual(envelopes.map((envelope) => envelope.raw), [{ email: 'zoe@example.com', name: 'Zoë' }]);
+  }
 });
 
 test('reads an empty array as no records', async () => {

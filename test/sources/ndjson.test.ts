@@ -140,6 +140,42 @@ test('reads UTF-16 with its byte order mark, as Windows PowerShell writes it', a
   );
 });
 
+test('reads CR-only line endings (old Mac), and a CRLF split between two reads as one line end', async () => {
+  const envelopes = await readNdjson('{"n":1}\r{"n":2}\r\r{"n":3}\r');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw]),
+    [
+      [1, { n: 1 }],
+      [2, { n: 2 }],
+      [4, { n: 3 }],
+    ],
+  );
+  // A file is read 64 KiB at a time: this CR is the first read's last byte, its LF the second's first.
+  const first = `{"n":1,"pad":"${'x'.repeat(65_536 - 1 - '{"n":1,"pad":""}'.length)}"}`;
+  const split = await readNdjson(`${first}\r\n{"n":2}\r\n`);
+  assert.deepEqual(
+    split.map((envelope) => [envelope.origin.line, envelope.raw?.n]),
+    [
+      [1, 1],
+      [2, 2],
+    ],
+  );
+});
+
+test('reads UTF-16 without its byte order mark, told by the NUL bytes of its first characters', async () => {
+  const text = '{"email":"zoe@example.com","name":"Zoë"}\n{"email":"bo@example.com"}\n';
+  for (const bytes of [Buffer.from(text, 'utf16le'), Buffer.from(text, 'utf16le').swap16()]) {
+    const envelopes = await readNdjson(bytes);
+    assert.deepEqual(
+      envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+      [
+        [1, { email: 'zoe@example.com', name: 'Zoë' }, []],
+        [2, { email: 'bo@example.com' }, []],
+      ],
+    );
+  }
+});
+
 test('reads a line far longer than a read chunk', async () => {
   const note = 'x'.repeat(3 * 1024 * 1024);
   const envelopes = await readNdjson(`{"n":1}\n${JSON.stringify({ n: 2, note })}\n{"n":3}\n`);
