@@ -251,13 +251,15 @@ export const jsonSource = defineSource({
       if (error instanceof Error && !('code' in error)) throw invalidJson(input.name, error.message.replace(STREAM_JSON_PREFIX, ''), key, lastRead);
       throw error;
     }
+    // An empty input (a failed export job, a verb before this one in a chain that failed) is no document, as it is no
+    // NDJSON or CSV: it is read as no records, and said, like theirs.
+    if (fault !== undefined && faultAtFlush && blank) {
+      ctx.log.warn(`${input.name}: no records read (the input is empty or blank)`);
+      return;
+    }
     if (fault !== undefined) {
       const cutShort = faultAtFlush && (fault.offset >= places.end || isCutToken(places.textFrom(fault.offset)));
-      const reason = !cutShort
-        ? fault.message.replace(STREAM_JSON_PREFIX, '')
-        : blank
-          ? 'the file is empty'
-          : 'the file ends inside the document: was it cut short?';
+      const reason = cutShort ? 'the file ends inside the document: was it cut short?' : fault.message.replace(STREAM_JSON_PREFIX, '');
       const { line, column } = places.placeOf(fault.offset) ?? { line: fault.line, column: fault.pos };
       throw invalidJson(`${input.name}:${line}:${column}`, reason, key, lastRead);
     }
