@@ -16,7 +16,7 @@ const options = z.object({
   report: outputPath()
     .optional()
     .describe(
-      'NDJSON file listing every difference, one per line (user_missing, user_mismatched with the fields that differ, user_unknown, membership_missing, membership_roles, membership_not_in_source, factor_missing, factor_other_secret); - for stdout. Holds emails and names, no password hash; created readable by its owner only. Default: the summary alone',
+      'NDJSON file listing every difference, one per line (user_missing, user_mismatched with the fields that differ, user_unknown, membership_missing, membership_roles, membership_not_in_source, factor_missing, factor_other_secret, factors_extra); - for stdout. Holds emails and names, no password hash; created readable by its owner only. Default: the summary alone',
     ),
 });
 
@@ -45,6 +45,8 @@ function example(difference: Difference): string {
       return `${difference.key}: no TOTP factor`;
     case 'factor_other_secret':
       return `${difference.key}: the TOTP factor in WorkOS holds an earlier secret of the source (remove it in WorkOS to enrol the new one)`;
+    case 'factors_extra':
+      return `${difference.key}: ${difference.workosFactorIds.length} TOTP factors in WorkOS (${difference.workosFactorIds.join(', ')}), each of which lets its holder in: ${difference.ledgerFactorId === null ? 'keep one' : `keep ${difference.ledgerFactorId}, the one the ledger recorded,`} and remove the others in WorkOS`;
   }
 }
 
@@ -59,7 +61,7 @@ function diffSummary(counts: DiffCounts, server: string): string[] {
   const { memberships, factors } = counts;
   return [
     `diff: ${plural(counts.expected, 'user')} of the ledger looked for at ${server}: ${users.join(', ')}; ${counts.invalid} invalid rows were never sent`,
-    `diff: memberships ${memberships.expected - memberships.missing - memberships.otherRoles} of ${memberships.expected} as sent (${memberships.missing} missing, ${memberships.otherRoles} with other roles${memberships.notInSource > 0 ? `; ${memberships.notInSource} the source no longer names are still in WorkOS, left as they are` : ''}); TOTP factors ${factors.expected - factors.missing - factors.otherSecret} of ${factors.expected}${factors.otherSecret > 0 ? ` (${factors.otherSecret} with an earlier secret)` : ''}`,
+    `diff: memberships ${memberships.expected - memberships.missing - memberships.otherRoles} of ${memberships.expected} as sent (${memberships.missing} missing, ${memberships.otherRoles} with other roles${memberships.notInSource > 0 ? `; ${memberships.notInSource} the source no longer names are still in WorkOS, left as they are` : ''}); TOTP factors ${factors.expected - factors.missing - factors.otherSecret} of ${factors.expected}${factors.otherSecret > 0 ? ` (${factors.otherSecret} with an earlier secret)` : ''}${factors.extra > 0 ? `; ${plural(factors.extra, 'user')} with more than one` : ''}`,
     `diff: ${plural(counts.workosUsers, 'WorkOS user')} read, ${counts.unknown} of them not from the ledger (there before, or made another way)`,
   ];
 }

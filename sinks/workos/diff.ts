@@ -35,7 +35,8 @@ export type Difference =
   | { kind: 'membership_roles'; key: string; org: string; roles: string[]; workosRoles: string[] }
   | { kind: 'membership_not_in_source'; key: string; org: string; workosUserId: string; workosOrgId: string }
   | { kind: 'factor_missing'; key: string; workosUserId: string | null }
-  | { kind: 'factor_other_secret'; key: string; workosUserId: string };
+  | { kind: 'factor_other_secret'; key: string; workosUserId: string }
+  | { kind: 'factors_extra'; key: string; workosUserId: string; workosFactorIds: string[]; ledgerFactorId: string | null };
 
 export interface DiffCounts {
   /** Rows the ledger expects in WorkOS (every row but invalid ones). */
@@ -51,8 +52,11 @@ export interface DiffCounts {
   unknown: number;
   /** notInSource: memberships the writer made that the row no longer asks for, still in WorkOS (it leaves them). */
   memberships: { expected: number; missing: number; otherRoles: number; notInSource: number };
-  /** otherSecret: factors enrolled (or found) for an earlier secret of the source, which WorkOS keeps. */
-  factors: { expected: number; missing: number; otherSecret: number };
+  /**
+   * otherSecret: factors enrolled (or found) for an earlier secret of the source, which WorkOS keeps. extra: users with
+   * more than one TOTP factor (an enrolment a server applied after the writer gave up on it, or one made another way).
+   */
+  factors: { expected: number; missing: number; otherSecret: number; extra: number };
   /** WorkOS users read. */
   workosUsers: number;
   /** Rows with a difference the ledger had as done, now failed/retryable so that they are sent again. */
@@ -73,7 +77,7 @@ export function emptyDiffCounts(): DiffCounts {
     invalid: 0,
     unknown: 0,
     memberships: { expected: 0, missing: 0, otherRoles: 0, notInSource: 0 },
-    factors: { expected: 0, missing: 0, otherSecret: 0 },
+    factors: { expected: 0, missing: 0, otherSecret: 0, extra: 0 },
     workosUsers: 0,
     resent: 0,
     unsettled: 0,
@@ -83,7 +87,7 @@ export function emptyDiffCounts(): DiffCounts {
 
 /** Whether the diff found anything the ledger expects that WorkOS does not hold as sent. */
 export function hasDifferences(counts: DiffCounts): boolean {
-  return counts.missing + counts.mismatched + counts.memberships.missing + counts.memberships.otherRoles + counts.factors.missing + counts.factors.otherSecret > 0;
+  return counts.missing + counts.mismatched + counts.memberships.missing + counts.memberships.otherRoles + counts.factors.missing + counts.factors.otherSecret + counts.factors.extra > 0;
 }
 
 interface ListPage<T> {
@@ -377,7 +381,9 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
   if (sent.totpSecret !== undefined) {
     counts.factors.expected++;
     const known = ledger.factor(key);
-    if (userId === null || !(await hasTotpFactor(api, userId, known?.workosFactorId ?? null))) {
+    const enrolled = userId === null ? [] : await totpFactorIdsOf(api, userId);
+    const recorded = known?.workosFactorId ?? null;
+    if (userId === null || enrolled.length === 0 || (recorded !== null && !enrolled.includes(recorded))) {
       counts.factors.missing++;
       const missing = found('diff.factor_missing', 'the diff found no TOTP factor in WorkOS');
       ledger.factorFailed(key, missing, null);
@@ -388,6 +394,11 @@ async function* rowDifferences(api: WorkosApi, ledger: Ledger, scratch: Scratch,
       counts.factors.otherSecret++;
       if (done) ledger.diffFound(key, found('diff.factor_other_secret', 'the diff found the TOTP factor holds an earlier secret of the source'), false, null);
       yield { kind: 'factor_other_secret', key, workosUserId: userId };
+    }
+    // Any of them lets its holder in: the owner removes those the source's secret is not in (WorkOS shows no secret).
+    if (userId !== null && enrolled.length > 1) {
+      counts.factors.extra++;
+      yield { kind: 'factors_extra', key, workosUserId: userId, workosFactorIds: enrolled, ledgerFactorId: recorded };
     }
   }
 }
@@ -419,9 +430,10 @@ function recordMismatch(ledger: Ledger, key: string, fields: FieldDifference[], 
   ledger.diffFound(key, found('diff.user_mismatched', `the diff found other values in WorkOS for ${names.join(', ')}`), false, changesBetween(heldDraft, wanted));
 }
 
-async function hasTotpFactor(api: WorkosApi, userId: string, factorId: string | null): Promise<boolean> {
+async function totpFactorIdsOf(api: WorkosApi, userId: string): Promise<string[]> {
+  const ids: string[] = [];
   for await (const factors of pagesOf(api, `the factors of user ${userId}`, true, (after) => api.sdk.userManagement.listAuthFactors({ userId, limit: 100, after }))) {
-    if (factors.some((factor) => factor.type === 'totp' && (factorId === null || factor.id === factorId))) return true;
+    for (const factor of factors) if (factor.type === 'totp') ids.push(factor.id);
   }
-  return false;
+  return ids;
 }

@@ -25,13 +25,6 @@ async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | 
   return (await totpFactorIds(api, userId))[0] ?? null;
 }
 
-/**
- * Lookups of a factor whose enrolment may have landed (its connection broke once sent) before it is sent again
- * (lookedForAgain: over about three seconds). A server whose lists lag behind its writes may not show it at once, and
- * enrolling again would give the user two factors.
- */
-const LANDED_LOOKUPS = 3;
-
 /** Tells two secrets apart without keeping another copy of either; `secret` as the source spells it. */
 export function secretHashOf(secret: string): string {
   return createHash('sha256').update(normalizeTotpSecret(secret)).digest('base64url');
@@ -84,16 +77,15 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
     } catch (error) {
       // Recorded here, in the factor's own row: a secret the server echoed back must not reach the ledger.
       const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: secret });
-      // A timed-out enrolment may still be landing: a lookup now could miss it and enrol a second factor (WorkOS keeps
-      // both). It is left for the next run, which looks it up first.
-      if (failure.code === 'timeout' || !(await api.retryAfter(failure, retry, 'write'))) {
+      // An enrolment that may still be landing (no answer in time, a connection broken once it was sent, a server
+      // error: a gateway's 504 while the API behind it goes on) could be missed by a lookup now, and a second one would
+      // give the user two factors (WorkOS keeps both, and nothing refuses the second). It is left for the next run,
+      // which looks it up first. Only a call that surely did nothing (refused before it was sent, rate limited) is sent
+      // again now.
+      const unsure = mayHaveLanded(failure) || (failure.status !== null && failure.status >= 500);
+      if (unsure || !(await api.retryAfter(failure, retry, 'write'))) {
         ledger.factorFailed(factor.userKey, failure, secretHash);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });
-      }
-      const landed = await api.lookedForAgain(mayHaveLanded(failure) ? LANDED_LOOKUPS : 1, () => findTotpFactor(api, factor.userId));
-      if (landed !== null) {
-        ledger.factorDone(factor.userKey, landed, secretHash);
-        return;
       }
     }
   }

@@ -27,7 +27,7 @@ test('after a clean import the diff reads every WorkOS user, page after page, an
   assert.equal(counts.workosUsers, 247);
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.mismatched, counts.invalid, counts.unknown], [247, 247, 0, 0, 3, 0]);
   assert.deepEqual(counts.memberships, { expected: 50, missing: 0, otherRoles: 0, notInSource: 0 });
-  assert.deepEqual(counts.factors, { expected: 13, missing: 0, otherSecret: 0 });
+  assert.deepEqual(counts.factors, { expected: 13, missing: 0, otherSecret: 0, extra: 0 });
   assert.equal(hasDifferences(counts), false);
   assert.equal(readFileSync(report, 'utf8'), '');
   assert.match(run.lines.join(''), /diff: every user, membership and factor of the ledger is in WorkOS as sent/);
@@ -63,7 +63,7 @@ test('a user deleted, renamed or given other metadata, a membership removed or g
   assert.deepEqual([counts.expected, counts.landed, counts.missing, counts.mismatched, counts.unknown], [5, 3, 1, 1, 1]);
   assert.deepEqual(counts.mismatchedFields, { firstName: 1, metadata: 1 });
   assert.deepEqual(counts.memberships, { expected: 2, missing: 1, otherRoles: 1, notInSource: 0 });
-  assert.deepEqual(counts.factors, { expected: 1, missing: 1, otherSecret: 0 });
+  assert.deepEqual(counts.factors, { expected: 1, missing: 1, otherSecret: 0, extra: 0 });
   assert.equal(hasDifferences(counts), true);
 
   const differences = readFileSync(report, 'utf8')
@@ -185,11 +185,30 @@ test('a factor WorkOS holds for an earlier secret of the source is a difference,
 
   const report = path.join(path.dirname(run.ledgerPath), 'report.ndjson');
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
-  assert.deepEqual(counts.factors, { expected: 1, missing: 0, otherSecret: 1 });
+  assert.deepEqual(counts.factors, { expected: 1, missing: 0, otherSecret: 1, extra: 0 });
   assert.equal(hasDifferences(counts), true);
   const userId = emulator.store.userByEmail('user0@example.com')?.id;
   assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), { kind: 'factor_other_secret', key: 'ext:ext-0', workosUserId: userId });
   assert.match(run.lines.join(''), /TOTP factors 0 of 1 \(1 with an earlier secret\)/);
+});
+
+test('a user with a second TOTP factor (an enrolment a server applied after the writer gave up on it) is a difference naming both, and which to keep', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  await runSink(emulator, [userEnvelope(0, { totpSecret: 'JBSWY3DPEHPK3PXP' })], run);
+  const userId = emulator.store.userByEmail('user0@example.com')?.id ?? '';
+  const [kept] = emulator.store.authFactorsOfUser(userId);
+  const { authenticationFactor: second } = await sdkFor(emulator).userManagement.enrollAuthFactor({ userId, type: 'totp', totpSecret: 'JBSWY3DPEHPK3PXP' });
+
+  const report = path.join(path.dirname(run.ledgerPath), 'report.ndjson');
+  const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
+  assert.deepEqual(counts.factors, { expected: 1, missing: 0, otherSecret: 0, extra: 1 });
+  assert.equal(hasDifferences(counts), true);
+  const found = JSON.parse(readFileSync(report, 'utf8')) as Extract<Difference, { kind: 'factors_extra' }>;
+  assert.deepEqual({ ...found, workosFactorIds: [...found.workosFactorIds].sort() }, { kind: 'factors_extra', key: 'ext:ext-0', workosUserId: userId, workosFactorIds: [kept?.id, second.id].sort(), ledgerFactorId: kept?.id });
+  assert.match(run.lines.join(''), /TOTP factors 1 of 1; 1 user with more than one/);
+  const listed = found.workosFactorIds.join(', ');
+  assert.ok(run.lines.join('').includes(`ext:ext-0: 2 TOTP factors in WorkOS (${listed}), each of which lets its holder in: keep ${kept?.id}, the one the ledger recorded, and remove the others in WorkOS`), run.lines.join(''));
 });
 
 test('a diff right after a run spends what is left of the read budget the run used: no window holds more reads than it allows', async (t) => {

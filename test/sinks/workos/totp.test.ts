@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
-import { accepted, runSink, sdkFor, serve, sinkContext, userEnvelope } from './harness.ts';
+import { accepted, bodyOf, forward, runSink, sdkFor, serve, sinkContext, userEnvelope } from './harness.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
 const OTHER_SECRET = 'KRSXG5CTMVRXEZLU';
@@ -105,6 +106,29 @@ test('an enrolment whose answer comes after the timeout is not sent again in the
 
   const second = await runSink(null, envelopes, run, { baseUrl, timeout: 1000 });
   assert.equal(second.failed, 0);
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+});
+
+test('an enrolment a gateway answered 504 while the API behind it applied it later is not sent again in the same run: one factor, found by the next run', async (t) => {
+  const emulator = await emulatorFor(t);
+  const applied: Promise<void>[] = [];
+  const baseUrl = await serve(t, async (request, response) => {
+    const body = await bodyOf(request);
+    if (request.method !== 'POST' || !request.url?.endsWith('/auth_factors')) return forward(emulator, request, body, response);
+    response.writeHead(504, { 'content-type': 'text/html' }).end('<html><body>504 Gateway Time-out</body></html>');
+    applied.push(sleep(500).then(() => forward(emulator, request, body, new ServerResponse(request))));
+  });
+  const run = sinkContext();
+  const envelopes = [userEnvelope(0, { totpSecret: SECRET })];
+
+  const first = await runSink(null, envelopes, run, { baseUrl });
+  assert.deepEqual(first, { written: 0, failed: 1, skipped: 0 });
+  await Promise.all(applied);
+  const user = emulator.store.userByEmail('user0@example.com');
+  assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
+
+  const second = await runSink(null, envelopes, run, { baseUrl });
+  assert.deepEqual(second, { written: 1, failed: 0, skipped: 0 });
   assert.equal(emulator.store.authFactorsOfUser(user?.id ?? '').length, 1);
 });
 
