@@ -243,7 +243,7 @@ function spentBefore(ledger: Ledger, server: string, budgets: Record<CallKind, R
     if (budget === null) continue;
     const now = Date.now();
     const { answeredAt, unfinishedRun } = ledger.recentCalls(kind, server, now - budget.windowMs);
-    if (answeredAt.length === 0) continue;
+    if (answeredAt.length === 0 && unfinishedRun === undefined) continue;
     // A killed run had up to `concurrency` calls in flight, never recorded as answered: they count as answered now.
     const inFlight = unfinishedRun === undefined ? [] : new Array<number>(unfinishedRun.concurrency).fill(now);
     spent[kind] = [...answeredAt, ...inFlight];

@@ -394,8 +394,8 @@ export class Ledger {
     return last === undefined || last.ended_at !== null;
   }
 
-  private lastRun(): { ended_at: string | null; sink_settings: string } | undefined {
-    return this.db.prepare('SELECT ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { ended_at: string | null; sink_settings: string } | undefined;
+  private lastRun(): { started_at: string; ended_at: string | null; sink_settings: string } | undefined {
+    return this.db.prepare('SELECT started_at, ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { started_at: string; ended_at: string | null; sink_settings: string } | undefined;
   }
 
   status(): LedgerStatus {
@@ -446,7 +446,10 @@ export class Ledger {
     this.statements.pruneCalls.run(kind, since);
     const answeredAt = (this.statements.recentCalls.all(kind, server, since) as { answered_at: number }[]).map((call) => call.answered_at);
     const last = this.lastRun();
-    const unfinishedRun = last !== undefined && last.ended_at === null ? (JSON.parse(last.sink_settings) as SinkSettings) : undefined;
+    // A run that did not end may have had calls in flight when it stopped, if it was alive within the window: it had
+    // calls answered in it, or started in it (a kill before its first answers, or a server slower than a window).
+    const recent = answeredAt.length > 0 || (last !== undefined && Date.parse(last.started_at) > since);
+    const unfinishedRun = last !== undefined && last.ended_at === null && recent ? (JSON.parse(last.sink_settings) as SinkSettings) : undefined;
     return { answeredAt, unfinishedRun };
   }
 

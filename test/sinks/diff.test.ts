@@ -10,7 +10,7 @@ import { readingApi, workosSink } from '../../sinks/workos.ts';
 import { diffLedger, emptyDiffCounts, hasDifferences, type Difference } from '../../sinks/workos/diff.ts';
 import { emulatorFor } from '../emulators/workos/harness.ts';
 import type { WorkosEmulator } from '../../emulators/workos/server.ts';
-import { API_KEY, BCRYPT_HASH, bodyOf, forward, mixedRows, runSink, sdkFor, serve, sinkContext, userEnvelope, userEnvelopes } from './workos/harness.ts';
+import { API_KEY, BCRYPT_HASH, bodyOf, busiestWindow, forward, mixedRows, runSink, sdkFor, serve, sinkContext, userEnvelope, userEnvelopes } from './workos/harness.ts';
 
 const connectionTo = (emulator: WorkosEmulator) => workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator.url, retries: 0 });
 
@@ -228,11 +228,7 @@ test('a diff right after a run spends what is left of the read budget the run us
   assert.equal(hasDifferences(counts), false);
   const reads = emulator.requests.slice(from).filter((request) => request.method === 'GET');
   assert.ok(reads.length > 40, `${reads.length} reads`);
-  let busiest = 0;
-  for (let start = 0, end = 0; end < reads.length; end++) {
-    while (reads[end].at - reads[start].at >= 2000) start++;
-    busiest = Math.max(busiest, end - start + 1);
-  }
+  const busiest = busiestWindow(reads.map((request) => request.at), 2000);
   assert.ok(busiest <= 20, `a 2 s window held ${busiest} reads`);
 });
 

@@ -23,3 +23,18 @@ test('calls are kept by server and budget, and those older than the window asked
   assert.equal(db.prepare("SELECT count(*) FROM calls WHERE kind = 'write'").pluck().get(), 2);
   db.close();
 });
+
+test('a run that did not end counts as having had calls in flight while it was alive within the window: it answered a call in it, or started in it', () => {
+  const settings = { sink: 'workos', baseUrl: 'http://127.0.0.1:8787', rate: '8/2s', readRate: 'none', concurrency: 8, retries: 5 };
+  const ledger = openLedger(path.join(tempDir(), 'unfinished.db'));
+  try {
+    assert.equal(ledger.recentCalls('write', settings.baseUrl, Date.now() - 2_000).unfinishedRun, undefined);
+    // Killed before a single answer came: its first calls may still reach the server.
+    ledger.startRun(settings);
+    assert.deepEqual(ledger.recentCalls('write', settings.baseUrl, Date.now() - 2_000).unfinishedRun, settings);
+    // Started before the window, and silent in it: nothing it sent can be in flight still.
+    assert.equal(ledger.recentCalls('write', settings.baseUrl, Date.now() + 1_000).unfinishedRun, undefined);
+  } finally {
+    ledger.close();
+  }
+});

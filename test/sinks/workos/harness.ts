@@ -93,6 +93,18 @@ export async function bodyOf(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The most requests any window of `windowMs` holds, wherever it starts. */
+export function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let busiest = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start++;
+    busiest = Math.max(busiest, end - start + 1);
+  }
+  return busiest;
+}
+
 /** Sends a request a test's own server received on to `emulator` (at `path`), and the emulator's answer back. */
 export async function forward(emulator: WorkosEmulator, request: IncomingMessage, body: Buffer, response: ServerResponse, path = request.url ?? '/'): Promise<void> {
   const forwarded = await fetch(`${emulator.url}${path}`, {

@@ -2,19 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startWorkosEmulator } from '../../../emulators/workos/server.ts';
 import { workosSink } from '../../../sinks/workos.ts';
-import { runSink, sinkContext, userEnvelopes } from './harness.ts';
-
-/** The most requests any window of `windowMs` holds, wherever it starts. */
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let busiest = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start++;
-    busiest = Math.max(busiest, end - start + 1);
-  }
-  return busiest;
-}
+import { busiestWindow, runSink, sinkContext, userEnvelopes } from './harness.ts';
 
 test('no one-second window of writes ever holds more than a 50/1s budget, and the budget is used: 500 rows, none refused', async () => {
   const emulator = await startWorkosEmulator({ writes: { limit: 50, windowMs: 1000 }, reads: null });
