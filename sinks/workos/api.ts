@@ -161,9 +161,10 @@ export class WorkosApi {
     if (failure.errorClass === 'permanent') this.answered();
     else this.troubleSince ??= performance.now();
     if (this.reached || failure.code === 'network_error') return failure;
-    // Timeouts are counted across calls: at a minute each, one call's retries would take minutes to say so.
+    // Timeouts are counted across calls: at a minute each, one call's retries would take minutes to say so. Timed out,
+    // the calls are only suspected (retryAfter asks the server first: a first batch of slow creates times out together).
     if (failure.code === 'timeout' || failure.foreign) {
-      if (++this.unansweredCalls > this.retries) throw failure.foreign ? notWorkos(failure.message) : unreachable(failure);
+      if (++this.unansweredCalls > this.retries && failure.foreign) throw notWorkos(failure.message);
     } else this.reached = true;
     return failure;
   }
@@ -186,6 +187,7 @@ export class WorkosApi {
     // Connections that fail are counted per call: the calls in flight together at the start all fail together when a
     // server restarts, and come back with it a retry later.
     if (!this.reached && failure.code === 'network_error' && retry >= this.retries) throw unreachable(failure);
+    if (!this.reached && failure.code === 'timeout' && this.unansweredCalls > this.retries && !(await this.serverAnswers())) throw unreachable(failure);
     if (retry < this.retries) {
       await this.delay(backoffMs(retry, RETRY_BASE_MS, RETRY_CAP_MS));
       return true;

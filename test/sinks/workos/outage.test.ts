@@ -154,6 +154,21 @@ test('a new ledger whose first calls all lose their connection after they were s
   assert.equal(emulator.store.users.size, 10);
 });
 
+test('a new ledger whose first creates all time out together (a slow start) goes on once the server answers a read: no "cannot reach"', async (t) => {
+  const emulator = await emulatorFor(t);
+  let slowed = 0;
+  // The first creates are taken and applied, but answered after the timeout; every call after them as usual.
+  const baseUrl = await serve(t, (request, response) => {
+    void bodyOf(request).then(async (body) => {
+      if (request.method === 'POST' && slowed++ < 8) await new Promise((resolve) => setTimeout(resolve, 700));
+      if (!request.socket.destroyed) await forward(emulator, request, body, response);
+    });
+  });
+  const result = await runSink(null, userEnvelopes(10), sinkContext(), { baseUrl, concurrency: 8, retries: 2, timeout: 300 });
+  assert.deepEqual(result, { written: 10, failed: 0, skipped: 0 });
+  assert.equal(emulator.store.users.size, 10);
+});
+
 test('a block of rows the server cannot take fails row by row with a pause between tens, and the rows after it are written', async (t) => {
   const emulator = await emulatorFor(t);
   // A server bug on one kind of record: every create of a "legacy" user answers 500.
