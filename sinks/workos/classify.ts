@@ -56,8 +56,8 @@ export function retryAfterMs(error: RateLimitExceededException): number | null {
 /**
  * The user already exists: 400 user_creation_error with an email_not_available or external_id_already_used
  * sub-code, or a 409 from older servers (with a JSON body or not). A bare user_creation_error is a different problem.
- * WorkOS-compatible servers say it in other shapes too: the code at the top of a 400, or a 422 (whose sub-codes the
- * SDK keeps only in the message).
+ * WorkOS-compatible servers say it in other shapes too: the code at the top of a 400, a 422 (whose sub-codes the
+ * SDK keeps only in the message), or OAuth's `{ error, error_description }` (which the SDK throws as an OauthException).
  */
 export function isDuplicateUser(error: unknown): boolean {
   if (statusOf(error) === 409 || unparsedStatus(error) === 409) return true;
@@ -66,6 +66,7 @@ export function isDuplicateUser(error: unknown): boolean {
   }
   if (error instanceof UnprocessableEntityException) return [...DUPLICATE_USER_CODES].some((code) => error.code === code || error.message.includes(code));
   if (error instanceof GenericServerException && error.status === 400) return DUPLICATE_USER_CODES.has(String((error.rawData as { code?: unknown } | null)?.code));
+  if (error instanceof OauthException) return DUPLICATE_USER_CODES.has(error.error ?? '');
   return false;
 }
 
