@@ -177,10 +177,10 @@ test('reports a wrong type at the value', () => {
 });
 
 test('types a variable or --set value as its option wants it: text stays text, numbers and booleans become them', () => {
-  const file = pipelineFile('typed.yaml', 'version: 1\nname: ${RUN}\nsource: { use: csv, path: users.csv, delimiter: 5 }\nsink: { use: ndjson, keepRaw: "${KEEP:-true}" }\n');
+  const file = pipelineFile('typed.yaml', 'version: 1\nname: ${RUN}\nsource: { use: csv, path: users.csv, delimiter: ";" }\nsink: { use: ndjson, path: 2024, keepRaw: "${KEEP:-true}" }\n');
   const spec = loadPipeline(file, { env: { RUN: '20240101' } });
   assert.equal(spec.name, '20240101');
-  assert.equal(spec.source.options.delimiter, '5');
+  assert.equal(path.basename(String(spec.sink.options.path)), '2024');
   assert.equal(spec.sink.options.keepRaw, true);
   const overridden = loadPipeline(file, { env: { RUN: 'x' }, sets: ['name=0042', 'sink.keepRaw=false'] });
   assert.equal(overridden.name, '0042');

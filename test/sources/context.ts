@@ -5,10 +5,14 @@ import path from 'node:path';
 import { sharedResources, type Context } from '../../pipelines/component.ts';
 import { createLogger } from '../../pipelines/log.ts';
 
+const madeDirs = new Set<string>();
+
 /** A fresh folder under the system temp folder, removed when the test process exits. */
 export function tempDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'authpipe-files-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // One exit listener for every folder: one each would pass Node's limit of ten and have it warn.
+  if (madeDirs.size === 0) process.once('exit', () => madeDirs.forEach((made) => rmSync(made, { recursive: true, force: true })));
+  madeDirs.add(dir);
   return dir;
 }
 
