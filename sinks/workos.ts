@@ -185,8 +185,9 @@ export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Co
 }
 
 function summary(rows: RowWriter, ledger: Ledger): string {
-  const { created, updated, found, completed, unchanged, failed, invalid, interrupted } = rows.counts;
-  const parts = [`workos: ${rows.written} written (${created} created, ${updated} updated, ${found} already in WorkOS, ${completed} completed)`, `${unchanged} unchanged`];
+  const { created, landed, updated, found, completed, unchanged, failed, invalid, interrupted } = rows.counts;
+  const answersLost = landed > 0 ? ` (${landed} found after WorkOS lost the answer)` : '';
+  const parts = [`workos: ${rows.written} written (${created + landed} created${answersLost}, ${updated} updated, ${found} already in WorkOS, ${completed} completed)`, `${unchanged} unchanged`];
   if (failed > 0) {
     const codes = [...rows.failuresByCode].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count} ${label}`);
     parts.push(`${failed} failed (${codes.join(', ')})`);
@@ -346,8 +347,8 @@ export const workosSink = defineSink({
         );
       }
       // Counted with the failed rows: the run did not do what was asked of it for them.
-      const { created, updated, found, completed, unchanged, invalid, interrupted } = rows.counts;
-      const details = { created, updated, found, completed, unchanged, failedByCode: Object.fromEntries(rows.failuresByCode), invalidRecorded: invalid, leftForNextRun: interrupted, notValidated };
+      const { created, landed, updated, found, completed, unchanged, invalid, interrupted } = rows.counts;
+      const details = { created: created + landed, answersLost: landed, updated, found, completed, unchanged, failedByCode: Object.fromEntries(rows.failuresByCode), invalidRecorded: invalid, leftForNextRun: interrupted, notValidated };
       return { written: rows.written, failed: rows.counts.failed + notValidated, skipped: unchanged, details };
     };
   },

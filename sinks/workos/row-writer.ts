@@ -16,6 +16,8 @@ import { createUser, findUser, isUserGone, updateUser } from './users.ts';
 /** How the rows of one run ended. */
 export interface RowCounts {
   created: number;
+  /** Users found once their create's answer was lost: created by this run, most likely, but looked up like any found. */
+  landed: number;
   updated: number;
   /** Users found in WorkOS (a lost answer, a crash, or a user that existed before): recorded, not created. */
   found: number;
@@ -30,7 +32,7 @@ export interface RowCounts {
   notValidated: number;
 }
 
-type UserOutcome = 'created' | 'updated' | 'found' | 'completed';
+type UserOutcome = 'created' | 'landed' | 'updated' | 'found' | 'completed';
 
 interface WrittenRow {
   outcome: UserOutcome;
@@ -46,7 +48,7 @@ export function needsLookupFirst(progress: RowProgress): boolean {
 }
 
 export class RowWriter {
-  readonly counts: RowCounts = { created: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failed: 0, invalid: 0, interrupted: 0, notValidated: 0 };
+  readonly counts: RowCounts = { created: 0, landed: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failed: 0, invalid: 0, interrupted: 0, notValidated: 0 };
   /** Failed rows by `class code`. */
   readonly failuresByCode = new Map<string, number>();
 
@@ -58,8 +60,8 @@ export class RowWriter {
   ) {}
 
   get written(): number {
-    const { created, updated, found, completed } = this.counts;
-    return created + updated + found + completed;
+    const { created, landed, updated, found, completed } = this.counts;
+    return created + landed + updated + found + completed;
   }
 
   async write(envelope: Envelope): Promise<void> {
@@ -173,7 +175,7 @@ export class RowWriter {
     if (userId === null) {
       const written = await createUser(this.api, user, onCreateSent);
       userId = written.userId;
-      outcome = written.created ? 'created' : 'found';
+      outcome = written.how;
     }
     await this.completeUser(key, user, progress, userId, outcome);
     return { outcome, userId };

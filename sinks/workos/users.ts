@@ -9,8 +9,12 @@ import { changesBetween, createUserOptions, updateUserOptions } from './payload.
 
 export interface WrittenUser {
   userId: string;
-  /** False when the user was already there: created by an earlier attempt whose answer was lost, or before the migration. */
-  created: boolean;
+  /**
+   * `created`: as WorkOS answered; `landed`: found once this create's answer was lost (a timeout, a 5xx, a broken
+   * connection), most likely the create itself; `found`: WorkOS refused it as existing (there before the migration, or
+   * made by an earlier run whose answer was lost).
+   */
+  how: 'created' | 'landed' | 'found';
 }
 
 /** A WorkOS user as the SDK returns it: the fields a draft can set. */
@@ -112,16 +116,16 @@ export async function createUser(api: WorkosApi, user: UserDraft, onSend: () => 
         onSend();
         return api.sdk.userManagement.createUser(options).then(withUserId);
       });
-      return { userId: created.id, created: true };
+      return { userId: created.id, how: 'created' };
     } catch (error) {
       const failure = api.failureOf(error);
       // Creating a user names no resource that could be missing: a 404 is another server's, or another path's.
       if (failure.status === 404) throw notWorkos(`WorkOS answered 404 to creating a user: ${failure.message}`);
-      if (isDuplicateUser(error)) return { userId: await findDuplicate(api, user, failure), created: false };
+      if (isDuplicateUser(error)) return { userId: await findDuplicate(api, user, failure), how: 'found' };
       if (!(await api.retryAfter(failure, retry, 'write'))) throw new CallFailed(failure);
       // A timeout, a 5xx or a dropped connection loses the answer, not necessarily the create.
       const landed = await findUser(api, user);
-      if (landed !== null) return { userId: landed, created: false };
+      if (landed !== null) return { userId: landed, how: 'landed' };
     }
   }
 }
