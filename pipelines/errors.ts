@@ -69,5 +69,6 @@ export function failureReport(error: unknown): { text: string; exitCode: number 
     return { text: '', exitCode: error.exitCode === 0 ? 0 : 2 };
   }
   if (error instanceof Error && 'code' in error && typeof error.code === 'string') return { text: `authpipe: ${forPeople(error.message)} [${error.code}]\n`, exitCode: 1 };
-  return { text: `authpipe: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, exitCode: 1 };
+  // A library's message may quote what it was given: a row's hash, a request's key.
+  return { text: `authpipe: internal error: ${forPeople(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`, exitCode: 1 };
 }

@@ -30,9 +30,15 @@ export function hideHashes(message: string, placeholder = '[hidden: looks like a
  */
 const INVISIBLE = /[\p{Cf}\u2028\u2029]|(?![\n\t])\p{Cc}/gu;
 
-/** The message as it may be shown to people: no hash in it, and every invisible character written as <U+XXXX>. */
+/** A WorkOS API key, wherever a message may hold one (an error quoting a request's headers). */
+export const API_KEY = /sk_(?:test|live)_\w+/g;
+
+/**
+ * The message as it may be shown to people: no hash and no API key in it, and every invisible character written as
+ * <U+XXXX>.
+ */
 export function forPeople(message: string): string {
-  return hideHashes(message).replace(INVISIBLE, (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`);
+  return hideHashes(message).replace(API_KEY, '[API key]').replace(INVISIBLE, (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`);
 }
 
 export function createLogger({ quiet = false, write = (line: string) => process.stderr.write(line) } = {}): Logger {

@@ -307,13 +307,8 @@ class PlainNames {
   }
 }
 
-/** A column's name as written, its invisible characters shown as escapes (`"\u200bid"`, not `"id"`). */
-function shownColumn(column: string): string {
-  return JSON.stringify(column).replace(/\p{Cf}/gu, (character) => `\\u${(character.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
-}
-
 function reportAliases(aliases: [string, string][], ctx: Context): void {
-  if (aliases.length > 0) ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${shownColumn(column)} as ${alias}`).join(', ')}`);
+  if (aliases.length > 0) ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
 }
 
 /**

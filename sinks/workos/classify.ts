@@ -10,7 +10,7 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
 } from '@workos-inc/node';
-import { hideHashes } from '../../pipelines/log.ts';
+import { API_KEY, hideHashes } from '../../pipelines/log.ts';
 import type { UserDraft } from '../../pipelines/record.ts';
 import type { CallErrorClass, RowError } from '../../state/ledger.ts';
 
@@ -137,7 +137,6 @@ function innermostMessage(error: Error): string {
 }
 
 const BEARER = /Bearer\s+\S+/gi;
-const API_KEY = /sk_(?:test|live)_\w+/g;
 
 /**
  * The server's words without what a server may echo back from the request (a password hash, the Authorization

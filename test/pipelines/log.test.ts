@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { failureReport } from '../../pipelines/errors.ts';
 import { createLogger, hideHashes } from '../../pipelines/log.ts';
 import { runChain } from '../authpipe/cli.ts';
 import { tempDir } from '../sources/context.ts';
@@ -42,4 +43,11 @@ test('shows the characters a terminal would hide or act on by their code points,
   const log = createLogger({ write: (line) => Boolean(lines.push(line)) });
   log.warn('email "ana\u200b@example.com" and "\u202ecarl@example.com" and "\u001b[31mred"\tend');
   assert.deepEqual(lines, ['warning: email "ana<U+200B>@example.com" and "<U+202E>carl@example.com" and "<U+001B>[31mred"\tend\n']);
+});
+
+test('an unexpected error, whose text no one chose, is printed without the API key or password hash it may quote', () => {
+  const error = new Error('request failed: {"authorization":"Bearer sk_test_a1B2c3D4e5","password_hash":"$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"}');
+  const { text, exitCode } = failureReport(error);
+  assert.equal(exitCode, 1);
+  assert.ok(text.startsWith('authpipe: internal error: Error: request failed: {"authorization":"Bearer [API key]","password_hash":"[hidden: looks like a password hash]"}'), text);
 });
