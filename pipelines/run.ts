@@ -7,7 +7,7 @@ import type { Envelope, Issue } from './record.ts';
 
 export interface RunStats {
   read: number;
-  /** Rows out of the last stage: fewer than read when a stage (dedupe) joins rows into one. */
+  /** Rows a stage (dedupe) joined into an earlier row of the same user: read minus the rows out of the last stage. */
   merged: number;
   written: number;
   failed: number;

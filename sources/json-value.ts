@@ -1,4 +1,5 @@
-// What a parsed JSON value is, for the json and ndjson sources: only an object can be a user record.
+// What a parsed JSON value is, for the json and ndjson sources (only an object can be a user record), and how its
+// numbers keep their digits, for them and for the workos-csv preset's metadata cells.
 import { REPLACEMENT_CHARACTER } from '../pipelines/record.ts';
 
 export function isObject(value: unknown): value is Record<string, unknown> {

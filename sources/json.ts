@@ -75,7 +75,7 @@ const BLANK = /^\s*$/;
  * past 2^53, which becomes its exact text (keptAsText): a numeric id (Auth0, Firebase exports) would otherwise be
  * rounded into another user's id. The ndjson source does the same.
  */
-function withExactIntegers(token: Token): Token {
+function exactIntegerToken(token: Token): Token {
   if (token.name !== 'numberValue' || !keptAsText(token.value)) return token;
   return { name: 'stringValue', value: token.value };
 }
@@ -192,7 +192,7 @@ export const jsonSource = defineSource({
     };
     const tokens = key === undefined ? [jsonParser(PARSER_OPTIONS)] : [jsonParser(PARSER_OPTIONS), pick({ filter: key })];
     // Every stage is synchronous, so each call returns its items at once.
-    const elements = fun(...tokens, noteFirst, elementSizeLimit(input.name, key), withExactIntegers, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
+    const elements = fun(...tokens, noteFirst, elementSizeLimit(input.name, key), exactIntegerToken, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
     // A flushable stage takes `none` for the end of its input, which its type leaves out.
     const verify = jsonVerifier() as (text: string | typeof none) => unknown;
     let fault: VerifierError | undefined;

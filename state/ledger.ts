@@ -87,10 +87,10 @@ export interface OrgRecord {
   name: string | null;
 }
 
-/** How a run reached WorkOS, for verbs that work from the ledger alone. Never the API key. */
 /** A WorkOS call's budget: writes and reads are spent apart. */
 export type CallKind = 'read' | 'write';
 
+/** How a run reached WorkOS, for verbs that work from the ledger alone. Never the API key. */
 export interface SinkSettings {
   sink: string;
   baseUrl: string;

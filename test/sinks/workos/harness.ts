@@ -68,8 +68,10 @@ export function requestsAfterLedgerCheck(emulator: WorkosEmulator, from: number)
 
 export type SinkOptions = Partial<Parameters<typeof workosSink.create>[0]>;
 
-/** Runs the sink with the given options (key and base URL of `emulator` unless given) over `envelopes`. */
-/** The sink's counts of rows; its details (by outcome, for --json) are the CLI tests' concern. */
+/**
+ * Runs the sink with the given options (key and base URL of `emulator` unless given) over `envelopes`, and resolves its
+ * counts of rows; its details (by outcome, for --json) are the CLI tests' concern.
+ */
 export async function runSink(emulator: WorkosEmulator | null, envelopes: Iterable<Envelope>, run: SinkRun, options: SinkOptions = {}): Promise<SinkResult> {
   const parsed = workosSink.options.parse({ apiKey: API_KEY, baseUrl: emulator?.url ?? '', ...options });
   const writer = await workosSink.create(parsed, run.ctx);
