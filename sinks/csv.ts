@@ -44,7 +44,7 @@ function hasFormulaLikeName({ firstName, lastName, orgs }: Envelope['user']): bo
 const workosCsv: Layout = {
   columns: [...WORKOS_CSV_COLUMNS],
   forImporter: true,
-  exactColumns: [0, 4, 5, 8, 9, 11],
+  exactColumns: (['email', 'external_id', 'password_hash', 'org_id', 'org_external_id', 'role_slugs'] as const).map((name) => WORKOS_CSV_COLUMNS.indexOf(name)),
   rows({ user }) {
     const hashInLedger = user.passwordHash === SECRET_IN_LEDGER;
     // A quote in front of `-ana@example.com` or `+123` would import another email or external id, and a hash

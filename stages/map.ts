@@ -47,7 +47,7 @@ const options = z.object({
     .optional()
     .describe(
       'CSV with header `user_id,org_external_id,org_name` (org_name optional): one line per membership, several lines ' +
-        'for a user in several orgs; user_id is matched against the mapped externalId (for clerk: the Clerk user id)',
+        'for a user in several orgs; user_id is matched against the mapped externalId',
     ),
   roles: mappingFile()
     .optional()
