@@ -105,9 +105,12 @@ function requireKey(apiKey: string | undefined): string {
   return apiKey;
 }
 
+/** A live key writes to production: only with --live (or `live: true`), so that no demo ever does. */
+const isRefusedLiveKey = (apiKey: string, options: WorkosOptions, ctx: Context) => apiKey.startsWith('sk_live_') && !options.live && !ctx.live;
+
 function checkKey(given: string | undefined, options: WorkosOptions, ctx: Context): string {
   const apiKey = requireKey(given);
-  if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) {
+  if (isRefusedLiveKey(apiKey, options, ctx)) {
     throw new UsageError(
       'workos.live_key_refused',
       'the API key is a live key (sk_live_), which writes to production; nothing was sent. Pass --live (or live: true in the sink options) if that is what you want',
@@ -122,7 +125,7 @@ const serverName = (baseUrl: string) => (baseUrl === EMBEDDED ? 'the embedded em
 function planner(options: WorkosOptions, ctx: Context, baseUrl: string, apiKey: string | undefined): SinkWriter {
   ctx.log.info(`dry run: a run would write to ${serverName(baseUrl)}${baseUrl === '' ? ' (WorkOS itself: WORKOS_API_URL is unset)' : ''}`);
   if (apiKey === undefined) ctx.log.warn('workos: no API key set; a real run would stop before its first call (set WORKOS_API_KEY)');
-  else if (apiKey.startsWith('sk_live_') && !options.live && !ctx.live) ctx.log.warn('workos: the key is a live (sk_live_) key; a real run needs --live');
+  else if (isRefusedLiveKey(apiKey, options, ctx)) ctx.log.warn('workos: the key is a live (sk_live_) key; a real run needs --live');
   return async (records) => {
     const ledger = ctx.ledgerPath === undefined ? null : openExistingLedger(ctx.ledgerPath);
     try {
@@ -154,34 +157,52 @@ function embeddedEmulator(ctx: Context) {
   });
 }
 
+interface Connection {
+  api: WorkosApi;
+  /** Ends the budgets' timers and the connections. */
+  close(): void;
+}
+
 /**
- * WorkOS for reads alone (the diff), reached as the sink's options say, on the read budget the ledger's runs share:
- * the calls a run just made count against it, and its own against a run started right after. `close` ends its budget
- * and connections.
+ * WorkOS at `baseUrl` (the run's embedded emulator for `embedded`), on `budgets`: the calls the ledger's other runs
+ * made to it count against them, and this one's against a run started right after.
  */
-export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Context): Promise<{ api: WorkosApi; server: string; close(): void }> {
+async function connect(options: WorkosOptions, ctx: Context, baseUrl: string, apiKey: string, ledger: Ledger, budgets: Record<CallKind, RateBudget | null>, answeredBefore = false): Promise<Connection> {
+  const emulator = baseUrl === EMBEDDED ? await embeddedEmulator(ctx) : null;
+  const transport = createTransport();
+  try {
+    const api = new WorkosApi({
+      sdk: createWorkosClient({ apiKey, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
+      writes: budgets.write,
+      reads: budgets.read,
+      retries: options.retries,
+      maxOutageMs: options.maxOutage,
+      answeredBefore,
+      log: ctx.log,
+      signal: ctx.signal,
+      // The embedded emulator is a new server each run, with budgets of its own: nothing carries over to it.
+      ...callsOfOtherRuns(ledger, baseUrl, budgets, emulator === null, ctx.log),
+    });
+    return {
+      api,
+      close() {
+        api.close();
+        transport.close();
+      },
+    };
+  } catch (error) {
+    transport.close();
+    throw error;
+  }
+}
+
+/** WorkOS for reads alone (the diff), reached as the sink's options say, on the read budget the ledger's runs share. */
+export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Context): Promise<Connection & { server: string }> {
   const baseUrl = baseUrlOf(options, ctx);
   const apiKey = apiKeyOf(options, baseUrl, ctx);
   ctx.log.redact(apiKey);
-  const key = requireKey(apiKey);
-  const emulator = baseUrl === EMBEDDED ? await embeddedEmulator(ctx) : null;
-  const transport = createTransport();
-  const budgets = { write: null, read: parseBudget(options.readRate) };
-  const api = new WorkosApi({
-    sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
-    writes: null,
-    reads: budgets.read,
-    retries: options.retries,
-    maxOutageMs: options.maxOutage,
-    log: ctx.log,
-    signal: ctx.signal,
-    ...callsOfOtherRuns(ledger, baseUrl, budgets, emulator === null, ctx.log),
-  });
-  const close = () => {
-    api.close();
-    transport.close();
-  };
-  return { api, server: serverName(baseUrl), close };
+  const connection = await connect(options, ctx, baseUrl, requireKey(apiKey), ledger, { write: null, read: parseBudget(options.readRate) });
+  return { ...connection, server: serverName(baseUrl) };
 }
 
 function summary(rows: RowWriter, ledger: Ledger): string {
@@ -294,30 +315,19 @@ export const workosSink = defineSink({
     }
     const ledger = openLedger(ctx.ledgerPath);
     return async (records): Promise<SinkResult> => {
-      const emulator = baseUrl === EMBEDDED ? await embeddedEmulator(ctx) : null;
-      const transport = createTransport();
       const budgets = { write: parseBudget(options.rate), read: parseBudget(options.readRate) };
-      // The embedded emulator is a new server each run, with budgets of its own: nothing carries over to it.
-      const carried = emulator === null;
-      let api: WorkosApi | undefined;
+      const embedded = baseUrl === EMBEDDED;
+      let connection: Connection | undefined;
       let rows: RowWriter | undefined;
       let runId: number | undefined;
       try {
         // Read once: for the check that the ledger belongs to this server, and whether it has answered before.
         const written = writtenUsers(ledger);
-        api = new WorkosApi({
-          sdk: createWorkosClient({ apiKey: key, baseUrl: emulator?.url ?? baseUrl, timeoutMs: options.timeout, transport }),
-          writes: budgets.write,
-          reads: budgets.read,
-          retries: options.retries,
-          maxOutageMs: options.maxOutage,
-          answeredBefore: carried && ledger.lastSinkSettings()?.baseUrl === baseUrl && written.last.length > 0,
-          log: ctx.log,
-          signal: ctx.signal,
-          ...callsOfOtherRuns(ledger, baseUrl, budgets, carried, ctx.log),
-        });
+        const answeredBefore = !embedded && ledger.lastSinkSettings()?.baseUrl === baseUrl && written.last.length > 0;
+        connection = await connect(options, ctx, baseUrl, key, ledger, budgets, answeredBefore);
+        const { api } = connection;
         // The embedded emulator starts empty each run: a ledger of an earlier run has users it never held.
-        await checkLedgerServer(api, ledger, written, emulator === null ? serverName(baseUrl) : 'the embedded emulator (new and empty each run)', ctx.log);
+        await checkLedgerServer(api, ledger, written, embedded ? 'the embedded emulator (new and empty each run)' : serverName(baseUrl), ctx.log);
         rows = new RowWriter(api, ledger, new OrgResolver(api, ledger), options.totpIssuer);
         runId = ledger.startRun(settingsOf(options, baseUrl));
         ctx.log.info(`workos: writing to ${serverName(baseUrl)} at ${formatRate(budgets.write)}, ${options.concurrency} rows at a time`);
@@ -335,8 +345,7 @@ export const workosSink = defineSink({
           }
         } finally {
           // Also when the run could not start: the budgets' timers would keep the process alive for a window.
-          api?.close();
-          transport.close();
+          connection?.close();
           ledger.close();
         }
       }
