@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import type { Component } from './component.ts';
 import { describeOptions, isListOrMapText, type OptionField } from './options.ts';
 
-function flagName(key: string): string {
+/** The flag an option is given as on the command line: `readRate` is `read-rate`. */
+export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 

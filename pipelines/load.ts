@@ -6,6 +6,7 @@ import { Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, p
 import { z } from 'zod';
 import type { AfterComponent, Component, Context, SinkComponent, SourceComponent, StageComponent } from './component.ts';
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
+import { flagName } from './flags.ts';
 import { interpolate } from './interpolate.ts';
 import { describeOptions, isListOrMapText, keysAt } from './options.ts';
 import { registry, type ComponentKind } from './registry.ts';
@@ -441,7 +442,7 @@ export function loadPipeline(file: string, options: LoadOptions = {}): PipelineS
  * problem there reported at the option that names it among the file's own problems: `check` passes where `run`
  * starts reading.
  */
-export async function checkPipeline(file: string, options: LoadOptions, contextIn: (baseDir: string) => Context): Promise<PipelineSpec> {
+export async function checkPipeline(file: string, options: LoadOptions, contextIn: (baseDir: string) => Context): Promise<void> {
   const { report, spec, baseDir, validBlocks } = examinePipeline(file, options);
   const ctx = contextIn(baseDir);
   for (const { block, where } of validBlocks) {
@@ -450,7 +451,6 @@ export async function checkPipeline(file: string, options: LoadOptions, contextI
     for (const problem of (await block.component.verify?.(block.options, ctx)) ?? []) report.atPath([...where, problem.option], problem.code, problem.message);
   }
   if (report.problems.length > 0 || spec === undefined) throw report.error();
-  return spec;
 }
 
 /** Validates flag values for a verb against the same schema as the YAML block; `positional` is the option given as an argument. */
@@ -459,13 +459,13 @@ export function validateVerbOptions(component: Component, given: Record<string, 
   if (!parsed.success) {
     const messages = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
-      const flag = key ? `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}` : component.name;
+      const flag = key ? `--${flagName(key)}` : component.name;
       return `${flag}: ${issue.message}`;
     });
     throw new UsageError('cli.invalid_option', messages.join('\n'));
   }
   return resolvePaths(component, parsed.data, () => baseDir, (key, at, problem, role) => {
-    const what = key === positional ? `${role} ` : `--${key}: `;
+    const what = key === positional ? `${role} ` : `--${flagName(key)}: `;
     throw new UsageError(`cli.${PATH_PROBLEM_CODES[problem]}`, `${what}${problem}: ${at}`);
   });
 }

@@ -41,6 +41,11 @@ export function forPeople(message: string): string {
   return hideHashes(message).replace(API_KEY, '[API key]').replace(INVISIBLE, (char) => `<U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}>`);
 }
 
+/** `3 rows`, `1 row`: a count with its noun, for messages. */
+export function counted(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
 export function createLogger({ quiet = false, write = (line: string) => process.stderr.write(line) } = {}): Logger {
   const secrets = new Set<string>();
   const scrub = (message: string) => {

@@ -1,17 +1,13 @@
 // The end-of-run summary on stderr, for people (text) or machines (--json).
 import type { RunStats } from './run.ts';
 import { exitCodeOf } from './run.ts';
-import { forPeople, hideHashes } from './log.ts';
+import { counted, forPeople, hideHashes } from './log.ts';
 
 function byCode(tally: Record<string, number>): string {
   return Object.entries(tally)
     .sort(([, a], [, b]) => b - a)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
-}
-
-function counted(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export function rowsPerSecond(stats: RunStats): number {

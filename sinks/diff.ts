@@ -11,6 +11,7 @@ import { diffLedger, emptyDiffCounts, hasDifferences, type DiffCounts, type Diff
 import { checkLedgerServer, writtenUsers } from './workos/ledger-server.ts';
 import { Interrupted } from './workos/limiter.ts';
 import { openOutput } from './output.ts';
+import { counted } from '../pipelines/log.ts';
 
 const options = z.object({
   report: outputPath()
@@ -25,7 +26,6 @@ const MAX_EXAMPLES = 10;
 /** A line this often while the diff reads or compares, as the run's progress lines come when not on a terminal. */
 const PROGRESS_EVERY_MS = 10_000;
 
-const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 function example(difference: Difference): string {
   switch (difference.kind) {
@@ -60,9 +60,9 @@ function diffSummary(counts: DiffCounts, server: string): string[] {
   ];
   const { memberships, factors } = counts;
   return [
-    `diff: ${plural(counts.expected, 'user')} of the ledger looked for at ${server}: ${users.join(', ')}; ${counts.invalid} invalid rows were never sent`,
-    `diff: memberships ${memberships.expected - memberships.missing - memberships.otherRoles} of ${memberships.expected} as sent (${memberships.missing} missing, ${memberships.otherRoles} with other roles${memberships.notInSource > 0 ? `; ${memberships.notInSource} the source no longer names are still in WorkOS, left as they are` : ''}); TOTP factors ${factors.expected - factors.missing - factors.otherSecret} of ${factors.expected}${factors.otherSecret > 0 ? ` (${factors.otherSecret} with an earlier secret)` : ''}${factors.extra > 0 ? `; ${plural(factors.extra, 'user')} with more than one` : ''}`,
-    `diff: ${plural(counts.workosUsers, 'WorkOS user')} read, ${counts.unknown} of them not from the ledger (there before, or made another way)`,
+    `diff: ${counted(counts.expected, 'user')} of the ledger looked for at ${server}: ${users.join(', ')}; ${counts.invalid} invalid rows were never sent`,
+    `diff: memberships ${memberships.expected - memberships.missing - memberships.otherRoles} of ${memberships.expected} as sent (${memberships.missing} missing, ${memberships.otherRoles} with other roles${memberships.notInSource > 0 ? `; ${memberships.notInSource} the source no longer names are still in WorkOS, left as they are` : ''}); TOTP factors ${factors.expected - factors.missing - factors.otherSecret} of ${factors.expected}${factors.otherSecret > 0 ? ` (${factors.otherSecret} with an earlier secret)` : ''}${factors.extra > 0 ? `; ${counted(factors.extra, 'user')} with more than one` : ''}`,
+    `diff: ${counted(counts.workosUsers, 'WorkOS user')} read, ${counts.unknown} of them not from the ledger (there before, or made another way)`,
   ];
 }
 
@@ -140,10 +140,10 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
     const where = report === undefined ? 'give a report file (report: in the after step, --report for the verb) to list them all' : `every one is in ${report === '-' ? 'the report on stdout' : report}`;
     const next = [
       counts.resent > 0
-        ? `${plural(counts.resent, 'row')} the ledger had as done ${counts.resent === 1 ? 'is' : 'are'} now failed/retryable (diff.* codes): the next run, or \`authpipe replay --ledger ${ledgerPath}\`, sends ${counts.resent === 1 ? 'it' : 'them'} again`
+        ? `${counted(counts.resent, 'row')} the ledger had as done ${counts.resent === 1 ? 'is' : 'are'} now failed/retryable (diff.* codes): the next run, or \`authpipe replay --ledger ${ledgerPath}\`, sends ${counts.resent === 1 ? 'it' : 'them'} again`
         : '',
       counts.unsettled > 0
-        ? `${plural(counts.unsettled, 'row')} had failed or not finished already: \`authpipe ledger rows --ledger ${ledgerPath} --state failed,in_flight,pending\` says why (a permanent failure needs a fix: replay --class permanent --export)`
+        ? `${counted(counts.unsettled, 'row')} had failed or not finished already: \`authpipe ledger rows --ledger ${ledgerPath} --state failed,in_flight,pending\` says why (a permanent failure needs a fix: replay --class permanent --export)`
         : '',
     ].filter(Boolean);
     ctx.log.warn(`diff: WorkOS does not hold everything the ledger sent; for example:\n  ${examples.join('\n  ')}\n${where}.${next.map((line) => `\n${line}`).join('')}`);

@@ -15,6 +15,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Context, SinkResult } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
+import { counted } from '../pipelines/log.ts';
 
 export interface Output {
   stream: Writable;
@@ -101,7 +102,7 @@ export async function openOutput(outputPath: string, ctx: Context, rows = 'rows 
   if (ctx.dryRun) {
     // A dry run goes through the sink (its rows are counted) and leaves the destination as it was.
     const settle = (result: SinkResult) => {
-      ctx.log.info(`dry run: ${result.written} ${result.written === 1 ? 'row' : 'rows'} would be written to ${absolute}; nothing was written`);
+      ctx.log.info(`dry run: ${counted(result.written, 'row')} would be written to ${absolute}; nothing was written`);
       return { ...result, written: 0 };
     };
     return { stream: new Writable({ write: (_chunk, _encoding, done) => done() }), end: true, finish: direct, settle };

@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { defineSink, failedAfterWriting, secretText, type Context, type SinkResult, type SinkWriter } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
-import type { Logger } from '../pipelines/log.ts';
+import { counted, type Logger } from '../pipelines/log.ts';
 import { formatRate, formatWindow, isBudget, parseBudget, type RateBudget } from '../pipelines/rate.ts';
 import type { Envelope } from '../pipelines/record.ts';
 import { openLedger, type CallKind, type Ledger, type SinkSettings } from '../state/ledger.ts';
@@ -269,7 +269,7 @@ function spentBefore(ledger: Ledger, server: string, budgets: Record<CallKind, R
     // A killed run had up to `concurrency` calls in flight, never recorded as answered: they count as answered now.
     const inFlight = unfinishedRun === undefined ? [] : new Array<number>(unfinishedRun.concurrency).fill(now);
     spent[kind] = [...answeredAt, ...inFlight];
-    log.info(`workos: earlier runs made ${spent[kind].length} ${kind} ${spent[kind].length === 1 ? 'call' : 'calls'} within the last ${formatWindow(budget.windowMs)}; this run spends what is left of ${formatRate(budget)}`);
+    log.info(`workos: earlier runs made ${counted(spent[kind].length, `${kind} call`)} within the last ${formatWindow(budget.windowMs)}; this run spends what is left of ${formatRate(budget)}`);
   }
   return spent;
 }
@@ -297,7 +297,7 @@ function resumeNote(ledger: Ledger): string | null {
     byState.failed > 0 ? `${byState.failed} failed (sent again when they come again)` : '',
     byState.invalid > 0 ? `${byState.invalid} invalid` : '',
   ].filter(Boolean);
-  return `workos: the ledger holds ${rows} ${rows === 1 ? 'row' : 'rows'} from earlier runs: ${parts.join(', ')}`;
+  return `workos: the ledger holds ${counted(rows, 'row')} from earlier runs: ${parts.join(', ')}`;
 }
 
 export const workosSink = defineSink({
@@ -352,7 +352,7 @@ export const workosSink = defineSink({
       const { notValidated } = rows.counts;
       if (notValidated > 0) {
         ctx.log.warn(
-          `workos: ${notValidated} ${notValidated === 1 ? 'row' : 'rows'} of replay --export came without a validate stage after the fix, and ${notValidated === 1 ? 'was' : 'were'} left as the ledger has ${notValidated === 1 ? 'it' : 'them'}, nothing sent: put \`authpipe validate\` before \`write workos\``,
+          `workos: ${counted(notValidated, 'row')} of replay --export came without a validate stage after the fix, and ${notValidated === 1 ? 'was' : 'were'} left as the ledger has ${notValidated === 1 ? 'it' : 'them'}, nothing sent: put \`authpipe validate\` before \`write workos\``,
         );
       }
       // Counted with the failed rows: the run did not do what was asked of it for them.

@@ -10,6 +10,7 @@ import { defineSource, inputPath } from '../pipelines/component.ts';
 import { hasErrors } from '../pipelines/record.ts';
 import { openLedger } from '../state/ledger.ts';
 import { REPLAY_CLASSES, replayEnvelopes } from '../state/replay.ts';
+import { counted } from '../pipelines/log.ts';
 
 const options = z.object({
   path: inputPath().describe('Ledger file (SQLite) to read'),
@@ -40,7 +41,7 @@ export const ledgerSource = defineSource({
     }
     if (invalid > 0) {
       ctx.log.info(
-        `${invalid} ${invalid === 1 ? 'row' : 'rows'} kept out by validation stay invalid as they are: export them (authpipe replay --class invalid --export), fix them, and write them back through \`authpipe validate\``,
+        `${counted(invalid, 'row')} kept out by validation stay invalid as they are: export them (authpipe replay --class invalid --export), fix them, and write them back through \`authpipe validate\``,
       );
     }
   },

@@ -11,6 +11,7 @@ import { openInput, textOf, type Input } from '../sources/input.ts';
 import { didYouMean } from '../pipelines/suggest.ts';
 import { addIssue, applyMapping, compileMapping, mappedSources, mappingOptions, readSource, type CompiledMapping, type SourceRecord } from './mapping.ts';
 import { PRESET_NAMES, presets, type Preset } from './presets/index.ts';
+import { counted } from '../pipelines/log.ts';
 
 // Mapping files are read whole at create(), into a temporary database (MappedMemberships): every record must be able
 // to look its user up, in whatever order the export lists users.
@@ -243,7 +244,7 @@ function reportUnmatched(memberships: MappedMemberships, ctx: Context): void {
   const shown = users.map(({ userId, place }) => `${place} ${JSON.stringify(userId)}`);
   const more = count > UNMATCHED_SHOWN ? `, and ${count - UNMATCHED_SHOWN} more` : '';
   ctx.log.warn(
-    `map: ${count} ${count === 1 ? 'user' : 'users'} of the mapping files matched no record's externalId (ids are compared exactly), so their memberships were not imported: ${shown.join(', ')}${more}`,
+    `map: ${counted(count, 'user')} of the mapping files matched no record's externalId (ids are compared exactly), so their memberships were not imported: ${shown.join(', ')}${more}`,
   );
 }
 

@@ -3,12 +3,13 @@
 // None of it carries a payload, so no password hash leaves the ledger this way.
 import type { LedgerRow, LedgerStatus, RowState } from './ledger.ts';
 import type { LockOwner } from './lock.ts';
+import { counted } from '../pipelines/log.ts';
 
 const STATE_ORDER: readonly RowState[] = ['done', 'failed', 'invalid', 'in_flight', 'pending', 'skipped'];
 
 /** `writer`: the process writing the ledger now, if one is. */
 export function statusText(file: string, status: LedgerStatus, writer: LockOwner | null): string {
-  const lines = [`ledger ${file}: ${status.rows} rows over ${status.runs} run${status.runs === 1 ? '' : 's'}`];
+  const lines = [`ledger ${file}: ${counted(status.rows, 'row')} over ${counted(status.runs, 'run')}`];
   for (const state of STATE_ORDER) {
     if (status.byState[state] > 0) lines.push(`  ${state.padEnd(9)} ${status.byState[state]}`);
   }

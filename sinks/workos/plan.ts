@@ -9,6 +9,7 @@ import { sameRoles } from './memberships.ts';
 import { orgKeyOf } from './orgs.ts';
 import { changesBetween, draftHash, withExportedSecretsRestored } from './payload.ts';
 import { needsLookupFirst } from './row-writer.ts';
+import { counted } from '../../pipelines/log.ts';
 
 export interface PlanCounts {
   create: number;
@@ -94,5 +95,4 @@ export class WritePlan {
   }
 }
 
-const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
