@@ -132,8 +132,9 @@ export function isUnmapped(envelope: Envelope): boolean {
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /**
- * An envelope as one NDJSON line (no line break). A U+FFFD in its text is written as the escape `\ufffd`: on the wire, a
- * raw U+FFFD then only ever means bytes the reading side could not decode (a line edited in another encoding).
+ * An envelope as one NDJSON line (no line break). A U+FFFD in its text is written as the escape `\ufffd`: in a file that
+ * also holds bytes that do not decode (a line edited in another encoding), the reading side takes a raw U+FFFD for one
+ * of them, never an escaped one.
  */
 export function envelopeLine(envelope: Envelope): string {
   const line = JSON.stringify(envelope);

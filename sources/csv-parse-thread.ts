@@ -21,6 +21,11 @@ export interface RowBatch {
   errorCodes: string[];
   /** The delimiter the batch's rows were read with: another than the one asked for when the header row showed it. */
   delimiter: string;
+  /**
+   * Whether a U+FFFD in its rows may stand for bytes that did not decode: the input so far had some, or is not UTF-8.
+   * Otherwise a U+FFFD is the text's own.
+   */
+  undecodable: boolean;
 }
 
 /** What the worker is started with. */

@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Parser } from 'csv-parse';
 import { markedEncoding } from './byte-order-marks.mjs';
+import { Utf8Check } from './utf8-check.mjs';
 
 /** @typedef {import('./csv-parse-thread.ts').ParserThreadData} ParserThreadData */
 /** @typedef {import('./csv-parse-thread.ts').RowBatch} RowBatch */
@@ -151,16 +152,26 @@ class LineCounter {
  * What turns the input's bytes into UTF-8 for csv-parse, chosen from its first chunk: a byte order mark names the
  * encoding (Excel's "Unicode text" is UTF-16LE), else the `encoding` option. UTF-8 passes through untouched; anything
  * else is decoded with TextDecoder (which drops the mark), so csv-parse and the line counts see one encoding. Bytes
- * that do not decode become U+FFFD, which the csv source reports on the row.
+ * that do not decode become U+FFFD, which the csv source reports on the row: `check` tells UTF-8's from a U+FFFD the
+ * text holds itself; any other encoding's may be one.
  * @param {Buffer} first
  * @param {string} encoding
- * @returns {(chunk: Buffer) => Buffer} Called once more with an empty chunk at the end of the input.
+ * @param {Utf8Check} check
+ * @returns {{ toUtf8: (chunk: Buffer) => Buffer, checked: boolean }} toUtf8 is called once more with an empty chunk at the end of the input.
  */
-function utf8Transcoder(first, encoding) {
+function utf8Transcoder(first, encoding, check) {
   const decoder = new TextDecoder(markedEncoding(first) ?? encoding);
-  if (decoder.encoding === 'utf-8') return (chunk) => chunk;
+  if (decoder.encoding === 'utf-8') {
+    const toUtf8 = (/** @type {Buffer} */ chunk) => {
+      if (chunk.length === 0) check.end();
+      else check.take(chunk);
+      return chunk;
+    };
+    return { toUtf8, checked: true };
+  }
   // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
-  return (chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
+  const toUtf8 = (/** @type {Buffer} */ chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
+  return { toUtf8, checked: false };
 }
 
 /**
@@ -357,8 +368,9 @@ class BatchBuilder {
    * Posts the batch, handing its typed arrays' memory over rather than copying it: the builder is spent.
    * @param {import('node:worker_threads').MessagePort} port
    * @param {string} delimiter The one its rows were read with.
+   * @param {boolean} undecodable Whether a U+FFFD in its rows may stand for bytes that did not decode.
    */
-  postTo(port, delimiter) {
+  postTo(port, delimiter, undecodable) {
     /** @type {RowBatch} */
     const batch = {
       text: this.cells.join(''),
@@ -367,6 +379,7 @@ class BatchBuilder {
       lines: this.lines.subarray(0, this.rows),
       errorCodes: this.errorCodes,
       delimiter,
+      undecodable,
     };
     port.postMessage(batch, [this.cellEnds.buffer, this.rowEnds.buffer, this.lines.buffer]);
   }
@@ -395,8 +408,11 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
     while (inFlight >= maxBatchesInFlight) await new Promise((resolve) => (onAcknowledged = () => resolve(undefined)));
   };
   let builder = new BatchBuilder();
+  const check = new Utf8Check();
+  /** Whether the input's text is checked as UTF-8: U+FFFD of any other encoding may be bytes that did not decode. */
+  let checked = false;
   const post = () => {
-    builder.postTo(port, delimiter);
+    builder.postTo(port, delimiter, !checked || check.sawUndecodable);
     builder = new BatchBuilder();
     inFlight++;
   };
@@ -552,7 +568,7 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
   let toUtf8;
   // Input is read only while there is room for more batches: that is the backpressure up to the main thread's pipe.
   for await (const input of process.stdin) {
-    toUtf8 ??= utf8Transcoder(input, encoding);
+    if (toUtf8 === undefined) ({ toUtf8, checked } = utf8Transcoder(input, encoding, check));
     await parse(toUtf8(input));
     // What this chunk held goes out now rather than when the batch is full: the next chunk may be slow to come.
     if (builder.rows > 0) post();

@@ -181,7 +181,7 @@ export const csvSource = defineSource({
     try {
       const format = { encoding: options.encoding, delimiter, detectDelimiter: options.delimiter === undefined && columns === undefined, columnCount: columns?.length };
       for await (const batch of parseInThread(input.stream, format, ctx.signal)) {
-        const undecoded = batch.text.includes(REPLACEMENT_CHARACTER);
+        const undecoded = batch.undecodable && batch.text.includes(REPLACEMENT_CHARACTER);
         let cell = 0;
         let failure = 0;
         for (let row = 0; row < batch.lines.length; row++) {

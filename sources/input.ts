@@ -8,6 +8,7 @@ import { AuthpipeError } from '../pipelines/errors.ts';
 import type { Logger } from '../pipelines/log.ts';
 import { markedEncoding } from './byte-order-marks.mjs';
 import { GzipMembers } from './gzip-members.ts';
+import { Utf8Check } from './utf8-check.mjs';
 
 export interface Input {
   stream: Readable;
@@ -167,18 +168,33 @@ function unmarkedJsonEncoding(first: Buffer): string | undefined {
   return undefined;
 }
 
+/** What the reader of textOf learns as it goes: whether a U+FFFD in the text may stand for bytes that did not decode. */
+export interface Decoding {
+  undecodable: boolean;
+}
+
 /**
  * JSON input as text: UTF-8, or UTF-16 when it opens with that byte order mark (what Windows PowerShell's `>` and
- * `Out-File` write), which is dropped, or without one (unmarkedJsonEncoding). Bytes that do not decode become U+FFFD.
+ * `Out-File` write), which is dropped, or without one (unmarkedJsonEncoding). Bytes that do not decode become U+FFFD,
+ * and `decoding` says so before the text holding them is given (UTF-16 is not checked: any U+FFFD may be one).
  */
-export async function* textOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+export async function* textOf(stream: AsyncIterable<Buffer>, decoding: Decoding = { undecodable: false }): AsyncGenerator<string> {
   let decoder: TextDecoder | undefined;
+  let check: Utf8Check | undefined;
   for await (const chunk of stream) {
-    // A UTF-8 decoder drops a UTF-8 mark by itself; a UTF-16 mark names the decoder, which drops it too.
-    decoder ??= new TextDecoder(markedEncoding(chunk) ?? unmarkedJsonEncoding(chunk) ?? 'utf-8');
+    if (decoder === undefined) {
+      // A UTF-8 decoder drops a UTF-8 mark by itself; a UTF-16 mark names the decoder, which drops it too.
+      decoder = new TextDecoder(markedEncoding(chunk) ?? unmarkedJsonEncoding(chunk) ?? 'utf-8');
+      if (decoder.encoding === 'utf-8') check = new Utf8Check();
+      else decoding.undecodable = true;
+    }
+    check?.take(chunk);
     const text = decoder.decode(chunk, { stream: true });
+    if (check?.sawUndecodable) decoding.undecodable = true;
     if (text !== '') yield text;
   }
+  check?.end();
+  if (check?.sawUndecodable) decoding.undecodable = true;
   const rest = decoder?.decode() ?? '';
   if (rest !== '') yield rest;
 }

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { rawEnvelope, type Envelope, type Origin } from '../pipelines/record.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
-import { openInput, textOf, UNDECODED_REASON } from './input.ts';
+import { openInput, textOf, UNDECODED_REASON, type Decoding } from './input.ts';
 import { holdsUndecodedText, isObject, keptAsText, kindOf, MAX_NESTING, nestsTooDeep } from './json-value.ts';
 
 const options = z.object({
@@ -43,14 +43,14 @@ const KIND_OF_TOKEN: Partial<Record<TokenName, string>> = {
   nullValue: 'null',
 };
 
-function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined): Envelope {
+function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined, decoding: Decoding): Envelope {
   // stream-json gives no line numbers: the origin names the element instead, `users[41]` (zero-based).
   const origin: Origin = { file, page: `${key ?? ''}[${item.key}]` };
   const refused = (code: string, reason: string) =>
     rawEnvelope(item.key + 1, origin, {}, [{ stage: 'json', code, level: 'error', message: `${file} ${origin.page}: ${reason}` }]);
   if (!isObject(item.value)) return refused('json.not_an_object', `the element is ${kindOf(item.value)}, not an object`);
   if (nestsTooDeep(item.value)) return refused('json.too_deep', `the element nests values more than ${MAX_NESTING} deep`);
-  if (holdsUndecodedText(item.value)) return refused('json.undecodable', `the element ${UNDECODED_REASON}`);
+  if (decoding.undecodable && holdsUndecodedText(item.value)) return refused('json.undecodable', `the element ${UNDECODED_REASON}`);
   return rawEnvelope(item.key + 1, origin, item.value);
 }
 
@@ -201,10 +201,11 @@ export const jsonSource = defineSource({
     let records = 0;
     const places = new TextPlaces();
     let blank = true;
+    const decoding: Decoding = { undecodable: false };
 
     try {
       // The signal ends a read that waits on stdin, as well as the loop below.
-      for await (const text of withWholeLineBreaks(textOf(addAbortSignal(ctx.signal, input.stream)))) {
+      for await (const text of withWholeLineBreaks(textOf(addAbortSignal(ctx.signal, input.stream), decoding))) {
         const start = places.end;
         places.add(text);
         let sound = text;
@@ -220,7 +221,7 @@ export const jsonSource = defineSource({
           if (ctx.signal.aborted) return;
           lastRead = item.key;
           records++;
-          yield elementEnvelope(item, input.name, key);
+          yield elementEnvelope(item, input.name, key, decoding);
         }
         if (fault !== undefined) break;
       }
@@ -235,7 +236,7 @@ export const jsonSource = defineSource({
       if (fault === undefined) {
         for (const item of getManyValues(elements(none))) {
           records++;
-          yield elementEnvelope(item, input.name, key);
+          yield elementEnvelope(item, input.name, key, decoding);
         }
       }
     } catch (error) {

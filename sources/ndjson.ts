@@ -4,7 +4,7 @@ import { addAbortSignal } from 'node:stream';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { keyOf, PASSWORD_HASH_TYPES, rawEnvelope, REPLACEMENT_CHARACTER, type Envelope, type Issue, type Origin } from '../pipelines/record.ts';
-import { openInput, textOf, UNDECODED_REASON } from './input.ts';
+import { openInput, textOf, UNDECODED_REASON, type Decoding } from './input.ts';
 import { isObject, kindOf, MAX_NESTING, nestsTooDeep, withExactIntegers } from './json-value.ts';
 
 const options = z.object({
@@ -110,7 +110,7 @@ function invalidLine(seq: number, origin: Origin, code: string, reason: string):
 }
 
 /** A raw record, an envelope from an earlier verb, or an error envelope for a line that is not a JSON object. */
-function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
+function envelopeOf(text: string, seq: number, origin: Origin, decoding: Decoding): Envelope {
   let value: unknown;
   try {
     value = JSON.parse(withExactIntegers(text));
@@ -120,8 +120,8 @@ function envelopeOf(text: string, seq: number, origin: Origin): Envelope {
   }
   if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
   if (nestsTooDeep(value)) return invalidLine(seq, origin, 'ndjson.too_deep', `the line nests values more than ${MAX_NESTING} deep`);
-  // authpipe writes U+FFFD as an escape (envelopeLine): a raw one is a byte this side could not decode.
-  const undecoded = text.includes(REPLACEMENT_CHARACTER);
+  // A U+FFFD the line holds itself (written as it is, or as authpipe writes it: escaped) is text like any other.
+  const undecoded = decoding.undecodable && text.includes(REPLACEMENT_CHARACTER);
   if (!looksLikeEnvelope(value)) {
     return undecoded ? rawEnvelope(seq, origin, {}, [undecodedIssue(origin)]) : rawEnvelope(seq, origin, value);
   }
@@ -147,7 +147,8 @@ export const ndjsonSource = defineSource({
     let line = 0;
     let seq = 0;
     try {
-      for await (const text of linesOf(textOf(addAbortSignal(ctx.signal, input.stream)))) {
+      const decoding: Decoding = { undecodable: false };
+      for await (const text of linesOf(textOf(addAbortSignal(ctx.signal, input.stream), decoding))) {
         line++;
         if (text === TOO_LONG) {
           yield invalidLine(++seq, { file: input.name, line }, 'ndjson.line_too_long', 'the line is longer than 8 MiB, so it is left out');
@@ -160,7 +161,7 @@ export const ndjsonSource = defineSource({
         // A byte order mark opens the file, or a line where files with one were joined (`cat a.ndjson b.ndjson`).
         const content = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
         if (!NOT_BLANK.test(content)) continue;
-        yield envelopeOf(content, ++seq, { file: input.name, line });
+        yield envelopeOf(content, ++seq, { file: input.name, line }, decoding);
       }
     } catch (error) {
       if (ctx.signal.aborted) return;

@@ -57,6 +57,19 @@ test('a row with bytes that are not UTF-8 is an error naming file, line and the 
   );
 });
 
+test('a U+FFFD a UTF-8 file holds itself (a name mangled before the export) is text, also beside characters split between reads', async () => {
+  // The file is read 64 KiB at a time: the padding puts an é's two bytes on either side of the first read's end.
+  const padding = `pad@example.com,${'x'.repeat(65_536 - 'email,name\n'.length - 'pad@example.com,'.length - 1)}é\n`;
+  const envelopes = await readCsv(Buffer.from(`email,name\n${padding}jose@example.com,Jos\ufffd\n`, 'utf8'));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.raw?.name === undefined ? '' : String(envelope.raw.name).slice(-2), envelope.issues]),
+    [
+      ['xé', []],
+      ['s\ufffd', []],
+    ],
+  );
+});
+
 test('a UTF-16 file without a byte order mark stops the run naming the encoding to set, and reads when it is set', async () => {
   const content = Buffer.from('email,name\r\nana@example.com,Ana\r\n', 'utf16le');
   await assert.rejects(readCsv(content), {

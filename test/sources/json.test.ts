@@ -100,6 +100,17 @@ test('an element with bytes that are not UTF-8 is an error row without its value
   );
 });
 
+test('a U+FFFD a UTF-8 file holds itself, raw or escaped (a name mangled before the export), is text: the element is read', async () => {
+  const envelopes = await readJson('[{"name":"Jos\ufffd"},{"name":"Jos\\ufffd"}]');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.raw, envelope.issues]),
+    [
+      [{ name: 'Jos\ufffd' }, []],
+      [{ name: 'Jos\ufffd' }, []],
+    ],
+  );
+});
+
 test('rejects a document without the key, such as a Firebase export without `users`', async () => {
   await assert.rejects(readJson('{"kind":"identitytoolkit#DownloadAccountResponse"}', 'users'), {
     code: 'json.key_not_found',

@@ -250,6 +250,17 @@ test('a line with bytes that are not UTF-8 is an error row without its value, no
   assert.deepEqual([envelope.key, envelope.issues.map((issue) => issue.code)], ['ext:u7', ['ndjson.undecodable']]);
 });
 
+test('a U+FFFD a UTF-8 file holds itself, raw or escaped (a name mangled before the export), is text: the row is read', async () => {
+  const envelopes = await readNdjson('{"name":"Jos\ufffd"}\n{"name":"Jos\\ufffd"}\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.raw, envelope.issues]),
+    [
+      [{ name: 'Jos\ufffd' }, []],
+      [{ name: 'Jos\ufffd' }, []],
+    ],
+  );
+});
+
 test('fails with source.file_not_found naming the file when it does not exist', async () => {
   const { dir } = fileWith('other.ndjson', '');
   await assert.rejects(collect(ndjsonSource.create(ndjsonSource.options.parse({ path: `${dir}/missing.ndjson` }), contextIn(dir))), {
