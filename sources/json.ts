@@ -8,7 +8,7 @@
 // `fun`), not as streams: that saves about what the verifier costs.
 import { addAbortSignal } from 'node:stream';
 import fun from 'stream-chain/fun.js';
-import { getManyValues, none, type Many } from 'stream-chain/defs.js';
+import { getManyValues, many, none, type Many } from 'stream-chain/defs.js';
 import { jsonParser, type Token, type TokenName } from 'stream-json/core/parser.js';
 import { pick } from 'stream-json/core/filters/pick.js';
 import { streamArray, type StreamArrayItem } from 'stream-json/core/streamers/stream-array.js';
@@ -43,11 +43,14 @@ const KIND_OF_TOKEN: Partial<Record<TokenName, string>> = {
   nullValue: 'null',
 };
 
-function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined, decoding: Decoding): Envelope {
+function elementEnvelope(item: StreamArrayItem, file: string, key: string | undefined, decoding: Decoding, oversized: Set<number>): Envelope {
   // stream-json gives no line numbers: the origin names the element instead, `users[41]` (zero-based).
   const origin: Origin = { file, page: `${key ?? ''}[${item.key}]` };
   const refused = (code: string, reason: string) =>
     rawEnvelope(item.key + 1, origin, {}, [{ stage: 'json', code, level: 'error', message: `${file} ${origin.page}: ${reason}` }]);
+  if (oversized.delete(item.key)) {
+    return refused('json.element_too_large', 'the element is longer than 8 MiB, so it is left out (if it holds the records, name their array with `key`, e.g. data.1.users)');
+  }
   if (!isObject(item.value)) return refused('json.not_an_object', `the element is ${kindOf(item.value)}, not an object`);
   if (nestsTooDeep(item.value)) return refused('json.too_deep', `the element nests values more than ${MAX_NESTING} deep`);
   if (decoding.undecodable && holdsUndecodedText(item.value)) return refused('json.undecodable', `the element ${UNDECODED_REASON}`);
@@ -85,27 +88,56 @@ function exactIntegerToken(token: Token): Token {
  */
 const MAX_ELEMENT_CHARS = 8 * 1024 * 1024;
 
-/** Stops the reading at an element of the array longer than MAX_ELEMENT_CHARS, before it is assembled whole. */
-function elementSizeLimit(file: string, key: string | undefined): (token: Token) => Token {
+const END_OF: Record<'object' | 'array', Token> = { object: { name: 'endObject' }, array: { name: 'endArray' } };
+
+/**
+ * Leaves out an element of the array longer than MAX_ELEMENT_CHARS before it is assembled whole: what was passed of it
+ * is closed (a key's value as null, each open container ended), its index goes into `oversized` for the envelope to
+ * refuse, and the rest of it is dropped up to its end; the elements after it are read. The first element stops the
+ * reading instead: it is most likely the whole export, under a `key` one level too high.
+ */
+function elementSizeLimit(file: string, key: string | undefined, oversized: Set<number>): (token: Token) => Token | Many<Token> | typeof none {
   let depth = 0;
   let chars = 0;
   let index = 0;
+  let skipping = false;
+  /** The containers of the current element passed on and still open, outermost first. */
+  const open: ('object' | 'array')[] = [];
+  /** Whether the innermost open object was passed a key without its value yet. */
+  let keyPending = false;
   return (token) => {
     if (token.name === 'startObject' || token.name === 'startArray') depth++;
     else if (token.name === 'endObject' || token.name === 'endArray') depth--;
-    chars += 'value' in token && typeof token.value === 'string' ? token.value.length + 3 : 1;
     // Back at the array's own level: an element has ended (or was a scalar).
     if (depth <= 1 && token.name !== 'startArray') {
       if (depth === 1) index++;
       chars = 0;
+      open.length = 0;
+      keyPending = false;
+      if (skipping) {
+        skipping = false;
+        return none;
+      }
+      return token;
     }
-    if (chars > MAX_ELEMENT_CHARS) {
-      throw new AuthpipeError(
-        'json.element_too_large',
-        `${file} ${key ?? ''}[${index}]: the element is longer than 8 MiB, so the reading stops there (the records before it were read): ` +
-          'it is likely the whole export, not one record; if the records are an array inside it, name that array with `key` (e.g. data.users, or data.0.users)',
-      );
+    if (skipping) return none;
+    chars += 'value' in token && typeof token.value === 'string' ? token.value.length + 3 : 1;
+    if (chars > MAX_ELEMENT_CHARS && depth > 1) {
+      if (index === 0) {
+        throw new AuthpipeError(
+          'json.element_too_large',
+          `${file} ${key ?? ''}[${index}]: the first element is longer than 8 MiB, so the reading stops there: ` +
+            'it is likely the whole export, not one record; if the records are an array inside it, name that array with `key` (e.g. data.users, or data.0.users)',
+        );
+      }
+      skipping = true;
+      oversized.add(index);
+      const closing = open.reverse().map((kind) => END_OF[kind]);
+      return many(keyPending ? [{ name: 'nullValue', value: null }, ...closing] : closing);
     }
+    if (token.name === 'startObject' || token.name === 'startArray') open.push(token.name === 'startObject' ? 'object' : 'array');
+    else if (token.name === 'endObject' || token.name === 'endArray') open.pop();
+    keyPending = token.name === 'keyValue';
     return token;
   };
 }
@@ -191,8 +223,9 @@ export const jsonSource = defineSource({
       return token;
     };
     const tokens = key === undefined ? [jsonParser(PARSER_OPTIONS)] : [jsonParser(PARSER_OPTIONS), pick({ filter: key })];
+    const oversized = new Set<number>();
     // Every stage is synchronous, so each call returns its items at once.
-    const elements = fun(...tokens, noteFirst, elementSizeLimit(input.name, key), exactIntegerToken, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
+    const elements = fun(...tokens, noteFirst, elementSizeLimit(input.name, key, oversized), exactIntegerToken, streamArray()) as (text: string | typeof none) => Many<StreamArrayItem>;
     // A flushable stage takes `none` for the end of its input, which its type leaves out.
     const verify = jsonVerifier() as (text: string | typeof none) => unknown;
     let fault: VerifierError | undefined;
@@ -221,7 +254,7 @@ export const jsonSource = defineSource({
           if (ctx.signal.aborted) return;
           lastRead = item.key;
           records++;
-          yield elementEnvelope(item, input.name, key, decoding);
+          yield elementEnvelope(item, input.name, key, decoding, oversized);
         }
         if (fault !== undefined) break;
       }
@@ -236,7 +269,7 @@ export const jsonSource = defineSource({
       if (fault === undefined) {
         for (const item of getManyValues(elements(none))) {
           records++;
-          yield elementEnvelope(item, input.name, key, decoding);
+          yield elementEnvelope(item, input.name, key, decoding, oversized);
         }
       }
     } catch (error) {

@@ -249,12 +249,31 @@ test('an empty file or an empty array of records is read as no rows, with a warn
   }
 });
 
-test('an element longer than 8 MiB (the whole export, under a key one level too high) stops the reading, saying to name the array inside', async () => {
+test('a first element longer than 8 MiB (the whole export, under a key one level too high) stops the reading, saying to name the array inside', async () => {
   const users = Array.from({ length: 50_000 }, (_, index) => ({ email: `user${index}@example.com`, name: 'x'.repeat(160) }));
-  const document = JSON.stringify({ data: [{ id: 'small' }, { users }] });
+  const document = JSON.stringify({ data: [{ users }, { id: 'small' }] });
   await assert.rejects(readJson(document, 'data'), {
     code: 'json.element_too_large',
-    message: /^export\.json data\[1\]: the element is longer than 8 MiB, .*name that array with `key` \(e\.g\. data\.users, or data\.0\.users\)$/,
+    message: /^export\.json data\[0\]: the first element is longer than 8 MiB, .*name that array with `key` \(e\.g\. data\.users, or data\.0\.users\)$/,
   });
-  assert.equal((await readJson(document, 'data.1.users')).length, 50_000);
+  assert.equal((await readJson(document, 'data.0.users')).length, 50_000);
+});
+
+test('a later element longer than 8 MiB is left out as an invalid row, wherever in it the limit is passed; the elements after it are read', async () => {
+  const big = 'x'.repeat(1024 * 1024);
+  const deep = { email: 'big@example.com', profile: { notes: [big, big, big, big, big, big, big, big, big], more: { tail: 'end' } }, after: 1 };
+  // Passed at a value whose key went before it.
+  const wide = Object.fromEntries(Array.from({ length: 9 }, (_, index) => [`k${index}`, big]));
+  const document = JSON.stringify({ users: [{ email: 'a@example.com' }, deep, { email: 'y@example.com' }, wide, { email: 'z@example.com', tags: ['t'] }] });
+  const envelopes = await readJson(document, 'users');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.raw, envelope.issues.map((issue) => issue.code)]),
+    [
+      [1, { email: 'a@example.com' }, []],
+      [2, {}, ['json.element_too_large']],
+      [3, { email: 'y@example.com' }, []],
+      [4, {}, ['json.element_too_large']],
+      [5, { email: 'z@example.com', tags: ['t'] }, []],
+    ],
+  );
 });
