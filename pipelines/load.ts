@@ -8,6 +8,7 @@ import type { AfterComponent, Component, Context, SinkComponent, SourceComponent
 import { PipelineFileError, UsageError, type Problem } from './errors.ts';
 import { flagName } from './flags.ts';
 import { interpolate } from './interpolate.ts';
+import { isSameFile } from './same-file.ts';
 import { describeOptions, isListOrMapText, keysAt } from './options.ts';
 import { registry, type ComponentKind } from './registry.ts';
 import { didYouMean } from './suggest.ts';
@@ -300,14 +301,6 @@ function validateBlock<K extends ComponentKind>(
   return { component, options };
 }
 
-/** Whether two paths name one file: the same path, or (through a link) the same file on disk. A folder is no file. */
-function isSameFile(a: string, b: string): boolean {
-  const [first, second] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
-  if (first?.isDirectory()) return false;
-  if (a === b) return true;
-  return first !== undefined && second !== undefined && first.ino === second.ino && first.dev === second.dev;
-}
-
 /** Whether `file` is the ledger, one of its WAL files or its lock: a file written there would destroy it. */
 export function isLedgerFile(file: string, ledger: string): boolean {
   return [ledger, `${ledger}-wal`, `${ledger}-shm`, `${ledger}.lock`].includes(file) || isSameFile(file, ledger);
@@ -340,6 +333,11 @@ function checkOverwrites(
     const input = inputs.find((candidate) => isSameFile(candidate.file, output.file));
     if (input) report.atPath(output.where, 'pipeline.overwrites_input', `${output.what} ${output.file}, which the pipeline reads (${input.where.join('.')}); it would be overwritten before it is read`);
   }
+  // Nor may two outputs be one file: the one moved into place last would replace the other.
+  outputs.forEach((output, index) => {
+    const earlier = outputs.slice(0, index).find((candidate) => isSameFile(candidate.file, output.file));
+    if (earlier) report.atPath(output.where, 'pipeline.overwrites_output', `${output.what} ${output.file}, which ${earlier.where.join('.')} names too; name another file`);
+  });
   // Nor may a file written replace the ledger (or its WAL files).
   if (ledger === undefined) return;
   for (const output of outputs) {

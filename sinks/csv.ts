@@ -9,7 +9,7 @@ import { hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { WORKOS_CSV_COLUMNS } from '../stages/presets/workos-csv.ts';
 import { SECRET_IN_LEDGER } from '../state/replay.ts';
 import { openSinkOutput } from './output.ts';
-import { openRejects, rejectsPath } from './rejects.ts';
+import { checkRejectsPath, openRejects, rejectsPath } from './rejects.ts';
 import { isFormulaLike, spreadsheetSafe } from './spreadsheet-safe.ts';
 
 interface Layout {
@@ -101,6 +101,7 @@ export const csvSink = defineSink({
   summary: 'Writes valid envelopes as CSV: the WorkOS import layout (identities byte-exact, names escaped against spreadsheet formulas) or a flat review layout; rows with error issues are left out.',
   options,
   create(options, ctx) {
+    checkRejectsPath(options.rejects, options.path, ctx.baseDir);
     const layout = LAYOUTS[options.layout];
     return async (records) => {
       const result = { written: 0, failed: 0, skipped: 0 };

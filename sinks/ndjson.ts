@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineSink, outputPath } from '../pipelines/component.ts';
 import { envelopeLine, hasErrors, isUnmapped, type Envelope } from '../pipelines/record.ts';
 import { openSinkOutput } from './output.ts';
-import { openRejects, rejectsPath } from './rejects.ts';
+import { checkRejectsPath, openRejects, rejectsPath } from './rejects.ts';
 
 const options = z.object({
   path: outputPath().default('-').describe('NDJSON file to write (created, or replaced whole once the sink is done: until then the old file stays as it was); `-` writes stdout'),
@@ -24,6 +24,7 @@ export const ndjsonSink = defineSink({
   summary: 'Writes each valid envelope as one JSON line to a file or stdout; rows with error issues are left out.',
   options,
   create(options, ctx) {
+    checkRejectsPath(options.rejects, options.path, ctx.baseDir);
     return async (records) => {
       const result = { written: 0, failed: 0, skipped: 0 };
       let received = 0;

@@ -5,7 +5,10 @@
 // and put through `validate`, it is checked afresh; put through anything else, its errors still keep it out.
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
+import path from 'node:path';
 import type { Context } from '../pipelines/component.ts';
+import { UsageError } from '../pipelines/errors.ts';
+import { isSameFile } from '../pipelines/same-file.ts';
 import { outputPath } from '../pipelines/component.ts';
 import { envelopeLine, type Envelope } from '../pipelines/record.ts';
 import { NOT_VALIDATED } from '../state/replay.ts';
@@ -24,6 +27,17 @@ export interface Rejects {
   finish(writing: Promise<void>, received: () => number): Promise<void>;
 }
 
+/**
+ * Refuses a rejects file that is where the sink writes its valid rows (`output`): the one moved into place last would
+ * replace the other, or both would be mixed on stdout.
+ */
+export function checkRejectsPath(file: string | undefined, output: string, baseDir: string): void {
+  if (file === undefined) return;
+  if (file === '-' ? output === '-' : output !== '-' && isSameFile(path.resolve(baseDir, file), path.resolve(baseDir, output))) {
+    throw new UsageError('sink.rejects_is_output', `the rejects file ${file === '-' ? 'is stdout' : file}, where the valid rows go too: name another file`);
+  }
+}
+
 /** Without a file, the rows left out are only told of: how many, and how to keep them. */
 export async function openRejects(file: string | undefined, ctx: Context): Promise<Rejects> {
   if (file === undefined) {
@@ -38,10 +52,10 @@ export async function openRejects(file: string | undefined, ctx: Context): Promi
       },
     };
   }
-  const output = await openOutput(file, ctx, 'invalid rows left out');
-  const { stream } = output;
+  const rejected = await openOutput(file, ctx, 'invalid rows left out');
+  const { stream } = rejected;
   // Listened to from the start: a write that fails while no row waits for the buffer would otherwise go unheard.
-  const closed = output.end ? finished(stream) : Promise.resolve();
+  const closed = rejected.end ? finished(stream) : Promise.resolve();
   closed.catch(() => undefined);
   return {
     async add(envelope) {
@@ -49,7 +63,7 @@ export async function openRejects(file: string | undefined, ctx: Context): Promi
       if (!stream.write(line)) await once(stream, 'drain');
     },
     finish: (writing, received) =>
-      output.finish(
+      rejected.finish(
         (async () => {
           try {
             await writing;
@@ -57,7 +71,7 @@ export async function openRejects(file: string | undefined, ctx: Context): Promi
             stream.destroy();
             throw error;
           }
-          if (output.end) stream.end();
+          if (rejected.end) stream.end();
           await closed;
         })(),
         received,

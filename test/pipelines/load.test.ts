@@ -153,6 +153,11 @@ test('refuses a sink or a ledger at the path of a file the pipeline reads, which
   ]);
 });
 
+test('refuses two outputs at one path (the rejects file at the sink\'s own): the one moved into place last would replace the other', () => {
+  const file = pipelineFile('twice.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: out.ndjson, rejects: ./out.ndjson }\n');
+  assert.deepEqual(problemsOf(file), [`twice.yaml:4:49: the sink writes ${path.join(dir, 'out.ndjson')}, which sink.path names too; name another file [pipeline.overwrites_output]`]);
+});
+
 test('reports a misspelt key inside an option where it is, with a "did you mean", also inside a field given as {from}', () => {
   const file = pipelineFile(
     'nested.yaml',

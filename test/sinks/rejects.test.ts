@@ -94,3 +94,15 @@ test('without a rejects file, the sink says how many rows it left out and how to
   assert.ok(said.includes("2 invalid rows were left out: the sink's `rejects` option (`--rejects FILE` for `write`) keeps them in a file to fix\n"), said.join(''));
   assert.deepEqual(readdirSync(dir), ['import.csv']);
 });
+
+test('a rejects file that is the output itself, or stdout beside stdout, is refused before a row is read: one would replace the other', async () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'out.ndjson');
+  for (const [output, rejects] of [
+    [out, out],
+    ['-', '-'],
+  ]) {
+    assert.throws(() => ndjsonSink.create(ndjsonSink.options.parse({ path: output, rejects }), contextIn(dir)), { code: 'sink.rejects_is_output' });
+  }
+  assert.deepEqual(readdirSync(dir), []);
+});
