@@ -2,7 +2,8 @@
 // names the first ten, and a file sink has no ledger to hold the rest. Shared by the ndjson and csv sinks.
 //
 // Each row keeps its source record and its findings, and gains the mark of a row exported for fixing: fixed by hand
-// and put through `validate`, it is checked afresh; put through anything else, its errors still keep it out.
+// and put through `validate`, it is checked afresh (but for the errors of stages before validate, which a person who
+// fixed them removes); put through anything else, its errors still keep it out.
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { openOutput } from './output.ts';
 export function rejectsPath() {
   return outputPath()
     .optional()
-    .describe('NDJSON file for the rows left out (with their source record and errors), to fix and put through `validate` again; unset, the summary names the first ten');
+    .describe('NDJSON file for the rows left out, whole (source record, errors, password hash: readable by its owner only), to fix and put through `validate` again; unset, the summary names the first ten');
 }
 
 export interface Rejects {

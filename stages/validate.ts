@@ -2,7 +2,7 @@
 // envelope; rows with errors flow on (the engine and sinks keep them out of the sink and count them by code).
 import { z } from 'zod';
 import { defineStage } from '../pipelines/component.ts';
-import { hasErrors } from '../pipelines/record.ts';
+import { hasErrors, type Issue } from '../pipelines/record.ts';
 import { isNotValidated } from '../state/replay.ts';
 import { duplicatesRule } from './validate/duplicates.ts';
 import { emailRule } from './validate/email.ts';
@@ -39,6 +39,17 @@ const options = z.object({
     ),
 });
 
+/** Stages whose findings on an exported row this stage replaces: its own, the export's mark, WorkOS's last answer. */
+const CHECKED_AGAIN = new Set(['validate', 'replay', 'workos']);
+
+/**
+ * A finding of a stage before this one (a value map could not read, two people dedupe would not join, a row the source
+ * could not read), which validate cannot check again: it stays until a person who fixed the row removes it.
+ */
+function isFindingOfEarlierStage(issue: Issue): boolean {
+  return !CHECKED_AGAIN.has(issue.stage);
+}
+
 export const validateStage = defineStage({
   name: 'validate',
   summary: 'Checks each user against WorkOS rules (email syntax, hash layout, metadata limits, org references, duplicates) and records what fails as issues.',
@@ -51,8 +62,8 @@ export const validateStage = defineStage({
       try {
         for (const rule of rules) runs.push(rule.start(ctx));
         for await (const envelope of input) {
-          // An exported row's findings are those of its previous attempt: it is checked afresh.
-          if (isNotValidated(envelope)) envelope.issues = [];
+          // An exported row's own findings, and what WorkOS answered its last attempt, are checked afresh.
+          if (isNotValidated(envelope)) envelope.issues = envelope.issues.filter(isFindingOfEarlierStage);
           // A row an earlier stage rejected is left as it is: checking what was never mapped only adds noise.
           if (!hasErrors(envelope)) {
             for (const run of runs) run.check(envelope);

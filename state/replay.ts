@@ -2,10 +2,11 @@
 // a person to fix). What went wrong travels with each row as an issue: WorkOS's answer as `workos.<code>`, the
 // validation findings of an invalid row with their own codes.
 //
-// In an export every finding is a warning: it describes the previous attempt, for a person fixing the row. A mark
-// (NOT_VALIDATED) keeps the row from WorkOS until the validate stage has checked it again, which drops the old
-// findings with it. Sent again as they are (replay), invalid rows keep their errors: the same payload would only be
-// refused again, or worse, taken.
+// An export keeps every finding as it was, for a person fixing the row, and WorkOS's last answer as a warning. A mark
+// (NOT_VALIDATED) keeps the row from WorkOS until the validate stage has checked it again, which drops its own old
+// findings with it; an error of a stage before (map, dedupe, the source) stays until the person removes it, since
+// validate cannot check it again. Sent again as they are (replay), invalid rows keep their errors: the same payload
+// would only be refused again, or worse, taken.
 //
 // Password hashes and TOTP secrets stay in the ledger: an envelope holds SECRET_IN_LEDGER in their place; when a row
 // comes back to the workos writer with the same key, the writer takes the hash and the secret the ledger holds for it.
@@ -28,10 +29,6 @@ const FILTERS: Record<ReplayClass, readonly RowFilter[]> = {
   invalid: [{ states: ['invalid'] }],
   all: [LEFT_IN_FLIGHT, { states: ['failed', 'invalid'] }],
 };
-
-function asWarning(issue: Issue): Issue {
-  return issue.level === 'warning' ? issue : { ...issue, level: 'warning' };
-}
 
 /**
  * What an exported envelope holds for a password hash or a TOTP secret: it says there is one, for the writer to
@@ -68,7 +65,7 @@ export function isNotValidated(envelope: Envelope): boolean {
 
 /** The row's own findings, and WorkOS's last answer; an answer of an earlier attempt, stored with a replayed row, is stale. */
 function issuesOf(row: LedgerRow): Issue[] {
-  const issues = row.issues.filter((issue) => issue.stage !== WORKOS_STAGE).map(asWarning);
+  const issues = row.issues.filter((issue) => issue.stage !== WORKOS_STAGE);
   if (row.state === 'failed' && row.error !== null) {
     issues.push({ stage: WORKOS_STAGE, code: `workos.${row.error.code}`, level: 'warning', message: `${row.error.errorClass}: ${row.error.message}` });
   }

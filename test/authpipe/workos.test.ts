@@ -101,10 +101,11 @@ test('replay leaves the rows validation kept out as they are, sending none; expo
   assert.deepEqual(emulator.requests.slice(sentBefore).filter((request) => request.method !== 'GET'), []);
   assert.equal((await ledgerStatus(ledger)).byState.invalid, 1);
 
-  const fixed = await runChain(
-    `authpipe replay --ledger '${ledger}' --class invalid --export | sed 's/user2@@/user2@/' | authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`,
-    { env },
-  );
+  // Exported, the row is still invalid (exit 3), its errors kept; written back unfixed it would stay out.
+  const exported = path.join(dir, 'invalid.ndjson');
+  const exporting = await runChain(`authpipe replay --ledger '${ledger}' --class invalid --export > '${exported}'`, { env });
+  assert.equal(exporting.code, 3, exporting.stderr);
+  const fixed = await runChain(`sed 's/user2@@/user2@/' '${exported}' | authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`, { env });
   assert.equal(fixed.code, 0, fixed.stderr);
   const { done, invalid } = (await ledgerStatus(ledger)).byState;
   assert.deepEqual({ done, invalid }, { done: 2, invalid: 0 });

@@ -49,6 +49,23 @@ test('passes a row an earlier stage rejected through untouched', async () => {
   assert.deepEqual(envelope, before);
 });
 
+test('a row exported for fixing is checked afresh, but keeps what stages before validate found: validate cannot check that again', async () => {
+  const mark = { stage: 'replay', code: 'replay.not_validated', level: 'warning', message: 'exported for fixing' } as const;
+  const emailError = { stage: 'validate', code: 'email.invalid', level: 'error', message: 'users.csv:2: bad email' } as const;
+  const workosAnswer = { stage: 'workos', code: 'workos.email_not_available', level: 'warning', message: 'permanent: taken' } as const;
+  // The email fixed by hand: validate's own finding and WorkOS's old answer go, and the row passes.
+  const fixed = envelopeOf({ email: 'ana@example.com' }, 2, [emailError, workosAnswer, mark]);
+  // Two people under one external id, or a value map could not read: still so, as far as validate can tell.
+  const conflict = envelopeOf({ email: 'bob@example.com', externalId: 'user_1' }, 3, [
+    { stage: 'dedupe', code: 'dedupe.identity_conflict', level: 'error', message: 'users.csv:3: user_1 is also ana@example.com' },
+    emailError,
+    mark,
+  ]);
+  const [afterFix, afterConflict] = await collect((await validator(['email']))(streamOf([fixed, conflict])));
+  assert.deepEqual(findings(afterFix), []);
+  assert.deepEqual(findings(afterConflict), ['error dedupe.identity_conflict']);
+});
+
 test('checks a row that carries only warnings from earlier stages, keeping those warnings', async () => {
   const warned = envelopeOf({ email: 'a@b' }, 2, [{ stage: 'map', code: 'metadata.dropped', level: 'warning', message: 'users.csv:2: metadata "x" is left out' }]);
   const [envelope] = await collect((await validator(['email']))(streamOf([warned])));
