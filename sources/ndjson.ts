@@ -20,29 +20,57 @@ const TOO_LONG = Symbol('line too long');
 const CUT_SHORT = Symbol('line cut short');
 const NOT_BLANK = /\S/;
 
+/** Lines that end in LF or CRLF: a CR elsewhere is whitespace inside the JSON (or of a `\r\r\n` line end). */
+const LF_LINES = /\r?\n/g;
+/** Lines that end in a CR alone (old Mac), or in any line end of a file that mixes them. */
+const CR_LINES = /\r\n?|\n/g;
+
+/**
+ * How the text's lines end: in LF (or CRLF) if it holds one; in a CR alone if it holds a CR and no LF (a CR ending it
+ * may open a CRLF); undefined while it holds neither.
+ */
+function lineEndsOf(text: string): RegExp | undefined {
+  if (text.includes('\n')) return LF_LINES;
+  const cr = text.indexOf('\r');
+  return cr === -1 || cr === text.length - 1 ? undefined : CR_LINES;
+}
+
 /**
  * Every line of a text stream, without its line end, or TOO_LONG for a line past MAX_LINE_CHARS. Only the newest
  * chunk is searched, and a line longer than a chunk grows by concatenation, so long lines cost linear time. A stream
  * that fails inside a line gives CUT_SHORT for it, then its error.
  */
 async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | typeof TOO_LONG | typeof CUT_SHORT> {
-  // A line's end: LF, CRLF, or a CR alone (old Mac); JSON holds no raw CR or LF of its own, only escaped ones.
-  const lineEnd = /\r\n?|\n/g;
+  let lineEnds: RegExp | undefined;
   let pending = '';
   let tooLong = false;
   /** The last chunk ended in a CR: an LF opening this one is the rest of that CRLF, not an empty line. */
   let afterCr = false;
   try {
     for await (const chunk of text) {
+      if (lineEnds === undefined) {
+        // A CR that ended the text so far: the chunk's first character tells whether it opens a CRLF.
+        const heldCr = pending.endsWith('\r');
+        lineEnds = lineEndsOf(heldCr ? `\r${chunk}` : chunk);
+        if (lineEnds === CR_LINES && heldCr) {
+          yield tooLong ? TOO_LONG : pending.slice(0, -1);
+          pending = '';
+          tooLong = false;
+        }
+      }
       let start: number = afterCr && chunk.startsWith('\n') ? 1 : 0;
       afterCr = false;
-      lineEnd.lastIndex = start;
-      for (let end = lineEnd.exec(chunk); end !== null; end = lineEnd.exec(chunk)) {
-        yield tooLong ? TOO_LONG : pending + chunk.slice(start, end.index);
-        pending = '';
-        tooLong = false;
-        start = lineEnd.lastIndex;
-        afterCr = start === chunk.length && end[0] === '\r';
+      if (lineEnds !== undefined) {
+        // A copy of its own: the search stops at each line given, and another source may search meanwhile.
+        const lineEnd = new RegExp(lineEnds.source, 'g');
+        lineEnd.lastIndex = start;
+        for (let end = lineEnd.exec(chunk); end !== null; end = lineEnd.exec(chunk)) {
+          yield tooLong ? TOO_LONG : pending + chunk.slice(start, end.index);
+          pending = '';
+          tooLong = false;
+          start = lineEnd.lastIndex;
+          afterCr = start === chunk.length && end[0] === '\r';
+        }
       }
       if (!tooLong) pending += chunk.slice(start);
       if (pending.length > MAX_LINE_CHARS) {

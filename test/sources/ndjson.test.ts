@@ -162,6 +162,17 @@ test('reads CR-only line endings (old Mac), and a CRLF split between two reads a
   );
 });
 
+test('in a file whose lines end in LF or CRLF, a CR is JSON whitespace, and a doubled CR before the LF ends no line', async () => {
+  const envelopes = await readNdjson('{"n":1,\r"m":2}\r\r\n{"n":2}\r\r\n');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [1, { n: 1, m: 2 }, []],
+      [2, { n: 2 }, []],
+    ],
+  );
+});
+
 test('reads UTF-16 without its byte order mark, told by the NUL bytes of its first characters', async () => {
   const text = '{"email":"zoe@example.com","name":"Zoë"}\n{"email":"bo@example.com"}\n';
   for (const bytes of [Buffer.from(text, 'utf16le'), Buffer.from(text, 'utf16le').swap16()]) {
