@@ -37,7 +37,8 @@ const CUT_SHORT = 'INPUT_CUT_SHORT';
  * Excel's first line `sep=;` (which it writes, and honours, for CSV in other locales) names the file's delimiter:
  * the line is no row, and the rows after it are read with that delimiter, whatever the option says.
  */
-const SEPARATOR_LINE = /^sep=(.)$/;
+/** Excel's first line naming the delimiter: a character that can separate cells (not a letter, a digit or a quote). */
+const SEPARATOR_LINE = /^sep=([^\p{L}\p{N}"\r\n])$/u;
 /** What a header row of one cell may show it is separated by instead: Excel writes `;` in many locales, a tab as "Unicode text". */
 const DETECTED_DELIMITERS = [';', '\t', '|'];
 /** What a restart feeds a new parser at a time, from the input it held. */

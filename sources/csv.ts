@@ -14,7 +14,7 @@ const options = z.object({
     .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
   delimiter: z
     .string()
-    .refine(isDelimiter, { error: (issue) => `${JSON.stringify(issue.input)} cannot separate cells: give one character that is not a letter, a digit, a quote or a line break, such as , ; | or tab` })
+    .refine(isDelimiter, { error: (issue) => `${JSON.stringify(issue.input)} cannot separate cells: give characters that are not letters, digits, quotes or line breaks, such as , ; | || or tab` })
     .optional()
     .describe('Separator between cells: `,`, `;`, `|`, or a tab (`tab` or `\\t`); default `,`, or the one a header row of one column holds (`;`, a tab or `|`, as Excel writes in many locales)'),
   encoding: z
@@ -31,10 +31,9 @@ function delimiterOf(option: string): string {
   return option === 'tab' || option === '\\t' ? '\t' : option;
 }
 
-/** One character that cannot be part of a cell's own text as exports write it (`ab` or `x` would split every cell). */
+/** Characters that are not a cell's own text as exports write it (`ab` or `x` would split every name). */
 function isDelimiter(option: string): boolean {
-  const delimiter = delimiterOf(option);
-  return [...delimiter].length === 1 && !/[\p{L}\p{N}"\r\n]/u.test(delimiter);
+  return !/[\p{L}\p{N}"\r\n]/u.test(delimiterOf(option));
 }
 
 function isKnownEncoding(label: string): boolean {

@@ -115,13 +115,13 @@ test('takes `tab` or `\\t` as typed in a shell or YAML for a tab delimiter', asy
   }
 });
 
-test('refuses a delimiter that would split cells of their own text: more than one character, a letter or digit, a quote', () => {
-  for (const delimiter of ['ab', 'x', '7', '"', 'é', '\n']) {
+test('refuses a delimiter that would split cells of their own text: letters, digits, a quote, a line break', () => {
+  for (const delimiter of ['ab', 'x', '7', '"', 'é', '\n', '|x|']) {
     const parsed = csvSource.options.safeParse({ delimiter });
     assert.equal(parsed.success, false, delimiter);
-    assert.match(parsed.error?.issues[0]?.message ?? '', /cannot separate cells: give one character that is not a letter, a digit, a quote or a line break/);
+    assert.match(parsed.error?.issues[0]?.message ?? '', /cannot separate cells: give characters that are not letters, digits, quotes or line breaks/);
   }
-  for (const delimiter of [',', ';', '|', 'tab', '\\t', ' ', ':']) assert.equal(csvSource.options.safeParse({ delimiter }).success, true, delimiter);
+  for (const delimiter of [',', ';', '|', '||', 'tab', '\\t', ' ', ':']) assert.equal(csvSource.options.safeParse({ delimiter }).success, true, delimiter);
 });
 
 test("takes Excel's first line `sep=;` for the delimiter, not for a row or the header, and keeps the lines after it", async () => {
