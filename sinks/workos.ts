@@ -278,11 +278,12 @@ function spentBefore(ledger: Ledger, server: string, budgets: Record<CallKind, R
  * The calls earlier processes made (spentBefore) and a hook keeping this one's for later ones: a budget is the
  * server's, whichever process spends it. `carried`: false for the embedded emulator, a new server each run.
  */
-function callsOfOtherRuns(ledger: Ledger, server: string, budgets: Record<CallKind, RateBudget | null>, carried: boolean, log: Logger): Pick<ApiSettings, 'spentBefore' | 'onAnswered'> {
+function callsOfOtherRuns(ledger: Ledger, server: string, budgets: Record<CallKind, RateBudget | null>, carried: boolean, log: Logger): Pick<ApiSettings, 'spentBefore' | 'onAnswered' | 'onSent'> {
   if (!carried) return {};
   return {
     spentBefore: spentBefore(ledger, server, budgets, log),
     onAnswered: (kind, budget) => ledger.callAnswered(kind, server, Date.now(), budget.windowMs),
+    onSent: () => ledger.callSent(Date.now()),
   };
 }
 

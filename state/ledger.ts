@@ -148,6 +148,8 @@ function realPathOf(file: string): string {
 
 /** Results wait at most this long for the next commit; marks that must be durable are committed at once. */
 const FLUSH_DELAY_MS = 4;
+/** How often a run notes that it sends calls: a call sent less than this after the last one noted is not. */
+const CALL_NOTED_EVERY_MS = 100;
 /** A batch is committed early once this many writes wait. */
 const MAX_BATCH = 512;
 const PAGE_SIZE = 500;
@@ -270,6 +272,9 @@ export class Ledger {
   private batchTime = '';
   /** When the run writing now started (startRun): rows no write of it touched were updated before. */
   private runStartedAt: string | undefined;
+  /** The run this process started, whose calls it notes (callSent). */
+  private runId: number | undefined;
+  private lastCallNotedAt = 0;
   private readonly callsSincePrune: Record<CallKind, number> = { read: 0, write: 0 };
 
   constructor(file: string, options: OpenOptions = {}) {
@@ -394,8 +399,12 @@ export class Ledger {
     return last === undefined || last.ended_at !== null;
   }
 
-  private lastRun(): { started_at: string; ended_at: string | null; sink_settings: string } | undefined {
-    return this.db.prepare('SELECT started_at, ended_at, sink_settings FROM runs ORDER BY id DESC LIMIT 1').get() as { started_at: string; ended_at: string | null; sink_settings: string } | undefined;
+  private lastRun(): { started_at: string; ended_at: string | null; sink_settings: string; last_call_at: number | null } | undefined {
+    // A ledger of an older schema opened to read has no last_call_at.
+    const lastCallAt = hasColumn(this.db, 'runs', 'last_call_at') ? 'last_call_at' : 'NULL AS last_call_at';
+    return this.db.prepare(`SELECT started_at, ended_at, sink_settings, ${lastCallAt} FROM runs ORDER BY id DESC LIMIT 1`).get() as
+      | { started_at: string; ended_at: string | null; sink_settings: string; last_call_at: number | null }
+      | undefined;
   }
 
   status(): LedgerStatus {
@@ -446,9 +455,9 @@ export class Ledger {
     this.statements.pruneCalls.run(kind, since);
     const answeredAt = (this.statements.recentCalls.all(kind, server, since) as { answered_at: number }[]).map((call) => call.answered_at);
     const last = this.lastRun();
-    // A run that did not end may have had calls in flight when it stopped, if it was alive within the window: it had
-    // calls answered in it, or started in it (a kill before its first answers, or a server slower than a window).
-    const recent = answeredAt.length > 0 || (last !== undefined && Date.parse(last.started_at) > since);
+    // A run that did not end may have had calls in flight when it stopped, if it sent one within the window (a server
+    // slower than a window answers none in it), or started in it (before it noted a call).
+    const recent = last !== undefined && ((last.last_call_at ?? 0) > since || Date.parse(last.started_at) > since);
     const unfinishedRun = last !== undefined && last.ended_at === null && recent ? (JSON.parse(last.sink_settings) as SinkSettings) : undefined;
     return { answeredAt, unfinishedRun };
   }
@@ -625,7 +634,16 @@ export class Ledger {
   startRun(settings: SinkSettings, pipelineHash: string | null = null): number {
     this.commitQueued();
     this.runStartedAt = new Date().toISOString();
-    return Number(this.statements.startRun.run(this.runStartedAt, pipelineHash, json(settings)).lastInsertRowid);
+    this.runId = Number(this.statements.startRun.run(this.runStartedAt, pipelineHash, json(settings)).lastInsertRowid);
+    return this.runId;
+  }
+
+  /** Notes that this run sends a call now, a few times a second at most: see recentCalls. */
+  callSent(at: number): void {
+    if (this.runId === undefined || at - this.lastCallNotedAt < CALL_NOTED_EVERY_MS) return;
+    this.lastCallNotedAt = at;
+    const runId = this.runId;
+    this.enqueue(null, () => this.statements.callSent.run(at, runId));
   }
 
   finishRun(runId: number, counts: Record<string, number>): void {
@@ -790,6 +808,7 @@ function prepare(db: Database.Database) {
     callAnswered: () => db.prepare('INSERT INTO calls (kind, server, answered_at) VALUES (?, ?, ?)'),
     pruneCalls: () => db.prepare('DELETE FROM calls WHERE kind = ? AND answered_at < ?'),
     finishRun: () => db.prepare('UPDATE runs SET ended_at = ?, counts = ? WHERE id = ?'),
+    callSent: () => db.prepare('UPDATE runs SET last_call_at = ? WHERE id = ?'),
   });
 }
 

@@ -91,6 +91,11 @@ const MIGRATIONS: readonly string[] = [
   -- secret that changed since (a user who set up their authenticator again) must not pass for the one WorkOS holds.
   ALTER TABLE factors ADD COLUMN secret_hash TEXT;
   `,
+  `
+  -- When the run last sent a WorkOS call (ms since the epoch, noted a few times a second): the calls a killed run had in
+  -- flight count against the budget of the run after it while this is within a window, answered or not.
+  ALTER TABLE runs ADD COLUMN last_call_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

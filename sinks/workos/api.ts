@@ -29,6 +29,8 @@ export interface ApiSettings {
   spentBefore?: Record<CallKind, readonly number[]>;
   /** Hears of every answered call under a budget, to keep it for a later process. */
   onAnswered?: (kind: CallKind, budget: RateBudget) => void;
+  /** Hears of every call as it is sent: a later process counts the calls of one killed meanwhile. */
+  onSent?: () => void;
 }
 
 const RETRY_BASE_MS = 200;
@@ -113,7 +115,10 @@ export class WorkosApi {
   async send<T>(kind: CallKind, request: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
-        const result = await this.limiters[kind].schedule(request);
+        const result = await this.limiters[kind].schedule(() => {
+          this.settings.onSent?.();
+          return request();
+        });
         this.reached = true;
         this.answered();
         if (kind === 'write') this.writeAnswered();

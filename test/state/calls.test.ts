@@ -38,3 +38,22 @@ test('a run that did not end counts as having had calls in flight while it was a
     ledger.close();
   }
 });
+
+test('a run that did not end, started before the window, counts while it sent a call within it, answered or not', () => {
+  const settings = { sink: 'workos', baseUrl: 'http://127.0.0.1:8787', rate: '8/2s', readRate: 'none', concurrency: 8, retries: 5 };
+  const file = path.join(tempDir(), 'sent.db');
+  const ledger = openLedger(file);
+  try {
+    ledger.startRun(settings);
+    const db = new Database(file, { readonly: true });
+    const started = Date.parse(String(db.prepare('SELECT started_at FROM runs').pluck().get()));
+    db.close();
+    // A call sent a second after the run started: a window from half a second after the start holds it, one from a
+    // second and a half after holds neither.
+    ledger.callSent(started + 1_000);
+    assert.deepEqual(ledger.recentCalls('write', settings.baseUrl, started + 500).unfinishedRun, settings);
+    assert.equal(ledger.recentCalls('write', settings.baseUrl, started + 1_500).unfinishedRun, undefined);
+  } finally {
+    ledger.close();
+  }
+});

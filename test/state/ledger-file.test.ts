@@ -63,9 +63,9 @@ test('a ledger of the first schema is read as it is (status, rows, factors), and
   await ledger.claim({ key: 'ext:u1', seq: 1, origin: { file: 'users.csv', line: 2 }, payload: '{"email":"a@example.com"}', payloadHash: 'h', issues: [], pendingUpdate: null });
   await ledger.claimFactor('ext:u1', 'secret-hash');
   ledger.close();
-  // What an authpipe of the first schema left: no calls table, no secret hashes.
+  // What an authpipe of the first schema left: no calls table, no secret hashes, no time of a run's last call.
   const db = new Database(file);
-  db.exec('DROP TABLE calls; ALTER TABLE factors DROP COLUMN secret_hash; DELETE FROM schema_migrations WHERE version > 1');
+  db.exec('DROP TABLE calls; ALTER TABLE factors DROP COLUMN secret_hash; ALTER TABLE runs DROP COLUMN last_call_at; DELETE FROM schema_migrations WHERE version > 1');
   db.close();
 
   const reading = openLedger(file, { readonly: true });
@@ -73,6 +73,7 @@ test('a ledger of the first schema is read as it is (status, rows, factors), and
     assert.equal(reading.status().byState.in_flight, 1);
     assert.equal([...reading.rows()].length, 1);
     assert.deepEqual(reading.factor('ext:u1'), { state: 'in_flight', workosFactorId: null, secretHash: null });
+    assert.equal(reading.lastRunEnded(), true);
   } finally {
     reading.close();
   }

@@ -37,7 +37,7 @@ test('a run resumed right after a kill -9 spends only what the killed run left o
   );
 });
 
-test('a run killed before any of its writes was answered (a slow server) still has them counted by the run resumed right after', async (t) => {
+test('a run on a slow server killed before any of its writes was answered has them counted by the run resumed right after', async (t) => {
   const emulator = await emulatorFor(t);
   // In front of the emulator: each user create arrives now and reaches WorkOS three seconds later, as on a slow server.
   const arrivals: number[] = [];
