@@ -26,6 +26,8 @@ export interface RowBatch {
    * Otherwise a U+FFFD is the text's own.
    */
   undecodable: boolean;
+  /** Whether the input, read in a single-byte encoding as asked, is UTF-8 so far (`José` would read as `JosÃ©`). */
+  readsAsUtf8: boolean;
 }
 
 /** What the worker is started with. */

@@ -158,21 +158,29 @@ class LineCounter {
  * @param {Buffer} first
  * @param {string} encoding
  * @param {Utf8Check} check
- * @returns {{ toUtf8: (chunk: Buffer) => Buffer, checked: boolean }} toUtf8 is called once more with an empty chunk at the end of the input.
+ * The bytes of a single-byte encoding (Windows-1252, Latin-1) are checked too, for UTF-8 read as one (readsAsUtf8).
+ * @returns {{ toUtf8: (chunk: Buffer) => Buffer, checked: boolean, singleByte: boolean }} toUtf8 is called once more with an empty chunk at the end of the input.
  */
 function utf8Transcoder(first, encoding, check) {
   const decoder = new TextDecoder(markedEncoding(first) ?? encoding);
+  const checking = (/** @type {Buffer} */ chunk) => {
+    if (chunk.length === 0) check.end();
+    else check.take(chunk);
+  };
   if (decoder.encoding === 'utf-8') {
     const toUtf8 = (/** @type {Buffer} */ chunk) => {
-      if (chunk.length === 0) check.end();
-      else check.take(chunk);
+      checking(chunk);
       return chunk;
     };
-    return { toUtf8, checked: true };
+    return { toUtf8, checked: true, singleByte: false };
   }
+  const singleByte = !decoder.encoding.startsWith('utf-16');
   // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
-  const toUtf8 = (/** @type {Buffer} */ chunk) => Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
-  return { toUtf8, checked: false };
+  const toUtf8 = (/** @type {Buffer} */ chunk) => {
+    if (singleByte) checking(chunk);
+    return Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
+  };
+  return { toUtf8, checked: false, singleByte };
 }
 
 /**
@@ -370,8 +378,9 @@ class BatchBuilder {
    * @param {import('node:worker_threads').MessagePort} port
    * @param {string} delimiter The one its rows were read with.
    * @param {boolean} undecodable Whether a U+FFFD in its rows may stand for bytes that did not decode.
+   * @param {boolean} readsAsUtf8 Whether the input, read in a single-byte encoding, is UTF-8 so far.
    */
-  postTo(port, delimiter, undecodable) {
+  postTo(port, delimiter, undecodable, readsAsUtf8) {
     /** @type {RowBatch} */
     const batch = {
       text: this.cells.join(''),
@@ -381,6 +390,7 @@ class BatchBuilder {
       errorCodes: this.errorCodes,
       delimiter,
       undecodable,
+      readsAsUtf8,
     };
     port.postMessage(batch, [this.cellEnds.buffer, this.rowEnds.buffer, this.lines.buffer]);
   }
@@ -412,8 +422,9 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
   const check = new Utf8Check();
   /** Whether the input's text is checked as UTF-8: U+FFFD of any other encoding may be bytes that did not decode. */
   let checked = false;
+  let singleByte = false;
   const post = () => {
-    builder.postTo(port, delimiter, !checked || check.sawUndecodable);
+    builder.postTo(port, delimiter, !checked || check.sawUndecodable, singleByte && check.readsAsUtf8);
     builder = new BatchBuilder();
     inFlight++;
   };
@@ -569,7 +580,7 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
   let toUtf8;
   // Input is read only while there is room for more batches: that is the backpressure up to the main thread's pipe.
   for await (const input of process.stdin) {
-    if (toUtf8 === undefined) ({ toUtf8, checked } = utf8Transcoder(input, encoding, check));
+    if (toUtf8 === undefined) ({ toUtf8, checked, singleByte } = utf8Transcoder(input, encoding, check));
     await parse(toUtf8(input));
     // What this chunk held goes out now rather than when the batch is full: the next chunk may be slow to come.
     if (builder.rows > 0) post();

@@ -177,10 +177,17 @@ export const csvSource = defineSource({
     ctx.runProgress.inputShare = input.share;
     let columns = options.columns === true ? undefined : options.columns;
     let seq = 0;
+    let toldUtf8 = false;
     try {
       const format = { encoding: options.encoding, delimiter, detectDelimiter: options.delimiter === undefined && columns === undefined, columnCount: columns?.length };
       for await (const batch of parseInThread(input.stream, format, ctx.signal)) {
         const undecoded = batch.undecodable && batch.text.includes(REPLACEMENT_CHARACTER);
+        if (batch.readsAsUtf8 && !toldUtf8) {
+          toldUtf8 = true;
+          ctx.log.warn(
+            `${input.name}: read as ${options.encoding} as the source's encoding says, but its bytes are UTF-8 (é reads as Ã©): if the file was saved as UTF-8, leave the encoding unset`,
+          );
+        }
         let cell = 0;
         let failure = 0;
         for (let row = 0; row < batch.lines.length; row++) {

@@ -3,7 +3,7 @@
 // does nothing else but a U+FFFD the text holds itself (a name mangled long before the export): until a chunk has
 // bytes that do not decode, a U+FFFD is the text's own. Plain JavaScript: the csv worker imports it, as the ndjson and
 // json sources do (through input.ts).
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 /**
  * How many of the bytes end with a whole character: the last one to three may open a character the next chunk ends.
@@ -24,6 +24,7 @@ export class Utf8Check {
   /** The start of a character the last chunk did not end. */
   #carried = Buffer.alloc(0);
   #sawUndecodable = false;
+  #sawNonAscii = false;
 
   /**
    * Takes the next chunk of the input.
@@ -31,6 +32,7 @@ export class Utf8Check {
    */
   take(chunk) {
     if (this.#sawUndecodable) return;
+    if (!this.#sawNonAscii && !isAscii(chunk)) this.#sawNonAscii = true;
     const bytes = this.#carried.length === 0 ? chunk : Buffer.concat([this.#carried, chunk]);
     const whole = wholeLength(bytes);
     this.#carried = Buffer.from(bytes.subarray(whole));
@@ -45,5 +47,13 @@ export class Utf8Check {
   /** Whether bytes taken so far do not decode, so that a U+FFFD may stand for them. */
   get sawUndecodable() {
     return this.#sawUndecodable;
+  }
+
+  /**
+   * Whether the bytes taken so far are UTF-8 with characters beyond ASCII: text of a single-byte encoding (`José` in
+   * Windows-1252) almost never is, so an input read as one is most likely UTF-8 (`José` read as `JosÃ©`).
+   */
+  get readsAsUtf8() {
+    return this.#sawNonAscii && !this.#sawUndecodable;
   }
 }

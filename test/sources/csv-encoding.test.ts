@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import { csvSource } from '../../sources/csv.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
@@ -43,6 +44,19 @@ test('reads a Windows-1252 export when told its encoding', async () => {
   const envelopes = await readCsv(Buffer.from('email,name\nrene@example.com,Ren\xe9 \x80\n', 'latin1'), { encoding: 'windows-1252' });
   assert.deepEqual(envelopes[0].raw, { email: 'rene@example.com', name: 'René €' });
   assert.deepEqual(envelopes[0].issues, []);
+});
+
+test('a UTF-8 file read as Windows-1252 (a pipeline set up for last month\'s export) is said to be UTF-8; a Windows-1252 one is not', async () => {
+  for (const [bytes, said] of [
+    [Buffer.from('email,name\njose@example.com,José Müller\n', 'utf8'), ['warning: users.csv: read as windows-1252 as the source\'s encoding says, but its bytes are UTF-8 (é reads as Ã©): if the file was saved as UTF-8, leave the encoding unset\n']],
+    [Buffer.from('email,name\njose@example.com,José Müller\n', 'latin1'), []],
+  ] as const) {
+    const { dir, file } = fileWith('users.csv', bytes);
+    const lines: string[] = [];
+    const ctx = { ...contextIn(dir), log: createLogger({ quiet: true, write: (line) => Boolean(lines.push(line)) }) };
+    await collect(csvSource.create(csvSource.options.parse({ path: file, encoding: 'windows-1252' }), ctx));
+    assert.deepEqual(lines, said);
+  }
 });
 
 test('a row with bytes that are not UTF-8 is an error naming file, line and the fix, and the rows around it go on', async () => {
