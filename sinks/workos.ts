@@ -207,8 +207,10 @@ export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Co
 
 function summary(rows: RowWriter, ledger: Ledger): string {
   const { created, landed, updated, found, completed, unchanged, failed, invalid, interrupted } = rows.counts;
-  const answersLost = landed > 0 ? ` (${landed} found after WorkOS lost the answer)` : '';
-  const parts = [`workos: ${rows.written} written (${created + landed} created${answersLost}, ${updated} updated, ${found} already in WorkOS, ${completed} completed)`, `${unchanged} unchanged`];
+  // Found after a create whose answer was lost: most likely created by it, but a user that was there before the create
+  // (refused as existing, or stopped by a gateway's 5xx) is found the same way.
+  const answersLost = landed > 0 ? `, ${landed} found after WorkOS lost a create's answer` : '';
+  const parts = [`workos: ${rows.written} written (${created} created${answersLost}, ${updated} updated, ${found} already in WorkOS, ${completed} completed)`, `${unchanged} unchanged`];
   if (failed > 0) {
     const codes = [...rows.failuresByCode].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count} ${label}`);
     parts.push(`${failed} failed (${codes.join(', ')})`);
@@ -358,7 +360,7 @@ export const workosSink = defineSink({
       }
       // Counted with the failed rows: the run did not do what was asked of it for them.
       const { created, landed, updated, found, completed, unchanged, invalid, interrupted } = rows.counts;
-      const details = { created: created + landed, answersLost: landed, updated, found, completed, unchanged, failedByCode: Object.fromEntries(rows.failuresByCode), invalidRecorded: invalid, leftForNextRun: interrupted, notValidated };
+      const details = { created, foundAfterLostAnswer: landed, updated, found, completed, unchanged, failedByCode: Object.fromEntries(rows.failuresByCode), invalidRecorded: invalid, leftForNextRun: interrupted, notValidated };
       return { written: rows.written, failed: rows.counts.failed + notValidated, skipped: unchanged, details };
     };
   },

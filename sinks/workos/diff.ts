@@ -323,8 +323,9 @@ async function findRowUser(api: WorkosApi, scratch: Scratch, row: LedgerRow, sen
 async function* compareRow(api: WorkosApi, ledger: Ledger, scratch: Scratch, row: LedgerRow, sent: UserDraft, counts: DiffCounts): AsyncGenerator<Difference> {
   let differs = false;
   for await (const difference of rowDifferences(api, ledger, scratch, row, sent, counts)) {
-    // A membership the source dropped is reported, not recorded: the row has nothing to send again for it.
-    if (difference.kind !== 'membership_not_in_source') differs = true;
+    // A membership the source dropped, or a factor too many, is reported, not recorded: the row has nothing to send
+    // again for it.
+    if (difference.kind !== 'membership_not_in_source' && difference.kind !== 'factors_extra') differs = true;
     yield difference;
   }
   if (differs && row.state === 'done') counts.resent++;

@@ -32,7 +32,7 @@ test('with --json, stderr holds the summary alone (no progress or info lines), f
   const summary = JSON.parse(result.stderr) as { read: number; written: number; exitCode: number; sink: Record<string, unknown> };
   assert.deepEqual([summary.read, summary.written, summary.exitCode], [21, 17, 3]);
   // What the WorkOS writer did with each row, as the line for people says it.
-  assert.deepEqual(summary.sink, { created: 17, answersLost: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failedByCode: {}, invalidRecorded: 4, leftForNextRun: 0, notValidated: 0 });
+  assert.deepEqual(summary.sink, { created: 17, foundAfterLostAnswer: 0, updated: 0, found: 0, completed: 0, unchanged: 0, failedByCode: {}, invalidRecorded: 4, leftForNextRun: 0, notValidated: 0 });
 });
 
 test('the demo run again on its ledger is refused: the embedded emulator starts empty, and every user would be skipped as written', async () => {

@@ -204,6 +204,8 @@ test('a user with a second TOTP factor (an enrolment a server applied after the 
   const counts = await runDiff(run.ledgerPath, connectionTo(emulator), report, run.ctx);
   assert.deepEqual(counts.factors, { expected: 1, missing: 0, otherSecret: 0, extra: 1 });
   assert.equal(hasDifferences(counts), true);
+  // Nothing the writer sends would remove one: the row stays done, and no message says it will be sent again.
+  assert.deepEqual([counts.resent, counts.unsettled], [0, 0]);
   const found = JSON.parse(readFileSync(report, 'utf8')) as Extract<Difference, { kind: 'factors_extra' }>;
   assert.deepEqual({ ...found, workosFactorIds: [...found.workosFactorIds].sort() }, { kind: 'factors_extra', key: 'ext:ext-0', workosUserId: userId, workosFactorIds: [kept?.id, second.id].sort(), ledgerFactorId: kept?.id });
   assert.match(run.lines.join(''), /TOTP factors 1 of 1; 1 user with more than one/);
