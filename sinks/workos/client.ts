@@ -36,13 +36,11 @@ export function serverAddress(baseUrl: string): ServerAddress {
 /** The transport's fetch, with `pathPrefix` before the path of every URL the SDK asks for. */
 function underPath(fetchFn: typeof fetch, pathPrefix: string): typeof fetch {
   if (pathPrefix === '') return fetchFn;
-  const prefixed = (url: string, init: RequestInit) => {
-    const target = new URL(url);
+  return (input: string | URL | Request, init?: RequestInit) => {
+    const target = new URL(input instanceof Request ? input.url : input);
     target.pathname = pathPrefix + target.pathname;
     return fetchFn(target.toString(), init);
   };
-  // The SDK always passes a URL string and a plain init object (transport.ts).
-  return prefixed as unknown as typeof fetch;
 }
 
 export interface ClientSettings {

@@ -83,9 +83,10 @@ function decoded(encoding: string | undefined, body: Buffer): Buffer {
 export function createTransport(): Transport {
   const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
-  function send(url: string, init: RequestInit): Promise<Response> {
+  /** fetch's signature; the SDK passes a URL string and a plain init object. */
+  function send(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     return new Promise((resolve, reject) => {
-      const target = new URL(url);
+      const target = new URL(input instanceof Request ? input.url : input);
       const client = target.protocol === 'https:' ? https : http;
       const request = client.request(target, {
         method: init.method,
@@ -122,8 +123,7 @@ export function createTransport(): Transport {
   }
 
   return {
-    // The SDK always passes a URL string and a plain init object.
-    fetch: send as unknown as typeof fetch,
+    fetch: send,
     close() {
       agents['http:'].destroy();
       agents['https:'].destroy();
