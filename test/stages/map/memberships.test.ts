@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { AuthpipeError } from '../../pipelines/errors.ts';
-import { createLogger } from '../../pipelines/log.ts';
-import { rawEnvelope, type Envelope } from '../../pipelines/record.ts';
-import { mapStage } from '../../stages/map.ts';
-import { collect, contextIn, streamOf, tempDir } from '../sources/context.ts';
+import { AuthpipeError } from '../../../pipelines/errors.ts';
+import { createLogger } from '../../../pipelines/log.ts';
+import { rawEnvelope, type Envelope } from '../../../pipelines/record.ts';
+import { mapStage } from '../../../stages/map.ts';
+import { collect, contextIn, streamOf, tempDir } from '../../sources/context.ts';
 
 /** Writes each named file into one temp folder and returns the folder. */
 function folderWith(files: Record<string, string | Buffer>): string {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger } from '../../pipelines/log.ts';
-import { rawEnvelope, type Envelope } from '../../pipelines/record.ts';
-import { mapStage } from '../../stages/map.ts';
-import { collect, contextIn, streamOf, tempDir } from '../sources/context.ts';
+import { createLogger } from '../../../pipelines/log.ts';
+import { rawEnvelope, type Envelope } from '../../../pipelines/record.ts';
+import { mapStage } from '../../../stages/map.ts';
+import { collect, contextIn, streamOf, tempDir } from '../../sources/context.ts';
 
 async function mapWithLog(options: Record<string, unknown>, records: Record<string, unknown>[]): Promise<{ envelopes: Envelope[]; log: string[] }> {
   const log: string[] = [];
