@@ -155,6 +155,10 @@ function envelopeOf(text: string, seq: number, origin: Origin, decoding: Decodin
   }
   // A hand edit (jq's `.user.metadata |= ...` on a row without metadata) leaves `metadata: null`: it means none.
   if (isObject(value.user) && value.user.metadata === null) delete value.user.metadata;
+  // The record zod builds would lose a `__proto__` key without a word (the map stage leaves it out with one).
+  if (isObject(value.user) && isObject(value.user.metadata) && Object.hasOwn(value.user.metadata, '__proto__')) {
+    return invalidLine(seq, origin, 'ndjson.invalid_envelope', 'not a valid envelope: user.metadata: the key __proto__ is reserved in JavaScript; remove it');
+  }
   const envelope = envelopeSchema.safeParse(value);
   if (!envelope.success) return invalidLine(seq, origin, 'ndjson.invalid_envelope', `not a valid envelope: ${describeSchemaError(envelope.error)}`);
   const { user } = envelope.data;

@@ -51,6 +51,7 @@ test('turns an envelope with a field of the wrong type or a misspelt field into 
       '{"seq":3,"user":{"email":"cy@example.com","firstname":"Cy"},"issues":[]}',
       '{"seq":4,"user":{"email":"di@example.com","passwordHash":"$2b$10$abcdefghijklmnopqrstuv","passwordHashType":"$2b$10$abcdefghijklmnopqrstuv"},"issues":[]}',
       '{"seq":5,"user":{"email":"ed@example.com"},"issues":[]}',
+      '{"seq":6,"user":{"email":"fa@example.com","metadata":{"__proto__":"gold","plan":"pro"}},"issues":[]}',
     ].join('\n'),
   );
   const invalid = (line: number, reason: string) => [['ndjson.invalid_envelope', `users.ndjson:${line}: not a valid envelope: ${reason}`]];
@@ -62,6 +63,7 @@ test('turns an envelope with a field of the wrong type or a misspelt field into 
       invalid(3, 'user: Unrecognized key: "firstname"'),
       invalid(4, 'user.passwordHashType: Invalid option: expected one of "bcrypt"|"firebase-scrypt"|"scrypt"|"argon2"|"pbkdf2"|"ssha"|"ssha256"'),
       [],
+      invalid(6, 'user.metadata: the key __proto__ is reserved in JavaScript; remove it'),
     ],
   );
   assert.equal(envelopes[4].user.email, 'ed@example.com');
