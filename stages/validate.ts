@@ -42,12 +42,16 @@ const options = z.object({
 /** Stages whose findings on an exported row this stage replaces: its own, the export's mark, WorkOS's last answer. */
 const CHECKED_AGAIN = new Set(['validate', 'replay', 'workos']);
 
+/** Its own findings it cannot make again on a row alone: the row it duplicates is not in the stream. */
+const DUPLICATE_CODES = new Set(['email.duplicate', 'external_id.duplicate']);
+
 /**
- * A finding of a stage before this one (a value map could not read, two people dedupe would not join, a row the source
- * could not read), which validate cannot check again: it stays until a person who fixed the row removes it.
+ * A finding validate cannot check again on an exported row: one of a stage before it (a value map could not read, two
+ * people dedupe would not join, a row the source could not read), or a duplicate. It stays until a person who fixed
+ * the row removes it.
  */
-function isFindingOfEarlierStage(issue: Issue): boolean {
-  return !CHECKED_AGAIN.has(issue.stage);
+function isFindingNotCheckedAgain(issue: Issue): boolean {
+  return !CHECKED_AGAIN.has(issue.stage) || DUPLICATE_CODES.has(issue.code);
 }
 
 export const validateStage = defineStage({
@@ -63,7 +67,7 @@ export const validateStage = defineStage({
         for (const rule of rules) runs.push(rule.start(ctx));
         for await (const envelope of input) {
           // An exported row's own findings, and what WorkOS answered its last attempt, are checked afresh.
-          if (isNotValidated(envelope)) envelope.issues = envelope.issues.filter(isFindingOfEarlierStage);
+          if (isNotValidated(envelope)) envelope.issues = envelope.issues.filter(isFindingNotCheckedAgain);
           // A row an earlier stage rejected is left as it is: checking what was never mapped only adds noise.
           if (!hasErrors(envelope)) {
             for (const run of runs) run.check(envelope);

@@ -49,7 +49,7 @@ test('passes a row an earlier stage rejected through untouched', async () => {
   assert.deepEqual(envelope, before);
 });
 
-test('a row exported for fixing is checked afresh, but keeps what stages before validate found: validate cannot check that again', async () => {
+test('a row exported for fixing is checked afresh, but keeps what validate cannot check again: what stages before it found, and duplicates', async () => {
   const mark = { stage: 'replay', code: 'replay.not_validated', level: 'warning', message: 'exported for fixing' } as const;
   const emailError = { stage: 'validate', code: 'email.invalid', level: 'error', message: 'users.csv:2: bad email' } as const;
   const workosAnswer = { stage: 'workos', code: 'workos.email_not_available', level: 'warning', message: 'permanent: taken' } as const;
@@ -61,9 +61,15 @@ test('a row exported for fixing is checked afresh, but keeps what stages before 
     emailError,
     mark,
   ]);
-  const [afterFix, afterConflict] = await collect((await validator(['email']))(streamOf([fixed, conflict])));
+  // A duplicate of a row that is not in the stream: validate could not tell it again.
+  const duplicate = envelopeOf({ email: 'cy@example.com', firstName: 'Cy Other' }, 4, [
+    { stage: 'validate', code: 'email.duplicate', level: 'error', message: 'users.csv:4: cy@example.com already appears at users.csv:9' },
+    mark,
+  ]);
+  const [afterFix, afterConflict, afterDuplicate] = await collect((await validator(['email', 'duplicates']))(streamOf([fixed, conflict, duplicate])));
   assert.deepEqual(findings(afterFix), []);
   assert.deepEqual(findings(afterConflict), ['error dedupe.identity_conflict']);
+  assert.deepEqual(findings(afterDuplicate), ['error email.duplicate']);
 });
 
 test('checks a row that carries only warnings from earlier stages, keeping those warnings', async () => {
