@@ -1,7 +1,7 @@
 // The end-of-run summary on stderr, for people (text) or machines (--json).
 import type { RunStats } from './run.ts';
 import { exitCodeOf } from './run.ts';
-import { counted, forPeople, hideHashes } from './log.ts';
+import { counted, forPeople } from './log.ts';
 
 function byCode(tally: Record<string, number>): string {
   return Object.entries(tally)
@@ -66,7 +66,7 @@ export interface Failure {
 
 /** A failure before any row was read, as the JSON summary states one. */
 export function failureJson(failure: Failure): string {
-  return `${JSON.stringify({ error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode })}\n`;
+  return `${JSON.stringify({ error: { code: failure.code, message: forPeople(failure.message) }, exitCode: failure.exitCode })}\n`;
 }
 
 export function summaryJson(name: string, stats: RunStats, failure?: Failure): string {
@@ -77,7 +77,7 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     written: stats.written,
     skipped: stats.skipped,
     failed: stats.failed,
-    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode, examples: stats.invalidExamples.map((example) => hideHashes(example)) },
+    invalid: { rows: stats.invalidRows, byCode: stats.invalidByCode, examples: stats.invalidExamples.map((example) => forPeople(example)) },
     warnings: { byCode: stats.warningsByCode },
     elapsedMs: Math.round(stats.elapsedMs),
     rowsPerSecond: rowsPerSecond(stats),
@@ -85,6 +85,6 @@ export function summaryJson(name: string, stats: RunStats, failure?: Failure): s
     interrupted: stats.interrupted,
     unproven: stats.unproven,
     ...(stats.after === undefined ? {} : { after: stats.after }),
-    ...(failure ? { error: { code: failure.code, message: hideHashes(failure.message) }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
+    ...(failure ? { error: { code: failure.code, message: forPeople(failure.message) }, exitCode: failure.exitCode } : { exitCode: exitCodeOf(stats) }),
   })}\n`;
 }

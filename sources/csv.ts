@@ -14,6 +14,7 @@ const options = z.object({
     .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
   delimiter: z
     .string()
+    .min(1)
     .refine(isDelimiter, { error: (issue) => `${JSON.stringify(issue.input)} cannot separate cells: give characters that are not letters, digits, quotes or line breaks, such as , ; | || or tab` })
     .optional()
     .describe('Separator between cells: `,`, `;`, `|`, or a tab (`tab` or `\\t`); default `,`, or the one a header row of one column holds (`;`, a tab or `|`, as Excel writes in many locales)'),

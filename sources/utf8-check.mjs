@@ -32,11 +32,12 @@ export class Utf8Check {
    */
   take(chunk) {
     if (this.#sawUndecodable) return;
-    if (!this.#sawNonAscii && !isAscii(chunk)) this.#sawNonAscii = true;
     const bytes = this.#carried.length === 0 ? chunk : Buffer.concat([this.#carried, chunk]);
     const whole = wholeLength(bytes);
     this.#carried = Buffer.from(bytes.subarray(whole));
+    // Bytes carried to the next chunk are not ASCII, but no character yet: `é` in Windows-1252 ending a chunk is one.
     if (!isUtf8(bytes.subarray(0, whole))) this.#sawUndecodable = true;
+    else if (!this.#sawNonAscii && !isAscii(bytes.subarray(0, whole))) this.#sawNonAscii = true;
   }
 
   /** Ends the input: a character it did not end does not decode. */

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { failureReport } from '../../pipelines/errors.ts';
+import { failureJson } from '../../pipelines/summary.ts';
 import { createLogger, hideHashes } from '../../pipelines/log.ts';
 import { runChain } from '../authpipe/cli.ts';
 import { tempDir } from '../sources/context.ts';
@@ -50,4 +51,7 @@ test('an unexpected error, whose text no one chose, is printed without the API k
   const { text, exitCode } = failureReport(error);
   assert.equal(exitCode, 1);
   assert.ok(text.startsWith('authpipe: internal error: Error: request failed: {"authorization":"Bearer [API key]","password_hash":"[hidden: looks like a password hash]"}'), text);
+  // The same failure as --json states it.
+  const json = failureJson({ code: 'internal', message: error.message, exitCode: 1 });
+  assert.ok(!json.includes('sk_test_') && !json.includes('$2a$10$') && json.includes('Bearer [API key]'), json);
 });

@@ -121,6 +121,7 @@ test('refuses a delimiter that would split cells of their own text: letters, dig
     assert.equal(parsed.success, false, delimiter);
     assert.match(parsed.error?.issues[0]?.message ?? '', /cannot separate cells: give characters that are not letters, digits, quotes or line breaks/);
   }
+  assert.equal(csvSource.options.safeParse({ delimiter: '' }).success, false);
   for (const delimiter of [',', ';', '|', '||', 'tab', '\\t', ' ', ':']) assert.equal(csvSource.options.safeParse({ delimiter }).success, true, delimiter);
 });
 
