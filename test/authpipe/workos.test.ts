@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -112,6 +112,36 @@ test('replay leaves the rows validation kept out as they are, sending none; expo
   // Its password hash never left the ledger, and came back from it.
   const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'user2@example.com');
   assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
+});
+
+test('a duplicate exported, fixed by hand and written back is one record of its user: the next run of the fixed export skips it', async (t) => {
+  const emulator = await emulatorFor(t);
+  const dir = tempDir();
+  const ledger = path.join(dir, 'dup.db');
+  const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
+  const users = path.join(dir, 'users.csv');
+  writeFileSync(users, 'email,first_name\nana@example.com,Ana\nANA@example.com,Cy\n');
+  const chain = `authpipe read csv '${users}' | authpipe map --fields '{"email": "email", "firstName": "first_name"}' | authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`;
+  assert.equal((await runChain(chain, { env })).code, 3);
+
+  const exported = path.join(dir, 'invalid.ndjson');
+  await runChain(`authpipe replay --ledger '${ledger}' --class invalid --export > '${exported}'`, { env });
+  // By hand: another email, and the duplicate's finding removed, as the README says.
+  const fixedFile = path.join(dir, 'fixed.ndjson');
+  const [row] = readFileSync(exported, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Envelope);
+  writeFileSync(fixedFile, `${JSON.stringify({ ...row, user: { ...row.user, email: 'cy@example.com' }, issues: row.issues.filter((issue) => issue.code !== 'email.duplicate') })}\n`);
+  const fixed = await runChain(`authpipe validate < '${fixedFile}' | authpipe write workos --ledger '${ledger}' --quiet`, { env });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.deepEqual([...emulator.store.users.values()].map((user) => user.email).sort(), ['ana@example.com', 'cy@example.com']);
+
+  // The export fixed the same way: both rows are as the ledger has them.
+  writeFileSync(users, 'email,first_name\nana@example.com,Ana\ncy@example.com,Cy\n');
+  const sentBefore = emulator.requests.length;
+  const again = await runChain(chain, { env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(requestsAfterLedgerCheck(emulator, sentBefore), []);
+  const { rows, byState } = await ledgerStatus(ledger);
+  assert.deepEqual([rows, byState.done], [2, 2]);
 });
 
 test('a ledger taken to another server is refused before any write: its users are not there, and every one would be skipped', async (t) => {
