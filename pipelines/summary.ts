@@ -1,6 +1,5 @@
 // The end-of-run summary on stderr, for people (text) or machines (--json).
-import type { RunStats } from './run.ts';
-import { exitCodeOf } from './run.ts';
+import { exitCodeOf, type RunStats } from './run.ts';
 import { counted, forPeople } from './log.ts';
 
 function byCode(tally: Record<string, number>): string {

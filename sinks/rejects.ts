@@ -5,13 +5,12 @@
 // and put through `validate`, it is checked afresh (but for the errors of stages before validate, which a person who
 // fixed them removes); put through anything else, its errors still keep it out.
 import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import path from 'node:path';
-import type { Context } from '../pipelines/component.ts';
+import { finished } from 'node:stream/promises';
+import { outputPath, type Context } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
-import { isSameFile } from '../pipelines/same-file.ts';
-import { outputPath } from '../pipelines/component.ts';
 import { envelopeLine, type Envelope } from '../pipelines/record.ts';
+import { isSameFile } from '../pipelines/same-file.ts';
 import { NOT_VALIDATED } from '../state/replay.ts';
 import { openOutput } from './output.ts';
 
