@@ -2,7 +2,7 @@
 // envelope; rows with errors flow on (the engine and sinks keep them out of the sink and count them by code).
 import { z } from 'zod';
 import { defineStage } from '../pipelines/component.ts';
-import { hasErrors, keyOf, positionKey, type Issue } from '../pipelines/record.ts';
+import { hasErrors, type Issue } from '../pipelines/record.ts';
 import { isNotValidated } from '../state/replay.ts';
 import { duplicatesRule } from './validate/duplicates.ts';
 import { emailRule } from './validate/email.ts';
@@ -67,12 +67,7 @@ export const validateStage = defineStage({
         for (const rule of rules) runs.push(rule.start(ctx));
         for await (const envelope of input) {
           // An exported row's own findings, and what WorkOS answered its last attempt, are checked afresh.
-          if (isNotValidated(envelope)) {
-            envelope.issues = envelope.issues.filter(isFindingNotCheckedAgain);
-            // A row kept under its place (a duplicate, a row without email) and fixed by hand goes by its user's own
-            // key now: written under its place, it would be a second record of a user the next run writes again.
-            if (envelope.key === positionKey(envelope.seq)) envelope.key = keyOf(envelope.user, envelope.seq);
-          }
+          if (isNotValidated(envelope)) envelope.issues = envelope.issues.filter(isFindingNotCheckedAgain);
           // A row an earlier stage rejected is left as it is: checking what was never mapped only adds noise.
           if (!hasErrors(envelope)) {
             for (const run of runs) run.check(envelope);

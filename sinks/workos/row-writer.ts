@@ -69,16 +69,20 @@ export class RowWriter {
       this.counts.notValidated++;
       return;
     }
-    const { key } = envelope;
     const { ledger } = this;
-    const user = withExportedSecretsRestored(envelope.user, () => ledger.storedPayload(key));
+    const exportedKey = envelope.key;
+    const user = withExportedSecretsRestored(envelope.user, () => ledger.storedPayload(exportedKey));
     const lost = secretsNotRestored(envelope.user, user);
     if (lost.length > 0) {
       // Sent without them, the user would lose the password or the MFA the source had: nothing is sent.
-      const message = `the ${lost.join(' and ')} of this row ${lost.length === 1 ? 'is' : 'are'} kept in the ledger it was exported from ("${SECRET_IN_LEDGER}"), and ${ledger.file} holds none for ${key}: write it back with that ledger, its key unchanged`;
-      this.fail(key, { errorClass: 'permanent', code: 'secret_not_in_ledger', message, status: null });
+      const message = `the ${lost.join(' and ')} of this row ${lost.length === 1 ? 'is' : 'are'} kept in the ledger it was exported from ("${SECRET_IN_LEDGER}"), and ${ledger.file} holds none for ${exportedKey}: write it back with that ledger, its key unchanged`;
+      this.fail(exportedKey, { errorClass: 'permanent', code: 'secret_not_in_ledger', message, status: null });
       return;
     }
+    // A row recorded under its place (a duplicate) and fixed by hand comes back valid with that key: it goes by its
+    // user's own key from now on (under its place it would be a second record of the user the next run writes again),
+    // and its record at its place is dropped as any invalid record a valid row takes the place of.
+    const key = !hasErrors(envelope) && exportedKey === positionKey(envelope.seq) ? keyOf(user, envelope.seq) : exportedKey;
     const payload = JSON.stringify(user);
     const hash = draftHash(user);
     const progress = ledger.progress(key);

@@ -120,8 +120,9 @@ test('a duplicate exported, fixed by hand and written back is one record of its 
   const ledger = path.join(dir, 'dup.db');
   const env = { WORKOS_API_URL: emulator.url, WORKOS_API_KEY: 'sk_test_cli' };
   const users = path.join(dir, 'users.csv');
-  writeFileSync(users, 'email,first_name\nana@example.com,Ana\nANA@example.com,Cy\n');
-  const chain = `authpipe read csv '${users}' | authpipe map --fields '{"email": "email", "firstName": "first_name"}' | authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`;
+  writeFileSync(users, `email,first_name,hash,hash_type\nana@example.com,Ana,${BCRYPT_HASH},bcrypt\nANA@example.com,Cy,${BCRYPT_HASH},bcrypt\n`);
+  const fields = '{"email": "email", "firstName": "first_name", "passwordHash": "hash", "passwordHashType": "hash_type"}';
+  const chain = `authpipe read csv '${users}' | authpipe map --fields '${fields}' | authpipe validate | authpipe write workos --ledger '${ledger}' --quiet`;
   assert.equal((await runChain(chain, { env })).code, 3);
 
   const exported = path.join(dir, 'invalid.ndjson');
@@ -133,9 +134,12 @@ test('a duplicate exported, fixed by hand and written back is one record of its 
   const fixed = await runChain(`authpipe validate < '${fixedFile}' | authpipe write workos --ledger '${ledger}' --quiet`, { env });
   assert.equal(fixed.code, 0, fixed.stderr);
   assert.deepEqual([...emulator.store.users.values()].map((user) => user.email).sort(), ['ana@example.com', 'cy@example.com']);
+  // Its password hash, kept in the ledger at its place, came back from there.
+  const create = emulator.requests.find((request) => request.accepted && request.path === '/user_management/users' && (request.body as { email: string }).email === 'cy@example.com');
+  assert.equal((create?.body as { password_hash?: string }).password_hash, BCRYPT_HASH);
 
   // The export fixed the same way: both rows are as the ledger has them.
-  writeFileSync(users, 'email,first_name\nana@example.com,Ana\ncy@example.com,Cy\n');
+  writeFileSync(users, `email,first_name,hash,hash_type\nana@example.com,Ana,${BCRYPT_HASH},bcrypt\ncy@example.com,Cy,${BCRYPT_HASH},bcrypt\n`);
   const sentBefore = emulator.requests.length;
   const again = await runChain(chain, { env });
   assert.equal(again.code, 0, again.stderr);

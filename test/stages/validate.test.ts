@@ -72,13 +72,6 @@ test('a row exported for fixing is checked afresh, but keeps what validate canno
   assert.deepEqual(findings(afterDuplicate), ['error email.duplicate']);
 });
 
-test('a row exported under its place (a duplicate) and fixed by hand goes by its own key after validate, as the next run of the fixed source writes it', async () => {
-  const mark = { stage: 'replay', code: 'replay.not_validated', level: 'warning', message: 'exported for fixing' } as const;
-  const fixed = { ...envelopeOf({ email: 'Cy.New@example.com' }, 4, [mark]), key: 'seq:3' };
-  const [envelope] = await collect((await validator(['email', 'duplicates']))(streamOf([fixed])));
-  assert.deepEqual([envelope.key, findings(envelope)], ['email:cy.new@example.com', []]);
-});
-
 test('checks a row that carries only warnings from earlier stages, keeping those warnings', async () => {
   const warned = envelopeOf({ email: 'a@b' }, 2, [{ stage: 'map', code: 'metadata.dropped', level: 'warning', message: 'users.csv:2: metadata "x" is left out' }]);
   const [envelope] = await collect((await validator(['email']))(streamOf([warned])));
