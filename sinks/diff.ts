@@ -116,7 +116,7 @@ export async function runDiff(ledgerPath: string, connection: WorkosOptions, rep
       if (report === undefined) {
         for await (const difference of differences) seen(difference);
       } else {
-        const output = await openOutput(report, ctx);
+        const output = await openOutput(report, ctx, 'differences found');
         // Every line is one finding; a report with none replaces an older one all the same.
         await output.finish(pipeline(lines(), output.stream, { end: output.end }), () => 1);
       }

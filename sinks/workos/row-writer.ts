@@ -65,7 +65,8 @@ export class RowWriter {
   }
 
   async write(envelope: Envelope): Promise<void> {
-    if (isNotValidated(envelope)) {
+    // One still invalid is recorded so below, and counted once, as invalid.
+    if (isNotValidated(envelope) && !hasErrors(envelope)) {
       this.counts.notValidated++;
       return;
     }

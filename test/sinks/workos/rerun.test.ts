@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
-import { SECRET_IN_LEDGER } from '../../../state/replay.ts';
+import { NOT_VALIDATED, SECRET_IN_LEDGER } from '../../../state/replay.ts';
 import type { Envelope } from '../../../pipelines/record.ts';
 import { requestsAfterLedgerCheck, runSink, sdkFor, sinkContext, userEnvelope, userEnvelopes } from './harness.ts';
 
@@ -281,4 +281,13 @@ test('a row still keyed by its email, written in the same run as a row with that
   await runSink(emulator, rows, run);
   assert.deepEqual(recordedRows(run.ledgerPath), [['email:a@example.com', 'done'], ['ext:X', 'done']]);
   assert.deepEqual(await runSink(emulator, rows, run), { written: 0, failed: 0, skipped: 2 });
+});
+
+test('an exported row still invalid, written back without validate, is counted once, as invalid, not also as failed', async (t) => {
+  const emulator = await emulatorFor(t);
+  const run = sinkContext();
+  const error = { stage: 'validate', code: 'email.invalid', level: 'error', message: 'users.csv:2: bad email' } as const;
+  const result = await runSink(emulator, [{ ...userEnvelope(0), issues: [error, NOT_VALIDATED] }], run);
+  assert.deepEqual(result, { written: 0, failed: 0, skipped: 0 });
+  assert.deepEqual(emulator.requests.filter((request) => request.method !== 'GET'), []);
 });
