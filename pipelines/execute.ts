@@ -127,7 +127,7 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
   const stopProgress = !execution.verb && !execution.flags.quiet && !execution.flags.json ? startProgress(stats, runProgress) : () => undefined;
   let after: (() => Promise<AfterFindings>) | undefined;
   // A run stopped partway has written part of its input, a dry run none: there is nothing to prove yet.
-  const runAfterFindings = async () => {
+  const runAfterSteps = async () => {
     if (after === undefined || stats.interrupted || execution.flags.dryRun) return;
     const found = await after();
     stats.unproven = found.short;
@@ -142,7 +142,7 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
     after = plan.after;
     await runPipeline(plan, ctx, stats);
     // The JSON summary, last on stderr, counts their outcome; people read it after the run's summary instead.
-    if (execution.flags.json) await runAfterFindings();
+    if (execution.flags.json) await runAfterSteps();
   } catch (error) {
     // A script reading --json gets what was done before the failure, and the failure, on the last line: the line for
     // people comes before it.
@@ -166,6 +166,6 @@ async function executeHeard(execution: Execution, resources: ReturnType<typeof s
     if (!execution.flags.quiet) process.stderr.write(summaryOf(execution, stats));
     sayHowToResume(execution, stats, ctx);
   }
-  if (!execution.flags.json) await runAfterFindings();
+  if (!execution.flags.json) await runAfterSteps();
   return exitCodeOf(stats);
 }

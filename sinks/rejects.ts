@@ -9,6 +9,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { outputPath, type Context } from '../pipelines/component.ts';
 import { UsageError } from '../pipelines/errors.ts';
+import { counted } from '../pipelines/log.ts';
 import { envelopeLine, type Envelope } from '../pipelines/record.ts';
 import { isSameFile } from '../pipelines/same-file.ts';
 import { NOT_VALIDATED } from '../state/replay.ts';
@@ -48,7 +49,7 @@ export async function openRejects(file: string | undefined, ctx: Context): Promi
       },
       async finish(writing) {
         await writing;
-        if (count > 0) ctx.log.info(`${count} invalid ${count === 1 ? 'row was' : 'rows were'} left out: the sink's \`rejects\` option (\`--rejects FILE\` for \`write\`) keeps them in a file to fix`);
+        if (count > 0) ctx.log.info(`${counted(count, 'invalid row was', 'invalid rows were')} left out: the sink's \`rejects\` option (\`--rejects FILE\` for \`write\`) keeps them in a file to fix`);
       },
     };
   }

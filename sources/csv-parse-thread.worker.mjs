@@ -35,9 +35,9 @@ const RUNAWAY_QUOTE = 'RUNAWAY_QUOTE';
 const CUT_SHORT = 'INPUT_CUT_SHORT';
 /**
  * Excel's first line `sep=;` (which it writes, and honours, for CSV in other locales) names the file's delimiter:
- * the line is no row, and the rows after it are read with that delimiter, whatever the option says.
+ * the line is no row, and the rows after it are read with that delimiter, whatever the option says. Only a
+ * character that can separate cells counts (not a letter, a digit or a quote).
  */
-/** Excel's first line naming the delimiter: a character that can separate cells (not a letter, a digit or a quote). */
 const SEPARATOR_LINE = /^sep=([^\p{L}\p{N}"\r\n])$/u;
 /** What a header row of one cell may show it is separated by instead: Excel writes `;` in many locales, a tab as "Unicode text". */
 const DETECTED_DELIMITERS = [';', '\t', '|'];
@@ -153,34 +153,26 @@ class LineCounter {
  * What turns the input's bytes into UTF-8 for csv-parse, chosen from its first chunk: a byte order mark names the
  * encoding (Excel's "Unicode text" is UTF-16LE), else the `encoding` option. UTF-8 passes through untouched; anything
  * else is decoded with TextDecoder (which drops the mark), so csv-parse and the line counts see one encoding. Bytes
- * that do not decode become U+FFFD, which the csv source reports on the row: `check` tells UTF-8's from a U+FFFD the
- * text holds itself; any other encoding's may be one.
+ * that do not decode become U+FFFD, which the csv source reports on the row: `check`, given the bytes of any encoding
+ * but UTF-16, tells UTF-8's from a U+FFFD the text holds itself, and a single-byte encoding's (Windows-1252) from
+ * UTF-8 read as one (readsAsUtf8).
  * @param {Buffer} first
  * @param {string} encoding
  * @param {Utf8Check} check
- * The bytes of a single-byte encoding (Windows-1252, Latin-1) are checked too, for UTF-8 read as one (readsAsUtf8).
- * @returns {{ toUtf8: (chunk: Buffer) => Buffer, checked: boolean, singleByte: boolean }} toUtf8 is called once more with an empty chunk at the end of the input.
+ * @returns {{ toUtf8: (chunk: Buffer) => Buffer, utf8: boolean }} toUtf8 is called once more with an empty chunk at the end of the input.
  */
 function utf8Transcoder(first, encoding, check) {
   const decoder = new TextDecoder(markedEncoding(first) ?? encoding);
-  const checking = (/** @type {Buffer} */ chunk) => {
-    if (chunk.length === 0) check.end();
-    else check.take(chunk);
-  };
-  if (decoder.encoding === 'utf-8') {
-    const toUtf8 = (/** @type {Buffer} */ chunk) => {
-      checking(chunk);
-      return chunk;
-    };
-    return { toUtf8, checked: true, singleByte: false };
-  }
-  const singleByte = !decoder.encoding.startsWith('utf-16');
-  // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
+  const utf8 = decoder.encoding === 'utf-8';
+  const checked = !decoder.encoding.startsWith('utf-16');
   const toUtf8 = (/** @type {Buffer} */ chunk) => {
-    if (singleByte) checking(chunk);
+    if (checked && chunk.length === 0) check.end();
+    else if (checked) check.take(chunk);
+    if (utf8) return chunk;
+    // An empty chunk ends the input: what the decoder still holds (a character cut short) comes out.
     return Buffer.from(chunk.length === 0 ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
   };
-  return { toUtf8, checked: false, singleByte };
+  return { toUtf8, utf8 };
 }
 
 /**
@@ -420,11 +412,10 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
   };
   let builder = new BatchBuilder();
   const check = new Utf8Check();
-  /** Whether the input's text is checked as UTF-8: U+FFFD of any other encoding may be bytes that did not decode. */
-  let checked = false;
-  let singleByte = false;
+  /** Whether the input is UTF-8: a U+FFFD of any other encoding may be bytes that did not decode. */
+  let utf8 = false;
   const post = () => {
-    builder.postTo(port, delimiter, !checked || check.sawUndecodable, singleByte && check.readsAsUtf8);
+    builder.postTo(port, delimiter, !utf8 || check.sawUndecodable, !utf8 && check.readsAsUtf8);
     builder = new BatchBuilder();
     inFlight++;
   };
@@ -580,7 +571,7 @@ async function parseForParent(port, { delimiter, detectDelimiter, encoding, colu
   let toUtf8;
   // Input is read only while there is room for more batches: that is the backpressure up to the main thread's pipe.
   for await (const input of process.stdin) {
-    if (toUtf8 === undefined) ({ toUtf8, checked, singleByte } = utf8Transcoder(input, encoding, check));
+    if (toUtf8 === undefined) ({ toUtf8, utf8 } = utf8Transcoder(input, encoding, check));
     await parse(toUtf8(input));
     // What this chunk held goes out now rather than when the batch is full: the next chunk may be slow to come.
     if (builder.rows > 0) post();

@@ -41,28 +41,29 @@ function lineEndsOf(text: string): RegExp | undefined {
  * that fails inside a line gives CUT_SHORT for it, then its error.
  */
 async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | typeof TOO_LONG | typeof CUT_SHORT> {
-  let lineEnds: RegExp | undefined;
+  /** How lines end, once the text told (lineEndsOf): a search of this generator's own. */
+  let lineEnd: RegExp | undefined;
   let pending = '';
   let tooLong = false;
   /** The last chunk ended in a CR: an LF opening this one is the rest of that CRLF, not an empty line. */
   let afterCr = false;
   try {
     for await (const chunk of text) {
-      if (lineEnds === undefined) {
+      if (lineEnd === undefined) {
         // A CR that ended the text so far: the chunk's first character tells whether it opens a CRLF.
         const heldCr = pending.endsWith('\r');
-        lineEnds = lineEndsOf(heldCr ? `\r${chunk}` : chunk);
+        const lineEnds = lineEndsOf(heldCr ? `\r${chunk}` : chunk);
         if (lineEnds === CR_LINES && heldCr) {
           yield tooLong ? TOO_LONG : pending.slice(0, -1);
           pending = '';
           tooLong = false;
         }
+        // A copy: the search stops at each line given, and another source may search meanwhile.
+        if (lineEnds !== undefined) lineEnd = new RegExp(lineEnds.source, 'g');
       }
       let start: number = afterCr && chunk.startsWith('\n') ? 1 : 0;
       afterCr = false;
-      if (lineEnds !== undefined) {
-        // A copy of its own: the search stops at each line given, and another source may search meanwhile.
-        const lineEnd = new RegExp(lineEnds.source, 'g');
+      if (lineEnd !== undefined) {
         lineEnd.lastIndex = start;
         for (let end = lineEnd.exec(chunk); end !== null; end = lineEnd.exec(chunk)) {
           yield tooLong ? TOO_LONG : pending + chunk.slice(start, end.index);
