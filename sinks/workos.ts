@@ -66,7 +66,7 @@ const options = z.object({
     .min(1000)
     .default(600_000)
     .describe(
-      'Milliseconds WorkOS may fail every call (5xx, timeouts, network errors) or answer only 429 before the run stops; until then every call pauses and tries again, and no row is failed for the outage. At least 1000; default 600000 (10 minutes)',
+      'Milliseconds WorkOS may fail every call (5xx, timeouts, network errors) or answer only 429 before the run stops; until then every call pauses and tries again, and no row is failed for the outage. Also how long it may answer reads but take no write (rows failed ten at a time, with a pause after each ten) before the run stops. At least 1000; default 600000 (10 minutes)',
     ),
   live: z.boolean().default(false).describe('Allow a live (sk_live_) key, i.e. writing to production. Default false'),
   totpIssuer: z.string().min(1).optional().describe('Issuer shown in authenticator apps for imported TOTP factors; default: WorkOS picks one'),

@@ -91,6 +91,8 @@ export class WorkosApi {
   private readonly outagePauses = { calls: 0, writes: 0 };
   /** Writes in a row that spent their retries while reads were answered; reset by an answered write and by a pause. */
   private writesFailedInARow = 0;
+  /** Since when writes have spent their retries while reads were answered, with no write taken; null while taken. */
+  private writesDownSince: number | null = null;
   /** When WorkOS last answered again (or took writes again) after an outage pause. */
   private outageEndedAt = -Infinity;
   /** The one read in flight that asks whether the server answers at all. */
@@ -201,12 +203,20 @@ export class WorkosApi {
     if (await this.serverAnswers()) {
       if (kind === 'read' || !this.writesDown()) return failedAt <= this.outageEndedAt;
       // Failed all the same: WorkOS cannot tell a block of records it cannot take from writes that are down, and a
-      // run that waited on those rows would never reach the ones after them. Every call pauses before the next ones.
+      // run that waited on those rows would never reach the ones after them. Every call pauses before the next ones,
+      // until writes have been down for maxOutage: a server that never takes one must not hold the run for ever.
+      const downMs = failedAt - (this.writesDownSince ?? failedAt);
+      if (downMs >= this.settings.maxOutageMs) {
+        throw new AuthpipeError(
+          'workos.writes_down',
+          `WorkOS has answered reads but taken no write for ${formatMs(downMs)} (last: ${failure.code}: ${failure.message}); the run stops here: the rows failed are failed/retryable, for the next run or a replay, and the next run takes up the rows not written`,
+        );
+      }
       this.pauseEveryCall(
         'writes',
-        OUTAGE_PAUSE_CAP_MS,
+        this.settings.maxOutageMs - downMs,
         (wait) =>
-          `workos: WorkOS answers reads but failed the last ${WRITES_DOWN_AFTER} writes (${failure.code}); pausing every call for ${wait}, then the rows go on (those failed are failed/retryable, for the next run or a replay)`,
+          `workos: WorkOS answers reads but failed the last ${WRITES_DOWN_AFTER} writes (${failure.code}); pausing every call for ${wait}, then the rows go on (those failed are failed/retryable, for the next run or a replay), and the run stops after ${formatMs(this.settings.maxOutageMs)} without a write taken`,
       );
       return false;
     }
@@ -233,6 +243,7 @@ export class WorkosApi {
 
   /** Counts a write that spent its retries while reads were answered; whether it makes WRITES_DOWN_AFTER in a row. */
   private writesDown(): boolean {
+    this.writesDownSince ??= performance.now();
     if (++this.writesFailedInARow < WRITES_DOWN_AFTER) return false;
     this.writesFailedInARow = 0;
     return true;
@@ -240,6 +251,7 @@ export class WorkosApi {
 
   private writeAnswered(): void {
     this.writesFailedInARow = 0;
+    this.writesDownSince = null;
     if (this.outagePauses.writes === 0) return;
     this.outagePauses.writes = 0;
     this.outageEndedAt = performance.now();

@@ -128,7 +128,7 @@ test('writes that all fail while WorkOS answers reads fail ten rows, then every 
   assert.equal(emulator.store.users.size, 20);
   assert.ok(
     run.lines.some((line) =>
-      /^warning: workos: WorkOS answers reads but failed the last 10 writes \(injected_fault\); pausing every call for 5\.0 s, then the rows go on \(those failed are failed\/retryable, for the next run or a replay\)\n$/.test(line),
+      /^warning: workos: WorkOS answers reads but failed the last 10 writes \(injected_fault\); pausing every call for 5\.0 s, then the rows go on \(those failed are failed\/retryable, for the next run or a replay\), and the run stops after 10 min without a write taken\n$/.test(line),
     ),
     run.lines.join(''),
   );
@@ -192,4 +192,29 @@ test('a new ledger and a base URL where something takes connections and drops th
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await assert.rejects(runSink(null, userEnvelopes(3), sinkContext(), { baseUrl, retries: 1 }), { code: 'workos.unreachable' });
   }
+});
+
+test('a server that answers reads but takes no write for longer than maxOutage stops the run instead of failing rows ten a pause for ever', async (t) => {
+  const emulator = await emulatorFor(t, { faults: 'status=503x100000:writes' });
+  const run = sinkContext();
+  const rows = userEnvelopes(200);
+  await assert.rejects(runSink(emulator, rows, run, { concurrency: 1, retries: 0, maxOutage: 1000 }), {
+    code: 'workos.writes_down',
+    message:
+      /^WorkOS has answered reads but taken no write for \d\.\d s \(last: injected_fault: Service Unavailable \(injected fault\)\.\); the run stops here: the rows failed are failed\/retryable, for the next run or a replay, and the next run takes up the rows not written$/,
+  });
+  assert.ok(run.lines.some((line) => line.endsWith('and the run stops after 1.0 s without a write taken\n')), run.lines.join(''));
+  const ledger = openLedger(run.ledgerPath, { readonly: true });
+  let failed: number;
+  try {
+    failed = ledger.status().byState.failed;
+  } finally {
+    ledger.close();
+  }
+  assert.ok(failed >= 10 && failed < 200, `${failed} rows failed`);
+
+  emulator.faults.clear();
+  const resumed = await runSink(emulator, rows, sinkContext({}, run.ledgerPath), { concurrency: 4 });
+  assert.equal(resumed.written, 200);
+  assert.equal(emulator.store.users.size, 200);
 });
