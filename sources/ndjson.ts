@@ -20,7 +20,7 @@ const TOO_LONG = Symbol('line too long');
 const CUT_SHORT = Symbol('line cut short');
 const NOT_BLANK = /\S/;
 
-/** Lines that end in LF or CRLF: a CR elsewhere is whitespace inside the JSON (or of a `\r\r\n` line end). */
+/** Lines that end in LF or CRLF: a CR elsewhere is whitespace inside the JSON, of a `\r\r\n` line end, or ends a record (recordsOf). */
 const LF_LINES = /\r?\n/g;
 /** Lines that end in a CR alone (old Mac), or in any line end of a file that mixes them. */
 const CR_LINES = /\r\n?|\n/g;
@@ -85,6 +85,22 @@ async function* linesOf(text: AsyncIterable<string>): AsyncGenerator<string | ty
   }
   if (tooLong) yield TOO_LONG;
   else if (pending !== '') yield pending;
+}
+
+/**
+ * The records of a line: itself, or, when it is no JSON as a whole but holds lone CRs between records, each of them.
+ * A file of LF lines with old Mac (CR) lines pasted in (`cat`) would otherwise lose all of those in one invalid line;
+ * a CR inside a record is JSON whitespace, so a line that parses whole stays whole.
+ */
+function recordsOf(line: string): string[] {
+  const cr = line.indexOf('\r');
+  if (cr === -1 || !NOT_BLANK.test(line.slice(cr))) return [line];
+  try {
+    JSON.parse(line);
+    return [line];
+  } catch {
+    return line.split('\r').filter((record) => NOT_BLANK.test(record));
+  }
 }
 
 /**
@@ -194,7 +210,7 @@ export const ndjsonSource = defineSource({
         // A byte order mark opens the file, or a line where files with one were joined (`cat a.ndjson b.ndjson`).
         const content = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
         if (!NOT_BLANK.test(content)) continue;
-        yield envelopeOf(content, ++seq, { file: input.name, line }, decoding);
+        for (const record of recordsOf(content)) yield envelopeOf(record, ++seq, { file: input.name, line }, decoding);
       }
     } catch (error) {
       if (ctx.signal.aborted) return;

@@ -175,6 +175,32 @@ test('in a file whose lines end in LF or CRLF, a CR is JSON whitespace, and a do
   );
 });
 
+test('in a file of LF lines, old Mac (CR) lines joined to it are read each as its own record, under the LF line that holds them', async () => {
+  // `cat unix.ndjson mac.ndjson`: the CR-only part sits in one LF line, the last.
+  const envelopes = await readNdjson('{"n":1}\n{"n":2}\n{"n":3}\r{"n":4}\r\r{"n":5}\r');
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [1, { n: 1 }, []],
+      [2, { n: 2 }, []],
+      [3, { n: 3 }, []],
+      [3, { n: 4 }, []],
+      [3, { n: 5 }, []],
+    ],
+  );
+  // Broken JSON between the CRs is one invalid row; the records beside it are read.
+  const broken = await readNdjson('{"n":1}\n{"n":2}\r{"n":\r{"n":3}\n');
+  assert.deepEqual(
+    broken.map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues.map((issue) => issue.code)]),
+    [
+      [1, { n: 1 }, []],
+      [2, { n: 2 }, []],
+      [2, {}, ['ndjson.invalid_json']],
+      [2, { n: 3 }, []],
+    ],
+  );
+});
+
 test('reads UTF-16 without its byte order mark, told by the NUL bytes of its first characters', async () => {
   const text = '{"email":"zoe@example.com","name":"Zoë"}\n{"email":"bo@example.com"}\n';
   for (const bytes of [Buffer.from(text, 'utf16le'), Buffer.from(text, 'utf16le').swap16()]) {
