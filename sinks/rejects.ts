@@ -30,13 +30,19 @@ export interface Rejects {
 
 /**
  * Refuses a rejects file that is where the sink writes its valid rows (`output`): the one moved into place last would
- * replace the other, or both would be mixed on stdout.
+ * replace the other, or both would be mixed on stdout (also when one is named as a file: /dev/stdout beside `-`).
  */
 export function checkRejectsPath(file: string | undefined, output: string, baseDir: string): void {
   if (file === undefined) return;
-  if (file === '-' ? output === '-' : output !== '-' && isSameFile(path.resolve(baseDir, file), path.resolve(baseDir, output))) {
+  const where = (name: string) => (name === '-' ? '/dev/stdout' : path.resolve(baseDir, name));
+  if (isSameFile(where(file), where(output)) && !isNullDevice(where(output))) {
     throw new UsageError('sink.rejects_is_output', `the rejects file ${file === '-' ? 'is stdout' : file}, where the valid rows go too: name another file`);
   }
+}
+
+/** Whether the path is /dev/null, also as stdout sent there: rows thrown away twice replace nothing. */
+function isNullDevice(file: string): boolean {
+  return isSameFile(file, '/dev/null');
 }
 
 /** Without a file, the rows left out are only told of: how many, and how to keep them. */

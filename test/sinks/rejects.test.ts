@@ -101,8 +101,12 @@ test('a rejects file that is the output itself, or stdout beside stdout, is refu
   for (const [output, rejects] of [
     [out, out],
     ['-', '-'],
+    ['-', '/dev/stdout'],
+    ['/dev/stdout', '-'],
   ]) {
     assert.throws(() => ndjsonSink.create(ndjsonSink.options.parse({ path: output, rejects }), contextIn(dir)), { code: 'sink.rejects_is_output' });
   }
+  // Rows thrown away twice replace nothing.
+  assert.doesNotThrow(() => ndjsonSink.create(ndjsonSink.options.parse({ path: '/dev/null', rejects: '/dev/null' }), contextIn(dir)));
   assert.deepEqual(readdirSync(dir), []);
 });
