@@ -207,9 +207,10 @@ export async function readingApi(options: WorkosOptions, ledger: Ledger, ctx: Co
 
 function summary(rows: RowWriter, ledger: Ledger): string {
   const { created, landed, updated, found, completed, unchanged, failed, invalid, interrupted } = rows.counts;
-  // Found after a create whose answer was lost: most likely created by it, but a user that was there before the create
-  // (refused as existing, or stopped by a gateway's 5xx) is found the same way.
-  const answersLost = landed > 0 ? `, ${landed} found after WorkOS lost a create's answer` : '';
+  // Found after a create whose answer was lost (to the network, or to a run killed while it waited): most likely created
+  // by it, but a user that was there before the create (refused as existing, or stopped by a gateway's 5xx) is found
+  // the same way.
+  const answersLost = landed > 0 ? `, ${landed} found after a create's answer was lost` : '';
   const parts = [`workos: ${rows.written} written (${created} created${answersLost}, ${updated} updated, ${found} already in WorkOS, ${completed} completed)`, `${unchanged} unchanged`];
   if (failed > 0) {
     const codes = [...rows.failuresByCode].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count} ${label}`);

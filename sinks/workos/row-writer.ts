@@ -16,10 +16,10 @@ import { createUser, findUser, isUserGone, updateUser } from './users.ts';
 /** How the rows of one run ended. */
 export interface RowCounts {
   created: number;
-  /** Users found once their create's answer was lost: created by this run, most likely, but looked up like any found. */
+  /** Users found once their create's answer was lost (in this run or a killed one): created by it, most likely, but looked up like any found. */
   landed: number;
   updated: number;
-  /** Users found in WorkOS (a lost answer, a crash, or a user that existed before): recorded, not created. */
+  /** Users found in WorkOS where no create of this ledger's may have landed (they were there before): recorded, not created. */
   found: number;
   /** Rows whose user was already recorded and whose memberships or factor were finished now. */
   completed: number;
@@ -161,22 +161,33 @@ export class RowWriter {
         reconcile = true;
       }
     }
-    if (userId === null) return this.writeUser(key, user, progress, reconcile, onCreateSent);
+    if (userId === null) return this.writeUser(key, user, progress, reconcile, mustReconcile, onCreateSent);
     try {
       await this.completeUser(key, user, progress, userId, outcome);
     } catch (error) {
       // Nothing of the user changed, so no update told that it was deleted in WorkOS since; a membership refused as
       // not found, for an organization that is there, does: it is found again or created, with all it should have.
       if (!(error instanceof CallFailed && error.failure.status === 404 && (await isUserGone(api, userId)))) throw error;
-      return this.writeUser(key, user, progress, true, onCreateSent);
+      return this.writeUser(key, user, progress, true, false, onCreateSent);
     }
     return { outcome, userId };
   }
 
-  /** The row's user found (when it may be there) or created, then given its memberships and factor. */
-  private async writeUser(key: string, user: UserDraft, progress: RowProgress | undefined, reconcile: boolean, onCreateSent: () => void): Promise<WrittenRow> {
+  /**
+   * The row's user found (when it may be there) or created, then given its memberships and factor. `createMayHaveLanded`:
+   * an earlier run may have sent its create and lost the answer (it was killed, or gave up): a user found was most
+   * likely created by it.
+   */
+  private async writeUser(
+    key: string,
+    user: UserDraft,
+    progress: RowProgress | undefined,
+    reconcile: boolean,
+    createMayHaveLanded: boolean,
+    onCreateSent: () => void,
+  ): Promise<WrittenRow> {
     let userId = reconcile ? await findUser(this.api, user) : null;
-    let outcome: UserOutcome = 'found';
+    let outcome: UserOutcome = createMayHaveLanded ? 'landed' : 'found';
     if (userId === null) {
       const written = await createUser(this.api, user, onCreateSent);
       userId = written.userId;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { emulatorFor } from '../../emulators/workos/harness.ts';
 import { openLedger } from '../../../state/ledger.ts';
-import { accepted, runSink, serve, sinkContext, userEnvelopes } from './harness.ts';
+import { accepted, bodyOf, forward, runSink, serve, sinkContext, userEnvelopes } from './harness.ts';
 
 test('5xx answers are retried with backoff until the call succeeds, and no row is lost', async (t) => {
   const emulator = await emulatorFor(t, { faults: 'status=503:0.1,status=500:0.05', seed: 11 });
@@ -27,7 +28,31 @@ test('a user found once its create lost its answer is counted apart, not as one 
   const run = sinkContext();
   const result = await runSink(emulator, userEnvelopes(2), run, { concurrency: 1 });
   assert.deepEqual(result, { written: 2, failed: 0, skipped: 0 });
-  assert.ok(run.lines.some((line) => line.includes('2 written (1 created, 1 found after WorkOS lost a create\'s answer, 0 updated, 0 already in WorkOS, 0 completed)')), run.lines.join(''));
+  assert.ok(run.lines.some((line) => line.includes("2 written (1 created, 1 found after a create's answer was lost, 0 updated, 0 already in WorkOS, 0 completed)")), run.lines.join(''));
+});
+
+test('a user whose create landed while the run that sent it gave up (or was killed) is counted on resume as found after a lost answer, not as one already in WorkOS', async (t) => {
+  const emulator = await emulatorFor(t);
+  let creates = 0;
+  // The second create is applied, and its connection broken before the answer.
+  const baseUrl = await serve(t, (request, response) => {
+    void bodyOf(request).then(async (body) => {
+      if (request.method !== 'POST' || ++creates !== 2) return forward(emulator, request, body, response);
+      await forward(emulator, request, body, new ServerResponse(request));
+      request.socket.destroy();
+    });
+  });
+  const run = sinkContext();
+  await runSink(null, userEnvelopes(1), run, { baseUrl });
+  // No retries: the row fails retryable, with its user in WorkOS.
+  const first = await runSink(null, userEnvelopes(2), sinkContext({}, run.ledgerPath), { baseUrl, concurrency: 1, retries: 0 });
+  assert.deepEqual(first, { written: 0, failed: 1, skipped: 1 });
+  assert.equal(emulator.store.users.size, 2);
+
+  const resumed = sinkContext({}, run.ledgerPath);
+  await runSink(null, userEnvelopes(2), resumed, { baseUrl, concurrency: 1 });
+  assert.ok(resumed.lines.some((line) => line.includes("1 written (0 created, 1 found after a create's answer was lost, 0 updated, 0 already in WorkOS, 0 completed), 1 unchanged")), resumed.lines.join(''));
+  assert.equal(emulator.store.users.size, 2);
 });
 
 const HTML = 'text/html';
