@@ -25,6 +25,23 @@ async function findTotpFactor(api: WorkosApi, userId: string): Promise<string | 
   return (await totpFactorIds(api, userId))[0] ?? null;
 }
 
+/** Lookups of an enrolment whose answer was lost (lookedForAgain: over about three seconds). */
+const LANDED_LOOKUPS = 3;
+
+/**
+ * The factor of an enrolment whose answer was lost, if WorkOS lists it: one the user did not have before it (`before`).
+ * Null when not listed, or when the lookup failed too: the row fails for the enrolment's reason.
+ */
+async function landedFactor(api: WorkosApi, userId: string, before: readonly string[]): Promise<string | null> {
+  const isNew = async () => (await totpFactorIds(api, userId)).find((id) => !before.includes(id)) ?? null;
+  try {
+    return await api.lookedForAgain(LANDED_LOOKUPS, isNew);
+  } catch (error) {
+    if (error instanceof CallFailed) return null;
+    throw error;
+  }
+}
+
 /** Tells two secrets apart without keeping another copy of either; `secret` as the source spells it. */
 export function secretHashOf(secret: string): string {
   return createHash('sha256').update(normalizeTotpSecret(secret)).digest('base64url');
@@ -48,11 +65,13 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
   const known = replaced ? undefined : ledger.factor(factor.userKey);
   const secret = normalizeTotpSecret(factor.secret);
   const secretHash = secretHashOf(factor.secret);
+  /** The user's factors before this enrolment: none, unless the one the ledger recorded is gone and others are not. */
+  let before: string[] = [];
   if (known?.state === 'done') {
     if (known.secretHash === null || known.secretHash === secretHash) return;
     // A user who set up their authenticator again since: enrolling beside the old factor would leave both valid.
-    const enrolled = await totpFactorIds(api, factor.userId);
-    if (known.workosFactorId === null ? enrolled.length > 0 : enrolled.includes(known.workosFactorId)) throw new CallFailed({ ...SECRET_CHANGED });
+    before = await totpFactorIds(api, factor.userId);
+    if (known.workosFactorId === null ? before.length > 0 : before.includes(known.workosFactorId)) throw new CallFailed({ ...SECRET_CHANGED });
   } else if (!userIsNew || known?.state === 'in_flight') {
     const existing = await findTotpFactor(api, factor.userId);
     if (existing !== null) {
@@ -78,11 +97,16 @@ export async function enrollTotp(api: WorkosApi, ledger: Ledger, factor: TotpFac
       // Recorded here, in the factor's own row: a secret the server echoed back must not reach the ledger.
       const failure = withoutUserSecrets(api.failureOf(error), { totpSecret: secret });
       // An enrolment that may still be landing (no answer in time, a connection broken once it was sent, a server
-      // error: a gateway's 504 while the API behind it goes on) could be missed by a lookup now, and a second one would
-      // give the user two factors (WorkOS keeps both, and nothing refuses the second). It is left for the next run,
-      // which looks it up first. Only a call that surely did nothing (refused before it was sent, rate limited) is sent
-      // again now.
+      // error: a gateway's 504 while the API behind it goes on) is never sent again in this run: a lookup could miss
+      // it, and a second one would give the user two factors (WorkOS keeps both, and nothing refuses the second). It
+      // is looked for a few times; not found, it is left for the next run, which looks it up first. Only a call that
+      // surely did nothing (refused before it was sent, rate limited) is sent again now.
       const unsure = mayHaveLanded(failure) || (failure.status !== null && failure.status >= 500);
+      const landed = unsure ? await landedFactor(api, factor.userId, before) : null;
+      if (landed !== null) {
+        ledger.factorDone(factor.userKey, landed, secretHash);
+        return;
+      }
       if (unsure || !(await api.retryAfter(failure, retry, 'write'))) {
         ledger.factorFailed(factor.userKey, failure, secretHash);
         throw new CallFailed({ ...failure, message: `TOTP factor: ${failure.message}` });

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import type { WorkosEmulator } from '../../../emulators/workos/server.ts';
 import { runDiff } from '../../../sinks/diff.ts';
@@ -187,7 +186,7 @@ test('a 2xx whose body is cut short may have created the user: looked up, found,
   );
 });
 
-test('a TOTP enrolment whose connection breaks once sent, on a server that lists the factor late, is not enrolled again in the run: the next run finds it', async (t) => {
+test('a TOTP enrolment whose connection breaks once sent, on a server that lists the factor late, is not enrolled again: looked for again, it is found in the run', async (t) => {
   const emulator = await emulatorFor(t);
   let droppedAt: number | null = null;
   const baseUrl = await dialect(t, emulator, async (request, response) => {
@@ -205,13 +204,9 @@ test('a TOTP enrolment whose connection breaks once sent, on a server that lists
     }
     return false;
   });
-  const run = sinkContext();
   const envelopes = [userEnvelope(0, { totpSecret: 'JBSWY3DPEHPK3PXP' })];
-  assert.deepEqual(await runSink(null, envelopes, run, { baseUrl }), { written: 0, failed: 1, skipped: 0 });
+  assert.deepEqual(await runSink(null, envelopes, sinkContext(), { baseUrl }), { written: 1, failed: 0, skipped: 0 });
   const userId = emulator.store.userByEmail('user0@example.com')?.id ?? '';
-  assert.equal(emulator.store.authFactorsOfUser(userId).length, 1);
-  await sleep(1500);
-  assert.deepEqual(await runSink(null, envelopes, run, { baseUrl }), { written: 1, failed: 0, skipped: 0 });
   assert.equal(emulator.store.authFactorsOfUser(userId).length, 1);
 });
 
