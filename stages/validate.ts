@@ -2,6 +2,7 @@
 // envelope; rows with errors flow on (the engine and sinks keep them out of the sink and count them by code).
 import { z } from 'zod';
 import { defineStage } from '../pipelines/component.ts';
+import { counted } from '../pipelines/log.ts';
 import { hasErrors, type Issue } from '../pipelines/record.ts';
 import { isNotValidated } from '../state/replay.ts';
 import { duplicatesRule } from './validate/duplicates.ts';
@@ -63,16 +64,26 @@ export const validateStage = defineStage({
 
     return async function* validateRecords(input) {
       const runs: RuleRun[] = [];
+      /** Exported rows that still hold an error validate does not check again: nothing else tells the person why. */
+      let keptOut = 0;
       try {
         for (const rule of rules) runs.push(rule.start(ctx));
         for await (const envelope of input) {
           // An exported row's own findings, and what WorkOS answered its last attempt, are checked afresh.
-          if (isNotValidated(envelope)) envelope.issues = envelope.issues.filter(isFindingNotCheckedAgain);
+          if (isNotValidated(envelope)) {
+            envelope.issues = envelope.issues.filter(isFindingNotCheckedAgain);
+            if (hasErrors(envelope)) keptOut++;
+          }
           // A row an earlier stage rejected is left as it is: checking what was never mapped only adds noise.
           if (!hasErrors(envelope)) {
             for (const run of runs) run.check(envelope);
           }
           yield envelope;
+        }
+        if (keptOut > 0) {
+          ctx.log.warn(
+            `validate: ${counted(keptOut, 'row exported for fixing still holds', 'rows exported for fixing still hold')} an error validate cannot check again (of a stage before it, or a duplicate): once a row is fixed, remove that issue from its "issues" too`,
+          );
         }
       } finally {
         for (const run of runs) run.close?.();

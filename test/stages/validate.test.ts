@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import type { Envelope, UserDraft } from '../../pipelines/record.ts';
 import { validateStage } from '../../stages/validate.ts';
-import { collect, streamOf } from '../sources/context.ts';
+import { collect, contextIn, streamOf, tempDir } from '../sources/context.ts';
 import { envelopeOf, findings, validate, validator } from './validate/run.ts';
 
 /** One user that breaks every rule once. */
@@ -66,10 +67,16 @@ test('a row exported for fixing is checked afresh, but keeps what validate canno
     { stage: 'validate', code: 'email.duplicate', level: 'error', message: 'users.csv:4: cy@example.com already appears at users.csv:9' },
     mark,
   ]);
-  const [afterFix, afterConflict, afterDuplicate] = await collect((await validator(['email', 'duplicates']))(streamOf([fixed, conflict, duplicate])));
+  const said: string[] = [];
+  const ctx = { ...contextIn(tempDir()), log: createLogger({ write: (line) => Boolean(said.push(line)) }) };
+  const [afterFix, afterConflict, afterDuplicate] = await collect((await validator(['email', 'duplicates'], ctx))(streamOf([fixed, conflict, duplicate])));
   assert.deepEqual(findings(afterFix), []);
   assert.deepEqual(findings(afterConflict), ['error dedupe.identity_conflict']);
   assert.deepEqual(findings(afterDuplicate), ['error email.duplicate']);
+  // Nothing else would tell the person why a row they fixed is still kept out.
+  assert.deepEqual(said, [
+    'warning: validate: 2 rows exported for fixing still hold an error validate cannot check again (of a stage before it, or a duplicate): once a row is fixed, remove that issue from its "issues" too\n',
+  ]);
 });
 
 test('checks a row that carries only warnings from earlier stages, keeping those warnings', async () => {
