@@ -7,6 +7,9 @@ import { describeOrigin, hasErrors, normalizeEmail, type Envelope, type OrgRef, 
 
 const COMPARED_FIELDS = ['email', 'emailVerified', 'firstName', 'lastName', 'externalId', 'metadata', 'passwordHash', 'passwordHashType', 'totpSecret'] as const;
 
+/** Invalid rows held while a user's group is open: a user's rows are few, and a file of one key throughout is not held. */
+const MAX_HELD = 100;
+
 const disagree = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
 
 /**
@@ -64,7 +67,16 @@ export const dedupeStage = defineStage({
   create() {
     return async function* dedupe(input) {
       let pending: Envelope | undefined;
+      /**
+       * Invalid rows of the pending user, given out after it: one bad row among a user's rows (a bad email_verified in
+       * one organization) must not end the group, or the rows after it would be rejected as duplicates.
+       */
+      const held: Envelope[] = [];
       for await (const envelope of input) {
+        if (pending && pending.key === envelope.key && !hasErrors(pending) && hasErrors(envelope) && held.length < MAX_HELD) {
+          held.push(envelope);
+          continue;
+        }
         if (pending && pending.key === envelope.key && !hasErrors(pending) && !hasErrors(envelope)) {
           if (!isOtherPerson(pending, envelope)) {
             merge(pending, envelope);
@@ -79,9 +91,11 @@ export const dedupeStage = defineStage({
           });
         }
         if (pending) yield pending;
+        yield* held.splice(0);
         pending = envelope;
       }
       if (pending) yield pending;
+      yield* held;
     };
   },
 });

@@ -69,6 +69,20 @@ test('leaves rows that are not adjacent, or that carry errors, to the validate s
   assert.deepEqual(out.map((envelope) => envelope.origin.line), [2, 3, 4, 5]);
 });
 
+test('an invalid row among the rows of one user is left out without ending the group: the rows after it are merged, not duplicates', async () => {
+  const invalid = row(3, 'crm-1', [{ externalId: 'globex', roles: [] }]);
+  invalid.issues.push({ stage: 'map', code: 'field.invalid_boolean', level: 'error', message: 'users.csv:3: email_verified "maybe"' });
+  const out = await dedupe([row(2, 'crm-1', [{ externalId: 'acme', roles: [] }]), invalid, row(4, 'crm-1', [{ externalId: 'initech', roles: [] }]), row(5, 'crm-2', [])]);
+  assert.deepEqual(
+    out.map((envelope) => [envelope.origin.line, envelope.user.orgs?.map((org) => org.externalId), envelope.issues.map((issue) => issue.code)]),
+    [
+      [2, ['acme', 'initech'], []],
+      [3, ['globex'], ['field.invalid_boolean']],
+      [5, [], []],
+    ],
+  );
+});
+
 test('two people sharing an external id are not merged: the later row is an identity conflict', async () => {
   const eve = row(3, 'crm-1', [{ externalId: 'globex', name: 'Globex', roles: ['admin'] }], 'Eve');
   eve.user.email = 'eve@example.com';
