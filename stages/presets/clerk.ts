@@ -46,9 +46,19 @@ function firebaseScryptPhc(digest: string): string | undefined {
   const parts = digest.split('$');
   if (parts.length !== 6) return undefined;
   const [hash, salt, signerKey, saltSeparator, rounds, memCost] = parts;
-  if (!hash || !salt || !signerKey || !POSITIVE_INTEGER.test(rounds) || !POSITIVE_INTEGER.test(memCost)) return undefined;
+  if (!hash || !salt || !signerKey || !inRange(rounds, FIREBASE_ROUNDS) || !inRange(memCost, FIREBASE_MEM_COST)) return undefined;
   const params = `r=${rounds},m=${memCost},ss=${phcBase64(saltSeparator)},sk=${phcBase64(signerKey)}`;
-  return `$firebase-scrypt$v=1$${params}$${phcBase64(salt)}$${phcBase64(hash)}`;
+  const phc = `$firebase-scrypt$v=1$${params}$${phcBase64(salt)}$${phcBase64(hash)}`;
+  // A part that is no base64 would make validate reject the row, losing the user rather than only the password.
+  return hasHashLayout('firebase-scrypt', phc) ? phc : undefined;
+}
+
+/** Firebase's scrypt parameters (its hash config; the Admin SDK refuses others): rounds 1–8, mem cost 1–14. */
+const FIREBASE_ROUNDS = { min: 1, max: 8 };
+const FIREBASE_MEM_COST = { min: 1, max: 14 };
+
+function inRange(digits: string, range: { min: number; max: number }): boolean {
+  return POSITIVE_INTEGER.test(digits) && Number(digits) >= range.min && Number(digits) <= range.max;
 }
 
 function malformed(envelope: Envelope, hasher: string): void {

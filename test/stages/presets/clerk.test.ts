@@ -121,8 +121,17 @@ test('converts a scrypt_firebase digest written in URL-safe base64 to the standa
   assert.equal(f3.user.passwordHash, F3_PHC);
 });
 
-test('drops a scrypt_firebase digest without six parts or with non-numeric parameters as malformed', async () => {
-  const digests = [`abc$def$${SIGNER_KEY}$Bw==$8`, `abc$def$${SIGNER_KEY}$Bw==$eight$14`, `$def$${SIGNER_KEY}$Bw==$8$14`, `${F1_DIGEST}$1`];
+test('drops a scrypt_firebase digest without six parts, with parameters Firebase never uses, or with parts that are no base64 as malformed: the user is kept', async () => {
+  const digests = [
+    `abc$def$${SIGNER_KEY}$Bw==$8`,
+    `abc$def$${SIGNER_KEY}$Bw==$eight$14`,
+    `$def$${SIGNER_KEY}$Bw==$8$14`,
+    `${F1_DIGEST}$1`,
+    `abc$def$${SIGNER_KEY}$Bw==$8$99999`,
+    `abc$def$${SIGNER_KEY}$Bw==$9$14`,
+    `lSrf!!!$def$${SIGNER_KEY}$Bw==$8$14`,
+    `abc$def$${SIGNER_KEY}$B w$8$14`,
+  ];
   const envelopes = await mapClerk(digests.map((digest) => withPassword(digest, 'scrypt_firebase')));
   assert.deepEqual(
     envelopes.map((envelope) => [envelope.user.passwordHash, envelope.issues.map((issue) => issue.code)]),
