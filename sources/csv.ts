@@ -1,4 +1,5 @@
 // A CSV export as raw records: one envelope per data row, its cells named by the header row (or `columns`).
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { defineSource, inputPath } from '../pipelines/component.ts';
 import { AuthpipeError } from '../pipelines/errors.ts';
@@ -96,6 +97,19 @@ function uniqueNames(header: string[], warn: (message: string) => void): string[
   return names;
 }
 
+interface HeaderRow {
+  cells: string[];
+  sorted: string[];
+  names: Set<string>;
+}
+
+/** A file joined after another keeps its byte order mark, before its header's first name. */
+const withoutBom = (cell: string) => (cell.startsWith('\uFEFF') ? cell.slice(1) : cell);
+
+function headerRowOf(cells: string[]): HeaderRow {
+  return { cells, sorted: cells.toSorted(), names: new Set(cells) };
+}
+
 function raggedRowIssue(place: string, expected: number, got: number): Issue {
   return {
     stage: 'csv',
@@ -177,6 +191,8 @@ export const csvSource = defineSource({
     const input = await openInput(options.path, ctx);
     ctx.runProgress.inputShare = input.share;
     let columns = options.columns === true ? undefined : options.columns;
+    /** The header row as the file wrote it (the last one read); unset when `columns` names the columns. */
+    let headerRow: HeaderRow | undefined;
     let seq = 0;
     let toldUtf8 = false;
     try {
@@ -231,14 +247,32 @@ export const csvSource = defineSource({
               ctx.log.warn(`${describeOrigin(origin)}: the header row is one column holding "${shown}": if the file separates its cells with "${shown}", set the source's delimiter (--delimiter '${shown}')`);
             }
             columns = uniqueNames(header, (renamed) => ctx.log.warn(`${describeOrigin(origin)}: ${renamed}`));
+            headerRow = headerRowOf(header);
             continue;
           }
           const cells = cell - first;
+          const named = nameCells(columns, batch, first, cell);
+          // Exports joined with `cat`: each brings its header row, its columns perhaps in another order.
+          if (headerRow !== undefined && cells === columns.length && headerRow.names.has(withoutBom(named[columns[0]]))) {
+            const row = cellsOf(batch, first, cell);
+            row[0] = withoutBom(row[0]);
+            if (isDeepStrictEqual(row.toSorted(), headerRow.sorted)) {
+              const place = describeOrigin(origin);
+              if (isDeepStrictEqual(row, headerRow.cells)) {
+                ctx.log.warn(`${place}: the header row again (files joined?); it is skipped`);
+              } else {
+                columns = uniqueNames(row, (renamed) => ctx.log.warn(`${place}: ${renamed}`));
+                headerRow = headerRowOf(row);
+                ctx.log.warn(`${place}: the header row again, with its columns in another order (exports joined?); the rows after it are read by it`);
+              }
+              continue;
+            }
+          }
           const issues = cells === columns.length ? [] : [raggedRowIssue(describeOrigin(origin), columns.length, cells)];
           if (undecoded && cellsOf(batch, first, cell).some((text) => text.includes(REPLACEMENT_CHARACTER))) {
             issues.push(undecodedIssue(describeOrigin(origin), options.encoding));
           }
-          yield rawEnvelope(++seq, origin, nameCells(columns, batch, first, cell), issues);
+          yield rawEnvelope(++seq, origin, named, issues);
         }
       }
     } catch (error) {

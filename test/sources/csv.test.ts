@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../pipelines/log.ts';
 import { csvSource } from '../../sources/csv.ts';
 import { collect, contextIn, fileWith } from './context.ts';
 
@@ -135,6 +136,31 @@ test("takes Excel's first line `sep=;` for the delimiter, not for a row or the h
       JSON.stringify(separator),
     );
   }
+});
+
+test('a header row again (exports joined with cat) is skipped, and one with its columns in another order names the rows after it', async () => {
+  const { dir, file } = fileWith(
+    'users.csv',
+    'id,email,name\nu1,ana@example.com,Ana\nid,email,name\nu2,bo@example.com,Bo\n\uFEFFemail,name,id\ncy@example.com,Cy,u3\n',
+  );
+  const said: string[] = [];
+  const ctx = { ...contextIn(dir), log: createLogger({ write: (line) => Boolean(said.push(line)) }) };
+  const envelopes = await collect(csvSource.create(csvSource.options.parse({ path: file }), ctx));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.seq, envelope.origin.line, envelope.raw, envelope.issues]),
+    [
+      [1, 2, { id: 'u1', email: 'ana@example.com', name: 'Ana' }, []],
+      [2, 4, { id: 'u2', email: 'bo@example.com', name: 'Bo' }, []],
+      [3, 6, { email: 'cy@example.com', name: 'Cy', id: 'u3' }, []],
+    ],
+  );
+  assert.deepEqual(said, [
+    'warning: users.csv:3: the header row again (files joined?); it is skipped\n',
+    'warning: users.csv:5: the header row again, with its columns in another order (exports joined?); the rows after it are read by it\n',
+  ]);
+  // A user whose cells happen to hold a column name is a user.
+  const named = await readCsv('id,email,name\nemail,ana@example.com,Ana\n');
+  assert.deepEqual(named[0].raw, { id: 'email', email: 'ana@example.com', name: 'Ana' });
 });
 
 test('keeps exact start lines across many read chunks of a large file with multi-line cells', async () => {
