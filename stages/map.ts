@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { defineStage } from '../pipelines/component.ts';
 import { hasErrors, keyOf } from '../pipelines/record.ts';
-import { PlainNames, reportAliases, reportColumns } from './map/columns.ts';
+import { PlainNames, reportColumns } from './map/columns.ts';
 import { joinMemberships, MappedMemberships, mappingFile, reportUnmatched, verifyMappingFiles } from './map/memberships.ts';
 import { addIssue, applyMapping, compileMapping, mappingOptions } from './mapping.ts';
 import { PRESET_NAMES, presets } from './presets/index.ts';
@@ -39,7 +39,7 @@ export const mapStage = defineStage({
     const memberships = options.orgs === undefined && options.roles === undefined ? undefined : await MappedMemberships.load(options.orgs, options.roles, ctx);
 
     return async function* mapRecords(input) {
-      const plainNames = new PlainNames();
+      const plainNames = new PlainNames(ctx);
       let firstRecord = true;
       try {
         for await (const envelope of input) {
@@ -54,7 +54,7 @@ export const mapStage = defineStage({
             yield envelope;
             continue;
           }
-          reportAliases(plainNames.learn(raw), ctx);
+          plainNames.learn(raw);
           const named = plainNames.named(raw);
           if (firstRecord) reportColumns(envelope, raw, named, preset, mapping, ctx);
           firstRecord = false;

@@ -20,47 +20,55 @@ function plainName(name: string): string {
     .replace(/[\s-]+/g, '_');
 }
 
+/** Lines naming newly learnt plain names, at most: records with keys of their own would otherwise log one a row. */
+const ALIAS_REPORTS = 10;
+
 /**
  * Column names not written the way presets and mappings name them, each read under its plain name (`First Name` as
  * `first_name`) in records that lack a column of that name. Learnt as records come: a CSV export has the same columns
  * on every row, but a JSON or NDJSON one (Firebase, Auth0) leaves absent keys out, so a later record may bring new ones.
  */
 export class PlainNames {
-  private readonly aliases: [alias: string, column: string][] = [];
+  /** Plain name by column, for the columns not written plainly. */
+  private readonly aliasOf = new Map<string, string>();
   private readonly seen = new Set<string>();
+  private reports = 0;
 
-  /** Learns the record's columns not seen before; the aliases among them. */
-  learn(raw: SourceRecord): [alias: string, column: string][] {
-    let fresh = false;
+  constructor(private readonly ctx: Context) {}
+
+  /** Learns the record's columns not seen before, and says which are read under plain names. */
+  learn(raw: SourceRecord): void {
+    let found: [alias: string, column: string][] | undefined;
     for (const column in raw) {
-      if (!this.seen.has(column)) {
-        fresh = true;
-        break;
-      }
-    }
-    if (!fresh) return [];
-    const found: [string, string][] = [];
-    for (const column of Object.keys(raw)) {
       if (this.seen.has(column)) continue;
       this.seen.add(column);
       const alias = plainName(column);
-      if (alias !== column) found.push([alias, column]);
+      if (alias === column) continue;
+      this.aliasOf.set(column, alias);
+      (found ??= []).push([alias, column]);
     }
-    this.aliases.push(...found);
-    return found;
+    if (found !== undefined) this.report(found);
   }
 
   /** The record with its aliased columns also under their plain names. */
   named(raw: SourceRecord): SourceRecord {
-    if (this.aliases.length === 0) return raw;
-    const named = { ...raw };
-    for (const [alias, column] of this.aliases) if (column in raw && !(alias in raw)) named[alias] = raw[column];
-    return named;
+    if (this.aliasOf.size === 0) return raw;
+    let named: SourceRecord | undefined;
+    for (const column in raw) {
+      const alias = this.aliasOf.get(column);
+      if (alias !== undefined && !(alias in raw)) (named ??= { ...raw })[alias] = raw[column];
+    }
+    return named ?? raw;
   }
-}
 
-export function reportAliases(aliases: [string, string][], ctx: Context): void {
-  if (aliases.length > 0) ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
+  private report(aliases: [alias: string, column: string][]): void {
+    this.reports++;
+    if (this.reports <= ALIAS_REPORTS) {
+      this.ctx.log.info(`map: columns read under plain names: ${aliases.map(([alias, column]) => `${JSON.stringify(column)} as ${alias}`).join(', ')}`);
+    } else if (this.reports === ALIAS_REPORTS + 1) {
+      this.ctx.log.info('map: later records bring more columns to read under plain names; they are read so, and not listed');
+    }
+  }
 }
 
 /**

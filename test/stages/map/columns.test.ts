@@ -45,6 +45,14 @@ test('reads under plain names the keys a later record brings, as JSON exports le
   assert.deepEqual(log, ['map: columns read under plain names: "externalId" as external_id\n', 'map: columns read under plain names: "firstName" as first_name, "emailVerified" as email_verified\n']);
 });
 
+test('records that each bring keys of their own are all read under plain names, but only the first ten such records are listed in the log', async () => {
+  const records = Array.from({ length: 40 }, (_, index) => ({ email: `u${index}@example.com`, [`customField${index}`]: 'x', firstName: 'Ana' }));
+  const { envelopes, log } = await mapWithLog({ preset: 'workos-csv' }, records);
+  assert.deepEqual(envelopes[39].user, { email: 'u39@example.com', firstName: 'Ana' });
+  assert.equal(log.length, 11, log.join(''));
+  assert.equal(log[10], 'map: later records bring more columns to read under plain names; they are read so, and not listed\n');
+});
+
 test('warns about a column named like one the preset reads, whose values would be left out on every row', async () => {
   const { envelopes, log } = await mapWithLog({ preset: 'workos-csv' }, [{ email: 'ana@example.com', first_name: 'Ana', lastname: 'Silva', phone: '+1555' }]);
   assert.deepEqual(envelopes[0].user, { email: 'ana@example.com', firstName: 'Ana' });
