@@ -110,6 +110,9 @@ function headerRowOf(cells: string[]): HeaderRow {
   return { cells, sorted: cells.toSorted(), names: new Set(cells) };
 }
 
+/** Where a row with more cells than columns keeps the cells past the last column. */
+const EXTRA_CELLS = '(cells past the last column)';
+
 function raggedRowIssue(place: string, expected: number, got: number): Issue {
   return {
     stage: 'csv',
@@ -272,7 +275,9 @@ export const csvSource = defineSource({
           if (undecoded && cellsOf(batch, first, cell).some((text) => text.includes(REPLACEMENT_CHARACTER))) {
             issues.push(undecodedIssue(describeOrigin(origin), options.encoding));
           }
-          yield rawEnvelope(++seq, origin, named, issues);
+          // Kept for whoever fixes the row (a rejects file): a cell past the last column may be the email.
+          const record = cells > columns.length ? { ...named, [EXTRA_CELLS]: cellsOf(batch, first + columns.length, cell) } : named;
+          yield rawEnvelope(++seq, origin, record, issues);
         }
       }
     } catch (error) {

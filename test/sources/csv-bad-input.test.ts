@@ -41,9 +41,9 @@ test('turns a row with too few cells into an error issue naming file, line and c
   );
 });
 
-test('keeps the named cells of a row with too many cells and flags it', async () => {
+test('keeps every cell of a row with too many cells, those past the last column apart, and flags it', async () => {
   const envelopes = await readCsv('id,email\nu1,ana@example.com,surplus,more\nu2,bo@example.com\n');
-  assert.deepEqual(envelopes[0].raw, { id: 'u1', email: 'ana@example.com' });
+  assert.deepEqual(envelopes[0].raw, { id: 'u1', email: 'ana@example.com', '(cells past the last column)': ['surplus', 'more'] });
   assert.deepEqual(envelopes[0].issues, [
     { stage: 'csv', code: 'csv.ragged_row', level: 'error', message: 'users.csv:2: expected 2 cells (one per column), got 4' },
   ]);
@@ -197,8 +197,8 @@ test('keeps a legitimate multi-line cell in a ragged row: one ragged row, no row
   assert.deepEqual(
     [envelopes[0], envelopes[1999]].map((envelope) => [envelope.origin.line, envelope.raw, envelope.issues.map((issue) => issue.code)]),
     [
-      [2, { id: '0', note: 'line one\nline two' }, ['csv.ragged_row']],
-      [4000, { id: '1999', note: 'line one\nline two' }, ['csv.ragged_row']],
+      [2, { id: '0', note: 'line one\nline two', '(cells past the last column)': [''] }, ['csv.ragged_row']],
+      [4000, { id: '1999', note: 'line one\nline two', '(cells past the last column)': [''] }, ['csv.ragged_row']],
     ],
   );
   assert.deepEqual(summary(envelopes.slice(-1)), [[4002, undefined, []]]);
