@@ -221,9 +221,17 @@ function scalarText(value: unknown): string | undefined | null {
   }
 }
 
-/** A trimmed, non-empty text cell, or undefined; presets read CSV cells with it. */
-export function cell(raw: SourceRecord, name: string): string | undefined {
+/**
+ * A trimmed, non-empty text cell, or undefined; presets read cells with it. An object or a list in its place (a JSON
+ * export) is no text: an error on the envelope, as the `fields` mapping gives, rather than a value left out unsaid.
+ */
+export function cell(raw: SourceRecord, name: string, envelope: Envelope): string | undefined {
   const text = scalarText(raw[name]);
+  if (text === null) {
+    // Never echo the value: the field may be a password hash.
+    addIssue(envelope, 'error', 'field.invalid_type', name, `${name} holds an object or a list, not text`);
+    return undefined;
+  }
   if (!text) return undefined;
   const trimmed = text.trim();
   return trimmed === '' ? undefined : trimmed;

@@ -67,11 +67,11 @@ function malformed(envelope: Envelope, hasher: string): void {
 
 /** Branches on `password_hasher`, never on the digest's prefix (sources.md §5). */
 function mapPassword(raw: SourceRecord, envelope: Envelope): void {
-  const digest = cell(raw, 'password_digest');
-  const hasher = cell(raw, 'password_hasher')?.toLowerCase();
+  const digest = cell(raw, 'password_digest', envelope);
+  const hasher = cell(raw, 'password_hasher', envelope)?.toLowerCase();
   if (digest === undefined) {
-    // A hasher names a password the export should hold: its loss is said, not passed over.
-    if (hasher !== undefined) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hasher ${quoteHashName(hasher)} is given but password_digest is empty; ${NO_PASSWORD}`);
+    // A hasher names a password the export should hold: its loss is said, not passed over (if not said already).
+    if (hasher !== undefined && !envelope.issues.some((issue) => issue.field === 'password_digest')) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hasher ${quoteHashName(hasher)} is given but password_digest is empty; ${NO_PASSWORD}`);
     return;
   }
   const user = envelope.user;
@@ -105,21 +105,21 @@ function mapPassword(raw: SourceRecord, envelope: Envelope): void {
 
 function mapClerkUser(raw: SourceRecord, envelope: Envelope): void {
   const user = envelope.user;
-  const email = cell(raw, 'primary_email_address');
+  const email = cell(raw, 'primary_email_address', envelope);
   if (email !== undefined) {
     user.email = email;
-    const verified = cell(raw, 'verified_email_addresses');
+    const verified = cell(raw, 'verified_email_addresses', envelope);
     user.emailVerified = verified !== undefined && listIncludes(verified, email);
   }
-  const firstName = cell(raw, 'first_name');
+  const firstName = cell(raw, 'first_name', envelope);
   if (firstName !== undefined) user.firstName = firstName;
-  const lastName = cell(raw, 'last_name');
+  const lastName = cell(raw, 'last_name', envelope);
   if (lastName !== undefined) user.lastName = lastName;
-  const id = cell(raw, 'id');
+  const id = cell(raw, 'id', envelope);
   if (id !== undefined) user.externalId = id;
-  const username = cell(raw, 'username');
+  const username = cell(raw, 'username', envelope);
   if (username !== undefined) setMetadata(user, 'username', username);
-  const totpSecret = cell(raw, 'totp_secret');
+  const totpSecret = cell(raw, 'totp_secret', envelope);
   if (totpSecret !== undefined) user.totpSecret = totpSecret;
   mapPassword(raw, envelope);
 }

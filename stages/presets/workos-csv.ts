@@ -15,12 +15,18 @@ import {
 import { withExactIntegers } from '../../sources/json-value.ts';
 import type { Preset } from './index.ts';
 
-function mapMetadata(text: string, envelope: Envelope): void {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(withExactIntegers(text));
-  } catch {
-    parsed = undefined;
+/** `metadata`: the JSON text of an object, as the CSV holds it, or the object itself, as a JSON export does. */
+function mapMetadata(raw: SourceRecord, envelope: Envelope): void {
+  let parsed: unknown = raw.metadata;
+  if (parsed === null) return;
+  if (typeof parsed !== 'object') {
+    const text = cell(raw, 'metadata', envelope);
+    if (text === undefined) return;
+    try {
+      parsed = JSON.parse(withExactIntegers(text));
+    } catch {
+      parsed = undefined;
+    }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     addIssue(envelope, 'error', 'metadata.invalid_json', 'metadata', 'metadata is not a JSON object');
@@ -33,11 +39,11 @@ function mapMetadata(text: string, envelope: Envelope): void {
 }
 
 function mapPassword(raw: SourceRecord, envelope: Envelope): void {
-  const hash = cell(raw, 'password_hash');
-  const type = cell(raw, 'password_hash_type')?.toLowerCase();
+  const hash = cell(raw, 'password_hash', envelope);
+  const type = cell(raw, 'password_hash_type', envelope)?.toLowerCase();
   if (hash === undefined) {
-    // A type names a password the file should hold: its loss is said, not passed over.
-    if (type !== undefined) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hash_type ${quoteHashName(type)} is given but password_hash is empty; the user is created without a password and must reset it`);
+    // A type names a password the file should hold: its loss is said, not passed over (if not said already).
+    if (type !== undefined && !envelope.issues.some((issue) => issue.field === 'password_hash')) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hash_type ${quoteHashName(type)} is given but password_hash is empty; the user is created without a password and must reset it`);
     return;
   }
   if (type !== undefined && isPasswordHashType(type)) {
@@ -60,10 +66,10 @@ function roleSlugs(text: string | undefined): string[] {
 }
 
 function mapOrg(raw: SourceRecord, envelope: Envelope): void {
-  const id = cell(raw, 'org_id');
-  const externalId = cell(raw, 'org_external_id');
-  const name = cell(raw, 'org_name');
-  const roles = roleSlugs(cell(raw, 'role_slugs'));
+  const id = cell(raw, 'org_id', envelope);
+  const externalId = cell(raw, 'org_external_id', envelope);
+  const name = cell(raw, 'org_name', envelope);
+  const roles = roleSlugs(cell(raw, 'role_slugs', envelope));
   if (id === undefined && externalId === undefined) {
     if (name !== undefined || roles.length > 0) {
       const message = 'org_name or role_slugs given without org_id or org_external_id; no membership is made';
@@ -80,11 +86,11 @@ function mapOrg(raw: SourceRecord, envelope: Envelope): void {
 
 function mapWorkosCsvRow(raw: SourceRecord, envelope: Envelope): void {
   const user = envelope.user;
-  const email = cell(raw, 'email');
+  const email = cell(raw, 'email', envelope);
   if (email !== undefined) user.email = email;
-  const firstName = cell(raw, 'first_name');
+  const firstName = cell(raw, 'first_name', envelope);
   if (firstName !== undefined) user.firstName = firstName;
-  const lastName = cell(raw, 'last_name');
+  const lastName = cell(raw, 'last_name', envelope);
   if (lastName !== undefined) user.lastName = lastName;
   const verified = parseBoolean(raw.email_verified);
   if (verified === null) {
@@ -92,11 +98,10 @@ function mapWorkosCsvRow(raw: SourceRecord, envelope: Envelope): void {
   } else if (verified !== undefined) {
     user.emailVerified = verified;
   }
-  const externalId = cell(raw, 'external_id');
+  const externalId = cell(raw, 'external_id', envelope);
   if (externalId !== undefined) user.externalId = externalId;
   mapPassword(raw, envelope);
-  const metadata = cell(raw, 'metadata');
-  if (metadata !== undefined) mapMetadata(metadata, envelope);
+  mapMetadata(raw, envelope);
   mapOrg(raw, envelope);
 }
 

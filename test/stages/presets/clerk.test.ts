@@ -231,6 +231,22 @@ test('carries the TOTP secret, and the username into metadata only when present'
   assert.deepEqual(withNeither.user, { email: 'bo@example.com', emailVerified: false, externalId: 'user_2' });
 });
 
+test('a column the preset reads as text holding an object or a list (a JSON export) is field.invalid_type, naming the column and never the value', async () => {
+  const envelopes = await mapClerk([
+    { id: 'user_1', primary_email_address: 'ana@example.com', first_name: { given: 'Ana' } },
+    { id: 'user_2', primary_email_address: ['bo@example.com'] },
+    { id: 'user_3', primary_email_address: 'cy@example.com', password_digest: { hash: '$2a$10$secret' }, password_hasher: 'bcrypt' },
+  ]);
+  assert.deepEqual(
+    envelopes.map((envelope) => envelope.issues.map((issue) => [issue.level, issue.code, issue.message])),
+    [
+      [['error', 'field.invalid_type', 'users.csv:2: first_name holds an object or a list, not text']],
+      [['error', 'field.invalid_type', 'users.csv:3: primary_email_address holds an object or a list, not text']],
+      [['error', 'field.invalid_type', 'users.csv:4: password_digest holds an object or a list, not text']],
+    ],
+  );
+});
+
 test('lets declarative fields replace what the preset set', async () => {
   const [envelope] = await mapClerk([{ id: 'user_1', primary_email_address: ' Ana@Example.COM ', first_name: 'Ana', last_name: 'Silva' }], {
     fields: { email: { from: 'primary_email_address', lowercase: true }, lastName: 'family_name' },

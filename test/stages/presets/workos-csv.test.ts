@@ -89,6 +89,24 @@ test('rejects a metadata cell that is not a JSON object', async () => {
   );
 });
 
+test('takes metadata that is an object itself, as a JSON export holds it, and none for null', async () => {
+  const transform = await mapStage.create(mapStage.options.parse({ preset: 'workos-csv' }), contextIn(tempDir()));
+  const records = [
+    { email: 'ana@example.com', metadata: { plan: 'pro', seats: 3 } },
+    { email: 'bo@example.com', metadata: null },
+    { email: 'cy@example.com', metadata: ['pro'] },
+  ];
+  const envelopes = await collect(transform(streamOf(records.map((raw, index) => rawEnvelope(index + 1, { file: 'users.json', line: index + 2 }, raw)))));
+  assert.deepEqual(
+    envelopes.map((envelope) => [envelope.user.metadata, envelope.issues.map((issue) => issue.code)]),
+    [
+      [{ plan: 'pro', seats: '3' }, []],
+      [undefined, []],
+      [undefined, ['metadata.invalid_json']],
+    ],
+  );
+});
+
 test('drops metadata values over the WorkOS limits with a warning', async () => {
   const envelope = await mapRow({ email: 'a@example.com', metadata: JSON.stringify({ plan: 'pro', bio: 'x'.repeat(601) }) });
   assert.deepEqual(envelope.user.metadata, { plan: 'pro' });
