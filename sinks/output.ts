@@ -44,6 +44,15 @@ function unwritable(file: string, error: unknown): AuthpipeError {
   return new AuthpipeError('sink.file_unwritable', `cannot write output file ${file} (${reason})`);
 }
 
+/** The rows' writing, a failed write (a full disk: ENOSPC) naming the file; other failures (a stage's) as they are. */
+async function written(writing: Promise<void>, file: string): Promise<void> {
+  try {
+    await writing;
+  } catch (error) {
+    throw (error as NodeJS.ErrnoException).syscall === 'write' ? unwritable(file, error) : error;
+  }
+}
+
 function isWritable(file: string): boolean {
   try {
     accessSync(file, constants.W_OK);
@@ -112,7 +121,7 @@ export async function openOutput(outputPath: string, ctx: Context, rows = 'rows 
     const writing = writingOf(absolute);
     if (writing.how === 'direct') {
       const handle = await open(absolute, 'w', NEW_FILE_MODE);
-      return { stream: handle.createWriteStream(), end: true, finish: direct, settle: asWritten };
+      return { stream: handle.createWriteStream(), end: true, finish: (writing) => written(writing, absolute), settle: asWritten };
     }
     const { how, target, existing } = writing;
     // A name no one else can have planted (`wx` never follows a link), readable by its owner only until it is whole.
@@ -124,9 +133,9 @@ export async function openOutput(outputPath: string, ctx: Context, rows = 'rows 
       ctx.log.warn(`${absolute} keeps its mode (${(mode & 0o777).toString(8)}), which lets others read it, and its rows hold emails and may hold password hashes: \`chmod 600\` it, or write a new file`);
     }
     const keepRemoving = removedAtExit(standIn);
-    const finish = async (written: Promise<void>, received: () => number) => {
+    const finish = async (writing: Promise<void>, received: () => number) => {
       try {
-        await written;
+        await written(writing, absolute);
       } catch (error) {
         unlinkQuietly(standIn);
         keepRemoving();

@@ -130,3 +130,12 @@ test('through a link to a file not there yet, that file is written and the link 
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.deepEqual(emails(path.join(dir, 'later.ndjson')), ['user1@example.com']);
 });
+
+test('a write the disk refuses (full: ENOSPC) fails the run naming the output file', async () => {
+  // /dev/full takes the open and refuses every write, as a full disk does.
+  const rows = Array.from({ length: 100 }, (_, index) => row(index + 1));
+  await assert.rejects((await sinkInto('/dev/full', contextIn(tempDir())))(streamOf(rows)), {
+    code: 'sink.file_unwritable',
+    message: 'cannot write output file /dev/full (ENOSPC)',
+  });
+});
