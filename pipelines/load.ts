@@ -189,8 +189,17 @@ function safeParseTyped<T extends z.ZodType>(schema: T, value: unknown): z.ZodSa
   }
 }
 
+/** A value that is one reference with an empty default, `${REJECTS:-}`: no value unless the variable is set. */
+const OPTIONAL_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*):-\}$/;
+
 function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: ProblemCollector): void {
   visit(doc, {
+    Pair(_key, pair) {
+      if (!isScalar(pair.value) || typeof pair.value.value !== 'string') return undefined;
+      const name = OPTIONAL_REFERENCE.exec(pair.value.value)?.[1];
+      // The key goes, and the option takes its default, as when it is not written.
+      return name !== undefined && !env[name] ? visit.REMOVE : undefined;
+    },
     Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
       const original = node.value;

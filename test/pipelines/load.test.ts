@@ -205,6 +205,12 @@ test('interpolates variables and defaults before validation', () => {
   assert.equal(spec.source.options.path, path.join(dir, 'users.csv'));
 });
 
+test('an option whose value is only ${VAR:-} is left unset while VAR is unset or empty, and takes its value when set', () => {
+  const file = pipelineFile('optional.yaml', 'version: 1\nname: o\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: out.ndjson, rejects: "${REJECTS:-}" }\n');
+  for (const env of [{}, { REJECTS: '' }]) assert.equal(loadPipeline(file, { env }).sink.options.rejects, undefined);
+  assert.equal(loadPipeline(file, { env: { REJECTS: 'bad.ndjson' } }).sink.options.rejects, path.join(dir, 'bad.ndjson'));
+});
+
 test('applies --set overrides before validation', () => {
   const file = pipelineFile('set.yaml', 'version: 1\nname: s\nsource: { use: csv, path: nope.csv }\nsink: { use: ndjson }\n');
   const spec = loadPipeline(file, { env: {}, sets: [`source.path=${path.join(dir, 'users.csv')}`, 'name=renamed'] });
