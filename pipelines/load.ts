@@ -328,7 +328,7 @@ function pathOptions(block: Block<Component>, where: PathSegment[], role: 'input
  * of it is read; the ledger would also turn it into a database.
  */
 function checkOverwrites(
-  spec: { source: Block<SourceComponent>; stages: Block<StageComponent>[]; sink: Block<SinkComponent>; ledger?: string; after: Block<AfterComponent>[] },
+  spec: { file: string; source: Block<SourceComponent>; stages: Block<StageComponent>[]; sink: Block<SinkComponent>; ledger?: string; after: Block<AfterComponent>[] },
   report: ProblemCollector,
 ): void {
   const inputs = [...pathOptions(spec.source, ['source'], 'input'), ...spec.stages.flatMap((stage, index) => pathOptions(stage, ['stages', index], 'input'))];
@@ -341,6 +341,8 @@ function checkOverwrites(
   for (const output of written) {
     const input = inputs.find((candidate) => isSameFile(candidate.file, output.file));
     if (input) report.atPath(output.where, 'pipeline.overwrites_input', `${output.what} ${output.file}, which the pipeline reads (${input.where.join('.')}); it would be overwritten before it is read`);
+    // A `${OUT}` set to the wrong name would replace the pipeline itself.
+    if (isSameFile(spec.file, output.file)) report.atPath(output.where, 'pipeline.overwrites_input', `${output.what} ${output.file}, which is this pipeline file; name another file`);
   }
   // Nor may two outputs be one file: the one moved into place last would replace the other.
   outputs.forEach((output, index) => {
@@ -432,7 +434,7 @@ function examinePipeline(file: string, { env = process.env, sets = [] }: LoadOpt
   });
   const validStages = stages.filter((stage): stage is Block<StageComponent> => stage !== undefined);
   const validAfter = after.filter((step): step is Block<AfterComponent> => step !== undefined);
-  if (source && sink && validStages.length === stages.length) checkOverwrites({ source, stages: validStages, sink, ledger, after: validAfter }, report);
+  if (source && sink && validStages.length === stages.length) checkOverwrites({ file: absoluteFile, source, stages: validStages, sink, ledger, after: validAfter }, report);
   const complete = source && sink && validStages.length === stages.length && validAfter.length === after.length;
   const found = complete ? { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger, after: validAfter } : undefined;
   return { report, spec: found, baseDir, validBlocks };

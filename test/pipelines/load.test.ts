@@ -153,6 +153,11 @@ test('refuses a sink or a ledger at the path of a file the pipeline reads, which
   ]);
 });
 
+test('refuses a sink at the path of the pipeline file itself', () => {
+  const file = pipelineFile('self.yaml', 'version: 1\nname: s\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: "${OUT:-out.ndjson}" }\n');
+  assert.deepEqual(problemsOf(file, { OUT: 'self.yaml' }), [`self.yaml:4:28: the sink writes ${file}, which is this pipeline file; name another file [pipeline.overwrites_input]`]);
+});
+
 test('refuses two outputs at one path (the rejects file at the sink\'s own): the one moved into place last would replace the other', () => {
   const file = pipelineFile('twice.yaml', 'version: 1\nname: t\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: out.ndjson, rejects: ./out.ndjson }\n');
   assert.deepEqual(problemsOf(file), [`twice.yaml:4:49: the sink writes ${path.join(dir, 'out.ndjson')}, which sink.path names too; name another file [pipeline.overwrites_output]`]);
