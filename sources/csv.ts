@@ -7,12 +7,22 @@ import { describeOrigin, rawEnvelope, REPLACEMENT_CHARACTER, type Issue } from '
 import { parseInThread, type RowBatch } from './csv-parse-thread.ts';
 import { openInput } from './input.ts';
 
+/** Column names of a file without a header row; a name given twice would lose the first of its cells. */
+const columnNames = z
+  .array(z.string().min(1))
+  .min(1)
+  .refine((names) => new Set(names).size === names.length, { error: (issue) => `a column is named twice: ${repeatedName(issue.input as string[])}` });
+
+function repeatedName(names: string[]): string {
+  return JSON.stringify(names.find((name, index) => names.indexOf(name) !== index));
+}
+
 const options = z.object({
   path: inputPath().default('-').describe('CSV file to read; `-` reads stdin'),
   columns: z
-    .union([z.literal(true), z.array(z.string().min(1)).min(1)])
+    .union([z.literal(true), columnNames, z.string().transform((names) => names.split(',').map((name) => name.trim())).pipe(columnNames)])
     .default(true)
-    .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row'),
+    .describe('`true`: the first row names the columns; or the names of the columns of a file without a header row (a list, or text with commas: `id,email`)'),
   delimiter: z
     .string()
     .min(1)

@@ -104,6 +104,15 @@ test('names the cells of a headerless file with the given columns, from line 1',
   );
 });
 
+test('takes the columns as text with commas too (as typed after --columns), and refuses a name given twice, which would lose a cell', async () => {
+  const envelopes = await readCsv('kYi4,user1@test.com\n', { columns: 'localId, email' });
+  assert.deepEqual(envelopes[0].raw, { localId: 'kYi4', email: 'user1@test.com' });
+  for (const columns of [['a', 'a', 'b'], 'a,b,a']) {
+    const parsed = csvSource.options.safeParse({ columns });
+    assert.equal(parsed.error?.issues[0].message, 'a column is named twice: "a"', JSON.stringify(columns));
+  }
+});
+
 test('splits cells on another delimiter when asked', async () => {
   const envelopes = await readCsv('email;name\nana@example.com;Silva, Ana\n', { delimiter: ';' });
   assert.deepEqual(envelopes[0].raw, { email: 'ana@example.com', name: 'Silva, Ana' });
