@@ -163,7 +163,11 @@ function envelopeOf(text: string, seq: number, origin: Origin, decoding: Decodin
     // JSON.parse quotes the offending text, which may hold a password hash: the message only says where.
     return invalidLine(seq, origin, 'ndjson.invalid_json', 'the line is not valid JSON');
   }
-  if (!isObject(value)) return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object`);
+  if (!isObject(value)) {
+    // A whole JSON export on one line is an array of users: the json source reads it, a user at a time.
+    const hint = Array.isArray(value) ? ' (a JSON document holding an array of users? read it with the json source: `authpipe read json`)' : '';
+    return invalidLine(seq, origin, 'ndjson.invalid_json', `the line is ${kindOf(value)}, not a JSON object${hint}`);
+  }
   if (nestsTooDeep(value)) return invalidLine(seq, origin, 'ndjson.too_deep', `the line nests values more than ${MAX_NESTING} deep`);
   // A U+FFFD the line holds itself (written as it is, or as authpipe writes it: escaped) is text like any other.
   const undecoded = decoding.undecodable && text.includes(REPLACEMENT_CHARACTER);

@@ -87,7 +87,7 @@ test('flags a JSON line that is not an object', async () => {
   assert.deepEqual(
     envelopes.map((envelope) => envelope.issues[0].message),
     [
-      'users.ndjson:1: the line is an array, not a JSON object',
+      'users.ndjson:1: the line is an array, not a JSON object (a JSON document holding an array of users? read it with the json source: `authpipe read json`)',
       'users.ndjson:2: the line is a number, not a JSON object',
       'users.ndjson:3: the line is null, not a JSON object',
     ],
