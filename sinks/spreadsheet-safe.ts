@@ -11,3 +11,8 @@ export function isFormulaLike(cell: string): boolean {
 export function spreadsheetSafe(cell: string): string {
   return isFormulaLike(cell) ? `'${cell}` : cell;
 }
+
+/** The text spreadsheetSafe was given: a file authpipe wrote, read back (workos-csv), keeps no `'` of its making. */
+export function withoutSpreadsheetQuote(cell: string): string {
+  return cell.startsWith("'") && isFormulaLike(cell.slice(1)) ? cell.slice(1) : cell;
+}

@@ -2,6 +2,7 @@
 // organization) is NOT merged here, since a streaming stage cannot see the other rows: each row is mapped on its
 // own, and the validate and dedupe stages decide what several rows for one user mean.
 import type { Envelope, OrgRef } from '../../pipelines/record.ts';
+import { withoutSpreadsheetQuote } from '../../sinks/spreadsheet-safe.ts';
 import {
   addIssue,
   cell,
@@ -38,6 +39,12 @@ function mapMetadata(raw: SourceRecord, envelope: Envelope): void {
   }
 }
 
+/** A name as the csv sink wrote it: after a `'` when it starts as a formula would (the WorkOS importer keeps it). */
+function nameCell(raw: SourceRecord, name: string, envelope: Envelope): string | undefined {
+  const text = cell(raw, name, envelope);
+  return text === undefined ? undefined : withoutSpreadsheetQuote(text);
+}
+
 function mapPassword(raw: SourceRecord, envelope: Envelope): void {
   const hash = cell(raw, 'password_hash', envelope);
   const type = cell(raw, 'password_hash_type', envelope)?.toLowerCase();
@@ -68,7 +75,7 @@ function roleSlugs(text: string | undefined): string[] {
 function mapOrg(raw: SourceRecord, envelope: Envelope): void {
   const id = cell(raw, 'org_id', envelope);
   const externalId = cell(raw, 'org_external_id', envelope);
-  const name = cell(raw, 'org_name', envelope);
+  const name = nameCell(raw, 'org_name', envelope);
   const roles = roleSlugs(cell(raw, 'role_slugs', envelope));
   if (id === undefined && externalId === undefined) {
     if (name !== undefined || roles.length > 0) {
@@ -88,9 +95,9 @@ function mapWorkosCsvRow(raw: SourceRecord, envelope: Envelope): void {
   const user = envelope.user;
   const email = cell(raw, 'email', envelope);
   if (email !== undefined) user.email = email;
-  const firstName = cell(raw, 'first_name', envelope);
+  const firstName = nameCell(raw, 'first_name', envelope);
   if (firstName !== undefined) user.firstName = firstName;
-  const lastName = cell(raw, 'last_name', envelope);
+  const lastName = nameCell(raw, 'last_name', envelope);
   if (lastName !== undefined) user.lastName = lastName;
   const verified = parseBoolean(raw.email_verified);
   if (verified === null) {

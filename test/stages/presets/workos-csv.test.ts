@@ -164,6 +164,13 @@ test('maps each row of a multi-org user on its own, leaving the merge to later s
   assert.deepEqual(second.user.orgs, [{ externalId: 'globex', roles: [] }]);
 });
 
+test("reads back a name the csv sink wrote after a ' (it starts as a formula would) as the name itself; other quotes stay", async () => {
+  const envelope = await mapRow({ email: 'ana@example.com', first_name: "'-", last_name: "'=O'Neill", org_external_id: 'acme', org_name: "'@home" });
+  assert.deepEqual([envelope.user.firstName, envelope.user.lastName, envelope.user.orgs?.[0].name], ['-', "=O'Neill", '@home']);
+  const quoted = await mapRow({ email: 'bo@example.com', first_name: "'Neill", last_name: "''=x" });
+  assert.deepEqual([quoted.user.firstName, quoted.user.lastName], ["'Neill", "''=x"]);
+});
+
 test('maps the bundled WorkOS CSV fixture, keeping formula-looking names as text for the sinks to neutralise', async () => {
   const ctx = contextIn(path.dirname(FIXTURE));
   const transform = await mapStage.create(mapStage.options.parse({ preset: 'workos-csv' }), ctx);
