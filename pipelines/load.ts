@@ -1,6 +1,6 @@
 // Pipeline file -> validated spec. Every problem is collected and reported at once as file:line:col,
 // before a single row is read.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, parse as parseYamlValue, visit } from 'yaml';
 import { z } from 'zod';
@@ -215,18 +215,29 @@ function interpolateScalars(doc: Document, env: NodeJS.ProcessEnv, report: Probl
   });
 }
 
-type PathProblem = 'file not found' | 'folder not found' | 'is a folder, not a file';
+type PathProblem = 'file not found' | 'folder not found' | 'is a folder, not a file' | 'not readable by this user' | 'folder not writable by this user';
 
 const PATH_PROBLEM_CODES: Record<PathProblem, string> = {
   'file not found': 'file_not_found',
   'folder not found': 'folder_not_found',
   'is a folder, not a file': 'path_is_folder',
+  'not readable by this user': 'file_unreadable',
+  'folder not writable by this user': 'folder_unwritable',
 };
+
+function mayAccess(file: string, mode: number): boolean {
+  try {
+    accessSync(file, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Resolves path options against the folder `baseDirOf` gives for each ('-' stays stdin/stdout) and reports what cannot
- * work before any row is read: an input file that is not there, the folder an output file goes into, a folder where a
- * file is named.
+ * work before any row is read: an input file that is not there or not readable, the folder an output file goes into
+ * (there, and writable), a folder where a file is named.
  */
 function resolvePaths(
   component: Component,
@@ -242,6 +253,11 @@ function resolvePaths(
     const needed = field.pathRole === 'input' ? absolute : path.dirname(absolute);
     if (!existsSync(needed)) onProblem(field.key, needed, field.pathRole === 'input' ? 'file not found' : 'folder not found', field.pathRole);
     else if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) onProblem(field.key, absolute, 'is a folder, not a file', field.pathRole);
+    else if (field.pathRole === 'input' && !mayAccess(absolute, constants.R_OK)) onProblem(field.key, absolute, 'not readable by this user', 'input');
+    // A file there that may be written is written in place; otherwise the folder takes it.
+    else if (field.pathRole === 'output' && !mayAccess(absolute, constants.W_OK) && !mayAccess(needed, constants.W_OK | constants.X_OK)) {
+      onProblem(field.key, needed, 'folder not writable by this user', 'output');
+    }
     options[field.key] = absolute;
   }
   return options;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -122,6 +122,26 @@ test('a mapping file that is missing or a folder is one problem, not one from th
     result.stderr.trimEnd().split('\n').map((line) => line.replace(/^.*?: /, '').replace(/: \/.*(?= \[)/, '')),
     ['stage "map" option orgs: is a folder, not a file [pipeline.path_is_folder]', 'stage "map" option roles: file not found [pipeline.file_not_found]'],
   );
+});
+
+test('an input this user may not read and an output folder it may not write are problems check finds, exit 2, before a run would fail on them', async () => {
+  const files = mkdtempSync(path.join(os.tmpdir(), 'authpipe-access-'));
+  chmodSync(files, 0o755);
+  writeFileSync(path.join(files, 'users.csv'), 'email\nana@example.com\n');
+  chmodSync(path.join(files, 'users.csv'), 0o000);
+  mkdirSync(path.join(files, 'read-only'), { mode: 0o555 });
+  const file = path.join(files, 'access.yaml');
+  writeFileSync(file, 'version: 1\nname: access\nsource: { use: csv, path: users.csv }\nsink: { use: ndjson, path: read-only/out.ndjson }\n');
+  chmodSync(file, 0o644);
+  // Root may read and write anything: the check is made as another user (nobody), once the CLI is built as root.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await runCli(['--help']);
+  const result = await runCli(['check', file], { cwd: files, uid: asRoot ? 65534 : undefined });
+  assert.equal(result.code, 2, result.stderr);
+  assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+    `${file}:3:27: source "csv" option path: not readable by this user: ${path.join(files, 'users.csv')} [pipeline.file_unreadable]`,
+    `${file}:4:28: sink "ndjson" option path: folder not writable by this user: ${path.join(files, 'read-only')} [pipeline.folder_unwritable]`,
+  ]);
 });
 
 test('a maxOutage under a second is refused at its place: a single 429 would stop the run', async () => {

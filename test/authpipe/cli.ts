@@ -19,8 +19,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], { input, env = {}, cwd = root }: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
-  return runShell(null, args, { input, env, cwd });
+/** `uid`: the user to run as (with the same group id), as root may. */
+export function runCli(args: string[], { input, env = {}, cwd = root, uid }: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number } = {}): Promise<CliResult> {
+  return runShell(null, args, { input, env, cwd, uid });
 }
 
 /** Runs a shell command line (pipes between verbs), with `authpipe` on the PATH of the shell. */
@@ -28,10 +29,10 @@ export function runChain(commandLine: string, { input, env = {}, cwd = root }: {
   return runShell(commandLine, [], { input, env, cwd });
 }
 
-function runShell(commandLine: string | null, args: string[], { input, env, cwd }: { input?: string; env: NodeJS.ProcessEnv; cwd: string }): Promise<CliResult> {
+function runShell(commandLine: string | null, args: string[], { input, env, cwd, uid }: { input?: string; env: NodeJS.ProcessEnv; cwd: string; uid?: number }): Promise<CliResult> {
   const child =
     commandLine === null
-      ? spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env } })
+      ? spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env }, ...(uid === undefined ? {} : { uid, gid: uid }) })
       : spawn('bash', ['-o', 'pipefail', '-c', commandLine], {
           cwd,
           env: { ...process.env, ...env, PATH: `${shimDir}:${process.env.PATH}` },
