@@ -124,7 +124,7 @@ test('a mapping file that is missing or a folder is one problem, not one from th
   );
 });
 
-test('an input this user may not read and an output folder it may not write are problems check finds, exit 2, before a run would fail on them', async () => {
+test('an input this user may not read and an output folder it may not write are problems check finds, exit 2, before a run would fail on them', async (t) => {
   const files = mkdtempSync(path.join(os.tmpdir(), 'authpipe-access-'));
   chmodSync(files, 0o755);
   writeFileSync(path.join(files, 'users.csv'), 'email\nana@example.com\n');
@@ -135,7 +135,10 @@ test('an input this user may not read and an output folder it may not write are 
   chmodSync(file, 0o644);
   // Root may read and write anything: the check is made as another user (nobody), once the CLI is built as root.
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await runCli(['--help']);
+  if (asRoot && (await runCli(['--help'])).code === 0 && (await runCli(['--help'], { uid: 65534 })).code !== 0) {
+    t.skip('the checkout is in a folder closed to other users, so the check cannot be run as one');
+    return;
+  }
   const result = await runCli(['check', file], { cwd: files, uid: asRoot ? 65534 : undefined });
   assert.equal(result.code, 2, result.stderr);
   assert.deepEqual(result.stderr.trimEnd().split('\n'), [
