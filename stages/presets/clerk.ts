@@ -38,6 +38,14 @@ function phcBase64(base64: string): string {
   return base64.replace(BASE64_PADDING, '').replaceAll('-', '+').replaceAll('_', '/');
 }
 
+/** Firebase's scrypt parameters (its hash config; the Admin SDK refuses others): rounds 1–8, mem cost 1–14. */
+const FIREBASE_ROUNDS = { min: 1, max: 8 };
+const FIREBASE_MEM_COST = { min: 1, max: 14 };
+
+function inRange(digits: string, range: { min: number; max: number }): boolean {
+  return POSITIVE_INTEGER.test(digits) && Number(digits) >= range.min && Number(digits) <= range.max;
+}
+
 /**
  * Clerk's `scrypt_firebase` digest is `hash$salt$signer key$salt separator$rounds$mem cost`; WorkOS takes the
  * documented PHC form (workos-api.md §9): unpadded base64, params in the order r, m, ss, sk.
@@ -51,14 +59,6 @@ function firebaseScryptPhc(digest: string): string | undefined {
   const phc = `$firebase-scrypt$v=1$${params}$${phcBase64(salt)}$${phcBase64(hash)}`;
   // A part that is no base64 would make validate reject the row, losing the user rather than only the password.
   return hasHashLayout('firebase-scrypt', phc) ? phc : undefined;
-}
-
-/** Firebase's scrypt parameters (its hash config; the Admin SDK refuses others): rounds 1–8, mem cost 1–14. */
-const FIREBASE_ROUNDS = { min: 1, max: 8 };
-const FIREBASE_MEM_COST = { min: 1, max: 14 };
-
-function inRange(digits: string, range: { min: number; max: number }): boolean {
-  return POSITIVE_INTEGER.test(digits) && Number(digits) >= range.min && Number(digits) <= range.max;
 }
 
 function malformed(envelope: Envelope, hasher: string): void {
