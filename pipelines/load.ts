@@ -281,12 +281,23 @@ function withinUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
   });
 }
 
+/** A block and where it is in the pipeline file. */
+interface Located {
+  block: Block<Component>;
+  where: PathSegment[];
+}
+
+/**
+ * The block, or undefined when an option is wrong; `verifiable` gets the block, or one of its sound options alone
+ * (for check to read the files they name).
+ */
 function validateBlock<K extends ComponentKind>(
   kind: K,
   raw: Record<string, unknown>,
   where: PathSegment[],
   baseDir: string,
   report: ProblemCollector,
+  verifiable: Located[],
 ): Block<(typeof registry)[K][string]> | undefined {
   const { use, ...given } = raw as { use: string } & Record<string, unknown>;
   const components = registry[kind];
@@ -318,11 +329,16 @@ function validateBlock<K extends ComponentKind>(
         report.atPath([...where, ...issuePath], 'pipeline.invalid_option', `${kind} "${use}" option ${label}: ${issueText(issue)}`);
       }
     }
-    // The files of the block's sound options are checked too: a misspelt key must not hide a missing file until it is fixed.
-    checkPaths(Object.fromEntries(Object.entries(given).filter(([key]) => !faultyKeys.has(key))));
+    // The block's sound options are checked too (their files, and for check what those files hold): a misspelt key
+    // must not hide a missing or broken file until it is fixed.
+    const sound = Object.fromEntries(Object.entries(given).filter(([key]) => !faultyKeys.has(key)));
+    const soundParsed = component.options.safeParse(sound);
+    if (soundParsed.success) verifiable.push({ block: { component, options: checkPaths(soundParsed.data) }, where });
+    else checkPaths(sound);
     return undefined;
   }
   const options = checkPaths(parsed.data);
+  verifiable.push({ block: { component, options }, where });
   return { component, options };
 }
 
@@ -381,8 +397,8 @@ interface Examined {
   report: ProblemCollector;
   spec?: PipelineSpec;
   baseDir: string;
-  /** The blocks that are valid on their own, and where each is in the file. */
-  validBlocks: { block: Block<Component>; where: PathSegment[] }[];
+  /** The blocks valid on their own, or the sound options of a block that is not, and where each is in the file. */
+  verifiable: Located[];
 }
 
 /** Reads and validates the pipeline file; throws at once only for problems no later one can be found past (YAML syntax). */
@@ -428,20 +444,14 @@ function examinePipeline(file: string, { env = process.env, sets = [] }: LoadOpt
   const parts = blockParts.safeParse(js);
   if (!parts.success) throw report.error();
   const baseDir = path.dirname(absoluteFile);
+  const verifiable: Located[] = [];
   const blockOf = <K extends ComponentKind>(kind: K, raw: Record<string, unknown> | undefined, where: PathSegment[]) =>
-    raw === undefined ? undefined : validateBlock(kind, raw, where, baseDir, report);
+    raw === undefined ? undefined : validateBlock(kind, raw, where, baseDir, report, verifiable);
   const source = blockOf('source', parts.data.source, ['source']);
   const stages = (parts.data.stages ?? []).map((stage, index) => blockOf('stage', stage, ['stages', index]));
   const sink = blockOf('sink', parts.data.sink, ['sink']);
   const after = (parts.data.after ?? []).map((step, index) => blockOf('after', step, ['after', index]));
-  const located = <C extends Component>(block: Block<C> | undefined, where: PathSegment[]) => (block === undefined ? [] : [{ block, where }]);
-  const validBlocks = [
-    ...located(source, ['source']),
-    ...stages.flatMap((stage, index) => located(stage, ['stages', index])),
-    ...located(sink, ['sink']),
-    ...after.flatMap((step, index) => located(step, ['after', index])),
-  ];
-  if (!top.success) return { report, baseDir, validBlocks };
+  if (!top.success) return { report, baseDir, verifiable };
   const spec = top.data;
   const ledger = spec.ledger === undefined ? undefined : path.resolve(report.isSet(['ledger']) ? process.cwd() : baseDir, spec.ledger);
   after.forEach((step, index) => {
@@ -453,7 +463,7 @@ function examinePipeline(file: string, { env = process.env, sets = [] }: LoadOpt
   if (source && sink && validStages.length === stages.length) checkOverwrites({ file: absoluteFile, source, stages: validStages, sink, ledger, after: validAfter }, report);
   const complete = source && sink && validStages.length === stages.length && validAfter.length === after.length;
   const found = complete ? { file: absoluteFile, baseDir, name: spec.name, source, stages: validStages, sink, ledger, after: validAfter } : undefined;
-  return { report, spec: found, baseDir, validBlocks };
+  return { report, spec: found, baseDir, verifiable };
 }
 
 export function loadPipeline(file: string, options: LoadOptions = {}): PipelineSpec {
@@ -468,12 +478,12 @@ export function loadPipeline(file: string, options: LoadOptions = {}): PipelineS
  * starts reading.
  */
 export async function checkPipeline(file: string, options: LoadOptions, contextIn: (baseDir: string) => Context): Promise<void> {
-  const { report, spec, baseDir, validBlocks } = examinePipeline(file, options);
+  const { report, spec, baseDir, verifiable } = examinePipeline(file, options);
   const ctx = contextIn(baseDir);
-  for (const { block, where } of validBlocks) {
-    // A block whose options named a missing file has said so: reading it again would say it twice.
-    if (report.hasProblemsWithin(where)) continue;
-    for (const problem of (await block.component.verify?.(block.options, ctx)) ?? []) report.atPath([...where, problem.option], problem.code, problem.message);
+  for (const { block, where } of verifiable) {
+    // An option that named a missing file has said so: reading it again would say it twice.
+    const fresh = ((await block.component.verify?.(block.options, ctx)) ?? []).filter((problem) => !report.hasProblemsWithin([...where, problem.option]));
+    for (const problem of fresh) report.atPath([...where, problem.option], problem.code, problem.message);
   }
   if (report.problems.length > 0 || spec === undefined) throw report.error();
 }

@@ -79,6 +79,19 @@ test('check reports a broken mapping file among the other problems of the pipeli
   ]);
 });
 
+test('a map stage with a wrong option still has its mapping files read by check: every problem at once', async () => {
+  writeFileSync(path.join(dir, 'bad-orgs.csv'), 'user_id,org_external_id\nuser_1,\n');
+  const file = path.join(dir, 'typo-and-file.yaml');
+  writeFileSync(file, 'version: 1\nname: t\nsource: { use: csv, path: users.csv }\nstages:\n  - { use: map, preset: clerk, orgs: bad-orgs.csv, fieldz: {} }\nsink: { use: ndjson }\n');
+  writeFileSync(path.join(dir, 'users.csv'), 'id,primary_email_address\nuser_1,ana@example.com\n');
+  const result = await runCli(['check', file]);
+  assert.equal(result.code, 2);
+  assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+    `${file}:5:38: bad-orgs.csv:2: org_external_id is empty [map.mapping_file_invalid]`,
+    `${file}:5:52: stage "map" has no option "fieldz" (did you mean "fields"?) [pipeline.unknown_key]`,
+  ]);
+});
+
 test('a missing pipeline file and an unknown verb are usage errors', async () => {
   assert.equal((await runCli(['run', path.join(dir, 'absent.yaml')])).code, 2);
   const unknown = await runCli(['frobnicate']);
