@@ -7,7 +7,7 @@
 // is written in place; a file that must stay the same file (other names, another owner, a folder we cannot write in)
 // is written through a private stand-in and copied into itself when the sink is done.
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, createReadStream, createWriteStream, lstatSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, constants, createReadStream, createWriteStream, lstatSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +86,39 @@ function unlinkQuietly(file: string): void {
   }
 }
 
+/** A stand-in's name up to the process id of the run writing it. */
+const standInPrefix = (target: string) => `.${path.basename(target)}.authpipe-`;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: a process of another user has that id now, so it is running.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the stand-ins of `target` left by runs killed before they were done (SIGKILL, a crash, a power cut): half an
+ * output, whose rows may hold password hashes, hidden beside the file. One whose run still goes is left alone.
+ */
+function removeAbandonedStandIns(folder: string, target: string, ctx: Context): void {
+  const prefix = standInPrefix(target);
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((name) => name.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-[\da-f]+$/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    unlinkQuietly(path.join(folder, name));
+    ctx.log.info(`removed ${path.join(folder, name)}, what a run killed while writing ${target} had written`);
+  }
+}
+
 /** Removes a stand-in left when the process ends before the sink is done (a second Ctrl-C): it may hold hashes. */
 function removedAtExit(file: string): () => void {
   const remove = () => unlinkQuietly(file);
@@ -126,7 +159,8 @@ export async function openOutput(outputPath: string, ctx: Context, rows = 'rows 
     const { how, target, existing } = writing;
     // A name no one else can have planted (`wx` never follows a link), readable by its owner only until it is whole.
     const folder = how === 'rename' ? path.dirname(target) : os.tmpdir();
-    const standIn = path.join(folder, `.${path.basename(target)}.authpipe-${randomBytes(6).toString('hex')}`);
+    removeAbandonedStandIns(folder, target, ctx);
+    const standIn = path.join(folder, `${standInPrefix(target)}${process.pid}-${randomBytes(6).toString('hex')}`);
     const handle = await open(standIn, 'wx', 0o600);
     const mode = existing === undefined ? NEW_FILE_MODE : existing.mode & 0o7777;
     if ((mode & 0o077) !== 0) {

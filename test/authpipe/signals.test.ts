@@ -79,3 +79,24 @@ test('with --json, an interrupted run says how to resume before the JSON summary
   assert.match(lines.at(-2) ?? '', /^warning: interrupted; to resume, run the same command again: authpipe run /);
   assert.equal((JSON.parse(lines.at(-1) ?? '') as { interrupted: boolean }).interrupted, true);
 });
+
+test('what a run killed with SIGKILL left beside its output (rows that may hold hashes) is removed by the next run writing that file', async () => {
+  const dir = tempDir();
+  const killed = spawn(process.execPath, [bin, 'write', 'ndjson', 'out.ndjson'], { cwd: dir });
+  killed.stdin.write('{"email":"ana@example.com"}\n');
+  // The sink writes beside its file until it is done: once that file is there, the run is under way.
+  while (!readdirSync(dir).some((name) => name.startsWith('.out.ndjson.'))) await sleep(10);
+  killed.kill('SIGKILL');
+  await once(killed, 'close');
+  const [left] = readdirSync(dir);
+  assert.match(left, /^\.out\.ndjson\.authpipe-\d+-[\da-f]+$/);
+
+  const next = spawn(process.execPath, [bin, 'write', 'ndjson', 'out.ndjson'], { cwd: dir });
+  let stderr = '';
+  next.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  next.stdin.end('{"email":"bo@example.com"}\n');
+  const [code] = (await once(next, 'close')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(readdirSync(dir), ['out.ndjson']);
+  assert.ok(stderr.includes(`removed ${path.join(dir, left)}, what a run killed while writing ${path.join(dir, 'out.ndjson')} had written`), stderr);
+});
