@@ -221,6 +221,11 @@ function scalarText(value: unknown): string | undefined | null {
   }
 }
 
+/** Whether `cell` (or another step) already reported the column `name` of this row: its loss needs no second word. */
+export function isReported(envelope: Envelope, name: string): boolean {
+  return envelope.issues.some((issue) => issue.field === name);
+}
+
 /**
  * A trimmed, non-empty text cell, or undefined; presets read cells with it. An object or a list in its place (a JSON
  * export) is no text: an error on the envelope, as the `fields` mapping gives, rather than a value left out unsaid.

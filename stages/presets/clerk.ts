@@ -1,7 +1,7 @@
 // Clerk dashboard export (sources.md §5): cells read by header name, since public samples order the columns
 // differently (test-vectors.md §6). All knowledge of Clerk's columns and password hashers lives here.
 import type { Envelope } from '../../pipelines/record.ts';
-import { addIssue, cell, quoteHashName, setMetadata, type SourceRecord } from '../mapping.ts';
+import { addIssue, cell, isReported, quoteHashName, setMetadata, type SourceRecord } from '../mapping.ts';
 import type { Preset } from './index.ts';
 import { hasHashLayout } from '../validate/hash.ts';
 
@@ -71,7 +71,7 @@ function mapPassword(raw: SourceRecord, envelope: Envelope): void {
   const hasher = cell(raw, 'password_hasher', envelope)?.toLowerCase();
   if (digest === undefined) {
     // A hasher names a password the export should hold: its loss is said, not passed over (if not said already).
-    if (hasher !== undefined && !envelope.issues.some((issue) => issue.field === 'password_digest')) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hasher ${quoteHashName(hasher)} is given but password_digest is empty; ${NO_PASSWORD}`);
+    if (hasher !== undefined && !isReported(envelope, 'password_digest')) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hasher ${quoteHashName(hasher)} is given but password_digest is empty; ${NO_PASSWORD}`);
     return;
   }
   const user = envelope.user;

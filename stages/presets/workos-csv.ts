@@ -6,6 +6,7 @@ import { withoutSpreadsheetQuote } from '../../sinks/spreadsheet-safe.ts';
 import {
   addIssue,
   cell,
+  isReported,
   isPasswordHashType,
   metadataValue,
   parseBoolean,
@@ -50,7 +51,7 @@ function mapPassword(raw: SourceRecord, envelope: Envelope): void {
   const type = cell(raw, 'password_hash_type', envelope)?.toLowerCase();
   if (hash === undefined) {
     // A type names a password the file should hold: its loss is said, not passed over (if not said already).
-    if (type !== undefined && !envelope.issues.some((issue) => issue.field === 'password_hash')) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hash_type ${quoteHashName(type)} is given but password_hash is empty; the user is created without a password and must reset it`);
+    if (type !== undefined && !isReported(envelope, 'password_hash')) addIssue(envelope, 'warning', 'hash.empty', 'passwordHash', `password_hash_type ${quoteHashName(type)} is given but password_hash is empty; the user is created without a password and must reset it`);
     return;
   }
   if (type !== undefined && isPasswordHashType(type)) {
